@@ -1,0 +1,125 @@
+"""Sync throughput against the simulator over HTTP: catalogue, full watch history, and the hourly delta.
+
+A simulated Jellyfin (synthetic catalogue) is served on loopback; Marquee syncs it into an embedded
+PostgreSQL (or ``MARQUEE_DATABASE_URL``). After the initial sync, ``--changes`` plays and favourites are
+made without webhooks, and the delta sync (``MinDateLastSavedForUser``) has to find and apply them.
+
+Run: ``.venv/bin/python -m benchmarks.bench_delta_sync`` (prints items/s for each step).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import tempfile
+import time
+from pathlib import Path
+
+from pydantic import SecretStr
+from sqlalchemy import text
+
+from providers.simulator import Simulator, serve_simulator, synthetic_catalog
+from sidecar.embedded import EmbeddedRedis, start_postgres
+from sidecar.jobs.progress import Progress
+from sidecar.jobs.sync_jobs import sync_movies_job, sync_series_job
+from sidecar.services import open_services
+from sidecar.settings import Settings
+from sidecar.sync.libraries import sync_libraries
+from sidecar.sync.users import sync_users
+from sidecar.sync.watch import sync_watch_history
+
+
+async def run(args: argparse.Namespace, data_dir: Path, database_url: str, redis_url: str) -> None:
+    sim = Simulator(
+        "jellyfin",
+        catalog=synthetic_catalog(movies=args.movies, series=args.series, seed=3),
+        users=args.users,
+        seed_history=True,
+        seed=3,
+    )
+    async with serve_simulator(sim) as url:
+        settings = Settings(
+            _env_file=None,  # type: ignore[call-arg]
+            data_dir=data_dir,
+            database_url=SecretStr(database_url),
+            redis_url=SecretStr(redis_url),
+            webhook_secret=SecretStr("bench"),
+            session_secret=SecretStr("bench-session-secret-0123456789"),
+            media_server_url=url,
+            media_server_type="jellyfin",
+            media_server_api_key=SecretStr(sim.admin_api_key),
+        )
+        services = await open_services(settings, database_url, redis_url)
+        try:
+            async with services.engine.begin() as conn:
+                await conn.execute(text("TRUNCATE media_server, webhook_event, job_run CASCADE"))
+            await sync_users(services)
+            await sync_libraries(services)
+
+            started = time.perf_counter()
+            movies = await sync_movies_job(services, Progress.detached())
+            series = await sync_series_job(services, Progress.detached())
+            catalogue_s = time.perf_counter() - started
+            catalogue_items = movies["seen"] + series["seen"]
+
+            started = time.perf_counter()
+            full = await sync_watch_history(services, full=True)
+            full_s = time.perf_counter() - started
+
+            started = time.perf_counter()
+            again = await sync_movies_job(services, Progress.detached())
+            resync_s = time.perf_counter() - started
+
+            rng = random.Random(1)
+            viewers = [u.name for u in sim.users.values() if u.name != "admin"]
+            movie_ids = [i.id for i in sim.items.values() if i.type == "Movie"]
+            for n in range(args.changes):
+                user, movie = rng.choice(viewers), rng.choice(movie_ids)
+                if n % 3:
+                    sim.mark_played(user, movie, played=n % 2 == 0, notify=False)
+                else:
+                    sim.set_favorite(user, movie, favorite=n % 2 == 0, notify=False)
+            started = time.perf_counter()
+            delta = await sync_watch_history(services, full=False)
+            delta_s = time.perf_counter() - started
+        finally:
+            await services.aclose()
+            await sim.webhooks.aclose()
+
+    print(f"sync against the simulator: {args.movies} movies, {args.series} series, {args.users} users")
+    report("catalogue (first)", catalogue_items, catalogue_s)
+    report("catalogue (no change)", again["seen"], resync_s)
+    report("watch history (full)", full["items"], full_s)
+    report("watch history (delta)", delta["items"], delta_s, f"({args.changes} changes, {delta['users']} users)")
+
+
+def report(label: str, items: int, seconds: float, note: str = "") -> None:
+    print(f"  {label:22s} {items:7d} items in {seconds:6.2f} s = {items / seconds:8.0f} items/s  {note}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--movies", type=int, default=3000)
+    parser.add_argument("--series", type=int, default=60)
+    parser.add_argument("--users", type=int, default=10)
+    parser.add_argument("--changes", type=int, default=500)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="mq-bench-sync-") as tmp:
+        data_dir = Path(tmp)
+        database_url = os.environ.get("MARQUEE_DATABASE_URL") or start_postgres(data_dir, "marquee_bench_sync")
+        redis_url = os.environ.get("MARQUEE_REDIS_URL")
+        redis_server = None
+        if redis_url is None:
+            redis_server = EmbeddedRedis(data_dir)
+            redis_url = redis_server.start()
+        try:
+            asyncio.run(run(args, data_dir, database_url, redis_url))
+        finally:
+            if redis_server is not None:
+                redis_server.stop()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,182 @@
+"""Freshness: playback stop → webhook → watch state → recommendations → that user's library rewritten and scanned.
+
+    .venv/bin/python -m benchmarks.bench_freshness [--movies 9500] [--series 50] [--playbacks 100]
+
+Everything real and in one machine: a simulated Jellyfin with ~10,000 items (movies, series, seasons,
+episodes), Marquee on embedded PostgreSQL and Redis with its worker, the local embedding model. Each
+playback is a user finishing one of their own AI Picks; the clock stops when that user's AI Picks
+library has been republished without it (written, refreshed, scan finished). Prints p50/p95/max.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import random
+import socket
+import statistics
+import tempfile
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+from pydantic import SecretStr
+from sqlalchemy import text
+
+from providers.simulator.catalog import synthetic_catalog
+from providers.simulator.serve import serve_simulator
+from providers.simulator.state import Simulator
+from sidecar.app import create_app
+from sidecar.commands import PIPELINE, _opt_in_to_private_libraries, run_and_wait
+from sidecar.logs import configure_logging
+from sidecar.runtime import prepare_infrastructure
+from sidecar.services import Services
+from sidecar.settings import Settings
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextlib.asynccontextmanager
+async def _serve(app: Any, port: int) -> AsyncIterator[None]:
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        if task.done():
+            task.result()
+        await asyncio.sleep(0.05)
+    try:
+        yield
+    finally:
+        server.should_exit = True
+        await task
+
+
+async def _published(services: Services, user_id: int) -> tuple[Any, set[int]]:
+    async with services.engine.connect() as conn:
+        row = (
+            await conn.execute(
+                text(
+                    "SELECT id, published_at FROM published_library"
+                    " WHERE kind = 'ai_picks' AND media_type = 'movies' AND user_id = :u"
+                ),
+                {"u": user_id},
+            )
+        ).first()
+        if row is None:
+            return None, set()
+        items = (
+            await conn.execute(text("SELECT item_id FROM published_file WHERE library_id = :l"), {"l": row[0]})
+        ).scalars()
+        return row[1], set(items)
+
+
+async def _user_map(services: Services) -> dict[str, int]:
+    async with services.engine.connect() as conn:
+        rows = await conn.execute(text("SELECT provider_id, id FROM app_user WHERE gone_at IS NULL"))
+        return {str(r[0]): int(r[1]) for r in rows}
+
+
+async def _provider_ids(services: Services, item_ids: set[int]) -> dict[int, str]:
+    async with services.engine.connect() as conn:
+        rows = await conn.execute(text("SELECT id, provider_id FROM item WHERE id = ANY(:i)"), {"i": list(item_ids)})
+        return {int(r[0]): str(r[1]) for r in rows}
+
+
+async def run(args: argparse.Namespace) -> None:
+    tmp = Path(tempfile.mkdtemp(prefix="marquee-freshness-"))
+    settings = Settings(_env_file=None, data_dir=tmp, port=_free_port(), log_level="WARNING")  # type: ignore[call-arg]
+    settings = settings.with_persisted_secrets()
+    infra = prepare_infrastructure(settings)
+    t_setup = time.monotonic()
+    sim = Simulator(
+        "jellyfin",
+        catalog=synthetic_catalog(args.movies, args.series),
+        users=args.users,
+        seed_history=True,
+        media_root=tmp / "media",
+    )
+    print(f"simulator: {len(sim.items)} items, {len(sim.users)} users")
+    try:
+        async with serve_simulator(sim) as sim_url:
+            settings = settings.model_copy(
+                update={
+                    "media_server_type": "jellyfin",
+                    "media_server_url": sim_url,
+                    "media_server_api_key": SecretStr(sim.admin_api_key),
+                    "database_url": SecretStr(infra.database_url),
+                    "redis_url": SecretStr(infra.redis_url),
+                }
+            )
+            app = create_app(settings, run_worker=True)
+            async with _serve(app, settings.port):
+                services: Services = app.state.services
+                await _opt_in_to_private_libraries(services)
+                for name in PIPELINE:
+                    await run_and_wait(services, name, out=lambda _line: None)
+                    print(f"  setup: {name} done ({time.monotonic() - t_setup:.0f}s)")
+                token = settings.secret_value("webhook_secret")
+                sim.webhooks.add_target(f"http://127.0.0.1:{settings.port}/webhooks/jellyfin?token={token}")
+                await _measure(services, sim, args.playbacks, args.seed)
+    finally:
+        infra.close()
+
+
+async def _measure(services: Services, sim: Simulator, playbacks: int, seed: int) -> None:
+    rng = random.Random(seed)
+    users = await _user_map(services)
+    names = [u.name for u in sim.user_list() if not u.is_admin]
+    by_name = {u.name: u.id for u in sim.user_list()}
+    latencies: list[float] = []
+    timeouts = 0
+    for n in range(playbacks):
+        name = names[n % len(names)]
+        user_id = users[by_name[name]]
+        before, items = await _published(services, user_id)
+        if not items:
+            print(f"  {name} has no published picks; skipped")
+            continue
+        target = rng.choice(sorted(items))
+        provider_id = (await _provider_ids(services, {target}))[target]
+        started = time.monotonic()
+        sim.play(name, provider_id, fraction=1.0)
+        deadline = started + 30
+        while time.monotonic() < deadline:
+            published_at, now_items = await _published(services, user_id)
+            if published_at != before and target not in now_items:
+                latencies.append(time.monotonic() - started)
+                break
+            await asyncio.sleep(0.02)
+        else:
+            timeouts += 1
+    latencies.sort()
+    if not latencies:
+        print("no playback was reflected in a library")
+        return
+    p95 = latencies[min(len(latencies) - 1, round(0.95 * (len(latencies) - 1)))]
+    print(
+        f"freshness over {len(latencies)} playbacks ({timeouts} timed out after 30 s): "
+        f"p50 {statistics.median(latencies):.2f} s, p95 {p95:.2f} s, max {latencies[-1]:.2f} s"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--movies", type=int, default=9500)
+    parser.add_argument("--series", type=int, default=50)
+    parser.add_argument("--users", type=int, default=5)
+    parser.add_argument("--playbacks", type=int, default=100)
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args()
+    configure_logging("WARNING")
+    asyncio.run(run(args))
+
+
+if __name__ == "__main__":
+    main()

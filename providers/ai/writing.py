@@ -1,0 +1,182 @@
+"""Natural-language taste profiles and "why we picked this" texts.
+
+Two `TextGenerator`s: `TemplateWriter` (deterministic, uses only the facts it is given, the
+default) and `OpenAIChatWriter` (any OpenAI-compatible chat model, told to use only the
+facts; it falls back to the template when the endpoint fails).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Protocol, runtime_checkable
+
+import openai
+from openai import AsyncOpenAI
+
+from providers.ai.errors import AIProviderError
+from providers.ai.openai_compatible import translate_error
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class TasteFacts:
+    """What we know about one user's taste in one media type ("movie" or "series")."""
+
+    media_type: str
+    top_genres: Sequence[str] = ()  # most watched first
+    recent_titles: Sequence[str] = ()  # newest first
+    favourite_titles: Sequence[str] = ()
+    frequent_people: Sequence[str] = ()  # directors/cast seen most often
+    typical_decade: int | None = None  # e.g. 1990
+    titles_watched: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class PickFacts:
+    """What we know about one pick and why the recommender chose it."""
+
+    title: str
+    year: int | None = None
+    genres: Sequence[str] = ()
+    match_percent: int | None = None
+    matching_genres: Sequence[str] = ()
+    new_genres: Sequence[str] = ()
+    evidence: Sequence[tuple[str, float]] = ()  # watched title, cosine similarity
+    community_rating: float | None = None
+    watched_by_others: bool = False  # the co-watch signal was above average
+    overview: str | None = None
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+@runtime_checkable
+class TextGenerator(Protocol):
+    @property
+    def name(self) -> str: ...
+
+    async def taste_profile(self, facts: TasteFacts) -> str: ...
+
+    async def why_picked(self, facts: PickFacts) -> str: ...
+
+
+def _join(values: Sequence[str]) -> str:
+    items = [v for v in values if v]
+    if len(items) <= 1:
+        return "".join(items)
+    return ", ".join(items[:-1]) + " and " + items[-1]
+
+
+class TemplateWriter:
+    """Deterministic sentences built only from the facts given (nothing is ever invented)."""
+
+    @property
+    def name(self) -> str:
+        return "template"
+
+    async def taste_profile(self, facts: TasteFacts) -> str:
+        return self.taste_profile_sync(facts)
+
+    async def why_picked(self, facts: PickFacts) -> str:
+        return self.why_picked_sync(facts)
+
+    def taste_profile_sync(self, facts: TasteFacts) -> str:
+        kind = "series" if facts.media_type == "series" else "movies"
+        if facts.titles_watched == 0 and not facts.recent_titles:
+            return f"No {kind} watched yet, so picks start from what is popular on this server."
+        sentences: list[str] = []
+        if facts.top_genres:
+            sentences.append(f"Mostly {_join(list(facts.top_genres[:3]))} {kind}.")
+        if facts.typical_decade is not None:
+            sentences.append(f"Typically titles from the {facts.typical_decade}s.")
+        if facts.recent_titles:
+            sentences.append(f"Lately: {_join(list(facts.recent_titles[:3]))}.")
+        if facts.favourite_titles:
+            sentences.append(f"Favourites include {_join(list(facts.favourite_titles[:3]))}.")
+        if facts.frequent_people:
+            sentences.append(f"Often watches work by or with {_join(list(facts.frequent_people[:3]))}.")
+        if facts.titles_watched:
+            sentences.append(f"Based on {facts.titles_watched} {kind} watched.")
+        return " ".join(sentences)
+
+    def why_picked_sync(self, facts: PickFacts) -> str:
+        sentences: list[str] = []
+        if facts.evidence:
+            named = [title for title, _ in facts.evidence[:3]]
+            sentences.append(f"Because you watched {_join(named)}.")
+        if facts.matching_genres:
+            sentences.append(f"It is {_join(list(facts.matching_genres))}, like much of what you watch.")
+        if facts.new_genres:
+            sentences.append(f"It also brings in {_join(list(facts.new_genres))}, which is new for you.")
+        if facts.watched_by_others:
+            sentences.append("People on this server who watch what you watch also watched it.")
+        if facts.community_rating is not None:
+            sentences.append(f"Rated {facts.community_rating:.1f}/10 by the community.")
+        if facts.match_percent is not None:
+            sentences.append(f"{facts.match_percent}% match.")
+        return " ".join(sentences) or f"{facts.title} is a pick for you."
+
+
+_SYSTEM = (
+    "You write short, warm texts for a home media server. Use ONLY the facts in the JSON you are "
+    "given; never add plot details, awards, people or numbers that are not in it. No markdown."
+)
+
+
+class OpenAIChatWriter:
+    """`TextGenerator` over an OpenAI-compatible chat model, grounded in the given facts."""
+
+    def __init__(
+        self,
+        *,
+        model: str,
+        base_url: str | None = None,
+        api_key: str | None = None,
+        temperature: float = 0.3,
+        max_tokens: int = 220,
+        timeout_s: float = 60.0,
+        fallback: TemplateWriter | None = None,
+    ) -> None:
+        self._model = model
+        self._endpoint = base_url or "api.openai.com"
+        self._client = AsyncOpenAI(base_url=base_url, api_key=api_key or "not-needed", max_retries=2, timeout=timeout_s)
+        self._temperature = temperature
+        self._max_tokens = max_tokens
+        self._fallback = fallback if fallback is not None else TemplateWriter()
+
+    @property
+    def name(self) -> str:
+        return f"openai:{self._model}"
+
+    async def taste_profile(self, facts: TasteFacts) -> str:
+        prompt = "Describe this viewer's taste in two or three sentences, second person ('You ...').\n" + json.dumps(
+            asdict(facts), default=list
+        )
+        return await self._complete(prompt, self._fallback.taste_profile_sync(facts))
+
+    async def why_picked(self, facts: PickFacts) -> str:
+        prompt = (
+            "In two sentences, tell the viewer why this title was picked for them, citing the watched "
+            "titles in 'evidence'.\n" + json.dumps(asdict(facts), default=list)
+        )
+        return await self._complete(prompt, self._fallback.why_picked_sync(facts))
+
+    async def _complete(self, prompt: str, fallback: str) -> str:
+        try:
+            response = await self._client.chat.completions.create(
+                model=self._model,
+                messages=[{"role": "system", "content": _SYSTEM}, {"role": "user", "content": prompt}],
+                temperature=self._temperature,
+                max_tokens=self._max_tokens,
+            )
+        except openai.OpenAIError as exc:
+            error: AIProviderError | Exception = translate_error(exc, self._endpoint)
+            log.warning("chat model failed, using the template text: %s", error)
+            return fallback
+        content = response.choices[0].message.content if response.choices else None
+        return content.strip() if content and content.strip() else fallback
+
+    async def aclose(self) -> None:
+        await self._client.close()

@@ -1,0 +1,287 @@
+"""Simulator state → the servers' PascalCase DTOs, nulls omitted, ids per flavour.
+
+Like the real servers, list responses carry only the always-present properties plus those named in
+``Fields``; single-item responses carry everything.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from typing import TYPE_CHECKING, Any
+
+from providers.simulator.model import SimItem, SimLibrary, SimUser, SimUserData, hex_id
+from providers.simulator.webhooks import net_time
+
+if TYPE_CHECKING:
+    from providers.simulator.state import Simulator
+
+ALL_FIELDS = None
+_EXTERNAL = {
+    "Imdb": ("IMDb", "https://www.imdb.com/title/{}"),
+    "Tmdb": ("TheMovieDb", "https://www.themoviedb.org/movie/{}"),
+    "Tvdb": ("TheTVDB", "https://thetvdb.com/?tab=series&id={}"),
+}
+
+
+@functools.lru_cache(maxsize=65536)
+def name_id(emby: bool, kind: str, name: str) -> str | int:
+    """Ids of people, studios and genres: Emby numbers (NameLongIdPair), Jellyfin GUIDs."""
+    return int(hex_id(kind, name)[:8], 16) % 100000 if emby else hex_id(kind, name)
+
+
+def _clean(values: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in values.items() if v is not None}
+
+
+class DtoBuilder:
+    def __init__(self, sim: Simulator) -> None:
+        self.sim = sim
+        self.emby = sim.flavor == "emby"
+
+    def _name_id(self, kind: str, name: str) -> dict[str, Any]:
+        return {"Name": name, "Id": name_id(self.emby, kind, name)}
+
+    def user_data(self, user: SimUser, item: SimItem, data: SimUserData | None = None) -> dict[str, Any]:
+        sim = self.sim
+        data = data or sim.get_user_data(user.id, item)
+        out: dict[str, Any] = {}
+        if data.rating is not None:
+            out["Rating"] = data.rating
+        runtime = item.runtime_ticks or 0
+        played, position = data.played, data.position_ticks
+        if item.type in ("Series", "Season"):
+            watched, total = sim.folder_counts(user.id, item)
+            played = total > 0 and watched == total
+            out["PlayedPercentage"] = 100.0 * watched / total if total else None
+            out["UnplayedItemCount"] = total - watched
+        elif position > 0 and runtime > 0:
+            out["PlayedPercentage"] = 100.0 * position / runtime
+        out.update(
+            PlaybackPositionTicks=position,
+            PlayCount=data.play_count,
+            IsFavorite=data.is_favorite,
+            Likes=data.likes,
+            LastPlayedDate=net_time(data.last_played) if data.last_played else None,
+            Played=played,
+            Key=sim.data_key(item),
+            ItemId=item.id,
+        )
+        return _clean(out)
+
+    def item(
+        self,
+        item: SimItem,
+        fields: set[str] | None,
+        user: SimUser | None,
+        *,
+        playlist_item_id: str | None = None,
+    ) -> dict[str, Any]:
+        """``fields`` None means all (single-item requests); otherwise the lowercase ``Fields`` names."""
+        sim = self.sim
+
+        def want(name: str) -> bool:
+            return fields is None or name.lower() in fields
+
+        series = sim.items.get(item.series_id) if item.series_id else None
+        season = sim.items.get(item.season_id) if item.season_id else None
+        dto: dict[str, Any] = {"Name": item.name}
+        if want("OriginalTitle"):
+            dto["OriginalTitle"] = item.original_title
+        dto["ServerId"] = sim.server_id
+        dto["Id"] = item.id
+        if want("Etag"):
+            dto["Etag"] = hex_id("etag", item.id, net_time(item.date_last_saved))
+        if playlist_item_id is not None:
+            dto["PlaylistItemId"] = playlist_item_id
+        if want("DateCreated"):
+            dto["DateCreated"] = net_time(item.date_created)
+        if not item.is_folder:
+            dto["Container"] = "strm" if (item.path or "").endswith(".strm") else "mkv"
+        if want("SortName"):
+            dto["SortName"] = item.sort_name
+        if want("Settings"):
+            dto["ForcedSortName"] = item.forced_sort_name
+        dto["PremiereDate"] = net_time(item.premiere_date) if item.premiere_date else None
+        if want("ExternalUrls"):
+            dto["ExternalUrls"] = [
+                {"Name": _EXTERNAL[k][0], "Url": _EXTERNAL[k][1].format(v)}
+                for k, v in item.provider_ids.items()
+                if k in _EXTERNAL
+            ]
+        dto["CriticRating"] = item.critic_rating
+        if want("Path"):
+            dto["Path"] = item.path
+        dto["OfficialRating"] = item.official_rating
+        if want("Overview"):
+            dto["Overview"] = item.overview
+        if want("Taglines"):
+            dto["Taglines"] = list(item.taglines)
+        if want("Genres"):
+            dto["Genres"] = list(item.genres)
+        dto["CommunityRating"] = item.community_rating
+        dto["RunTimeTicks"] = item.runtime_ticks
+        dto["ProductionYear"] = item.year
+        dto["IndexNumber"] = item.index_number
+        dto["ParentIndexNumber"] = item.parent_index_number
+        if want("ProviderIds"):
+            dto["ProviderIds"] = dict(item.provider_ids)
+        dto["IsFolder"] = item.is_folder
+        if want("ParentId") and item.parent_id:
+            dto["ParentId"] = item.parent_id
+        dto["Type"] = item.type
+        if want("People"):
+            dto["People"] = [
+                _clean(
+                    {
+                        "Name": p.name,
+                        "Id": str(name_id(self.emby, "person", p.name)),
+                        "Role": p.role,
+                        "Type": p.type,
+                    }
+                )
+                for p in item.people
+            ]
+        if want("Studios"):
+            dto["Studios"] = [self._name_id("studio", s) for s in item.studios]
+        if want("Genres"):
+            dto["GenreItems"] = [self._name_id("genre", g) for g in item.genres]
+        if user is not None:
+            dto["UserData"] = self.user_data(user, item)
+        if want("ChildCount") and item.is_folder:
+            dto["ChildCount"] = self._child_count(item)
+        if series is not None:
+            dto["SeriesName"] = series.name
+            dto["SeriesId"] = series.id
+            if item.type == "Episode":
+                dto["SeasonId"] = item.season_id
+                dto["SeriesPrimaryImageTag"] = series.image_tag
+        if want("Tags"):
+            dto["Tags"] = list(item.tags)
+        if item.type == "CollectionFolder" and item.id in sim.libraries:
+            dto["CollectionType"] = sim.libraries[item.id].collection_type
+        if item.type == "BoxSet" and item.display_order:
+            dto["DisplayOrder"] = item.display_order
+        if season is not None:
+            dto["SeasonName"] = season.name
+        dto["ImageTags"] = {"Primary": item.image_tag}
+        dto["BackdropImageTags"] = []
+        dto["LocationType"] = "FileSystem" if item.type != "Playlist" else None
+        if item.type == "Playlist":
+            dto["MediaType"] = item.media_type or "Video"
+        elif not item.is_folder:
+            dto["MediaType"] = "Video"
+        elif not self.emby:
+            dto["MediaType"] = "Unknown"
+        if want("Settings"):
+            dto["LockedFields"] = list(item.locked_fields)
+            dto["LockData"] = item.lock_data
+        return _clean(dto)
+
+    def _child_count(self, item: SimItem) -> int:
+        if item.type == "Playlist":
+            return len(self.sim.playlist_entries.get(item.id, []))
+        if item.type == "CollectionFolder" and item.id in self.sim.libraries:
+            return sum(
+                1
+                for i in self.sim.libraries[item.id].item_ids
+                if i in self.sim.items and self.sim.items[i].parent_id == item.id
+            )
+        return len(item.children)
+
+    def webhook_item(self, item: SimItem, user: SimUser | None) -> dict[str, Any]:
+        """The ``Item`` of an Emby webhook: the full DTO plus the file facts Emby 4.8 adds."""
+        dto = self.item(item, None, user)
+        for key in ("Etag", "ForcedSortName", "LockedFields", "LockData", "OriginalTitle", "People", "Tags"):
+            dto.pop(key, None)
+        if not item.is_folder and item.path:
+            dto.setdefault("Container", "mkv")
+            dto["Size"] = os.path.getsize(item.path) if os.path.exists(item.path) else 0
+            dto["FileName"] = os.path.basename(item.path)
+            dto["Bitrate"] = 0
+            dto["PlayAccess"] = "Full"
+            dto["RemoteTrailers"] = []
+            dto["TagItems"] = []
+            dto["PrimaryImageAspectRatio"] = 0.6666666666666666
+        if item.type == "Episode" and item.series_id:
+            dto["ParentLogoItemId"] = item.series_id
+            dto["ParentBackdropItemId"] = item.series_id
+            dto["ParentBackdropImageTags"] = []
+        return dto
+
+    def user(self, user: SimUser) -> dict[str, Any]:
+        sim = self.sim
+        dto: dict[str, Any] = {
+            "Name": user.name,
+            "ServerId": sim.server_id,
+            "ServerName": sim.server_name if not self.emby else None,
+            "Id": user.id,
+            "HasPassword": bool(user.password),
+            "HasConfiguredPassword": bool(user.password),
+            "HasConfiguredEasyPassword": False,
+            "EnableAutoLogin": False,
+            "LastLoginDate": net_time(user.last_login) if user.last_login else None,
+            "LastActivityDate": net_time(user.last_activity) if user.last_activity else None,
+            "Configuration": dict(user.configuration),
+            "Policy": dict(user.policy),
+        }
+        return _clean(dto)
+
+    def library(self, library: SimLibrary) -> dict[str, Any]:
+        return _clean(
+            {
+                "Name": library.name,
+                "Locations": list(library.locations),
+                "CollectionType": library.collection_type,
+                "LibraryOptions": dict(library.options),
+                "ItemId": library.id,
+                "PrimaryImageItemId": library.id,
+                "RefreshProgress": library.refresh_progress,
+                "RefreshStatus": library.refresh_status,
+            }
+        )
+
+    def scan_task(self) -> dict[str, Any]:
+        task = self.sim.scan_task
+        last = None
+        if task.last_end is not None and task.last_start is not None:
+            last = {
+                "StartTimeUtc": net_time(task.last_start),
+                "EndTimeUtc": net_time(task.last_end),
+                "Status": task.last_status or "Completed",
+                "Name": "Scan Media Library",
+                "Key": "RefreshLibrary",
+                "Id": task.id,
+            }
+        return _clean(
+            {
+                "Name": "Scan Media Library",
+                "State": task.state,
+                "CurrentProgressPercentage": task.progress if task.state == "Running" else None,
+                "Id": task.id,
+                "LastExecutionResult": last,
+                "Triggers": [{"Type": "IntervalTrigger", "IntervalTicks": 432000000000}],
+                "Description": "Scans your media library for new files and refreshes metadata.",
+                "Category": "Library",
+                "IsHidden": False,
+                "Key": "RefreshLibrary",
+            }
+        )
+
+    def other_tasks(self) -> list[dict[str, Any]]:
+        return [
+            {
+                "Name": name,
+                "State": "Idle",
+                "Id": hex_id("task", key),
+                "Triggers": [{"Type": "IntervalTrigger", "IntervalTicks": 864000000000}],
+                "Description": description,
+                "Category": category,
+                "IsHidden": False,
+                "Key": key,
+            }
+            for name, key, description, category in (
+                ("Clean Cache Directory", "DeleteCacheFiles", "Deletes cache files no longer needed.", "Maintenance"),
+                ("Refresh People", "RefreshPeople", "Updates metadata for actors and directors.", "Library"),
+            )
+        ]

@@ -1,0 +1,3 @@
+"""Marquee: personal, explained AI Picks libraries for Jellyfin and Emby."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,86 @@
+"""The embedder and the text generator that Settings ask for, built once per process.
+
+``get_embedder(services)`` caches the embedder on ``services.extras`` so the local model is loaded
+once per worker, however many jobs use it; ``get_text_generator`` does the same for the writer of
+taste profiles and "why we picked this" texts (an OpenAI-compatible chat model when
+``MARQUEE_OPENAI_CHAT_MODEL`` is set, else the deterministic template). Tests and tools may put
+their own objects under the same keys first.
+"""
+
+from __future__ import annotations
+
+from typing import cast
+
+from providers.ai import factory
+from providers.ai.embedder import Embedder
+from providers.ai.writing import TemplateWriter, TextGenerator
+from sidecar.errors import ConfigError
+from sidecar.services import Services
+from sidecar.settings import Settings
+
+EMBEDDER_KEY = "ai.embedder"
+TEXT_GENERATOR_KEY = "ai.text_generator"
+
+
+def _api_key(settings: Settings) -> str | None:
+    return settings.openai_api_key.get_secret_value() if settings.openai_api_key else None
+
+
+def build_embedder(settings: Settings) -> Embedder:
+    """The configured embedder; nothing is loaded or called until it is first used."""
+    try:
+        return factory.build_embedder(
+            settings.embedding_provider,
+            model=settings.resolved_embedding_model,
+            base_url=settings.openai_base_url,
+            api_key=_api_key(settings),
+        )
+    except ValueError as exc:
+        raise ConfigError(f"MARQUEE_EMBEDDING_PROVIDER/MARQUEE_EMBEDDING_MODEL: {exc}") from exc
+
+
+def build_text_generator(settings: Settings) -> TextGenerator:
+    if not settings.openai_chat_model:
+        return TemplateWriter()
+    return factory.build_text_generator(
+        "openai", model=settings.openai_chat_model, base_url=settings.openai_base_url, api_key=_api_key(settings)
+    )
+
+
+def get_embedder(services: Services) -> Embedder:
+    """The process's embedder (built on first use, then reused)."""
+    cached = services.extras.get(EMBEDDER_KEY)
+    if cached is not None:
+        return cast(Embedder, cached)
+    embedder = build_embedder(services.settings)
+    services.extras[EMBEDDER_KEY] = embedder
+    return embedder
+
+
+def get_text_generator(services: Services) -> TextGenerator:
+    """The process's text generator (built on first use, then reused)."""
+    cached = services.extras.get(TEXT_GENERATOR_KEY)
+    if cached is not None:
+        return cast(TextGenerator, cached)
+    generator = build_text_generator(services.settings)
+    services.extras[TEXT_GENERATOR_KEY] = generator
+    return generator
+
+
+def text_source(generator: TextGenerator) -> str:
+    """``template`` or ``llm``, as stored next to each text."""
+    return "template" if isinstance(generator, TemplateWriter) else "llm"
+
+
+def pricing_model(settings: Settings) -> str | None:
+    """The model name to price an embedding run with (remote endpoints only; free models price None)."""
+    return settings.resolved_embedding_model if settings.embedding_provider == "openai" else None
+
+
+async def aclose_ai(services: Services) -> None:
+    """Close the cached embedder and text generator (their HTTP clients) and forget them."""
+    for key in (EMBEDDER_KEY, TEXT_GENERATOR_KEY):
+        client = services.extras.pop(key, None)
+        close = getattr(client, "aclose", None)
+        if close is not None:
+            await close()

@@ -1,0 +1,135 @@
+"""``create_app(settings)``: the starlette application.
+
+The lifespan owns the shared clients (``Services``): it starts embedded PostgreSQL/Redis when no URLs
+are configured, applies migrations, and, with ``run_worker``, runs the arq worker in the same process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from sidecar.embedded import Infrastructure
+from sidecar.errors import MarqueeError, NotFound, WebhookRejected
+from sidecar.jobs.worker import build_worker, stop_worker
+from sidecar.runtime import prepare_infrastructure
+from sidecar.services import Services, open_services
+from sidecar.settings import Settings
+from sidecar.web import health, pages
+from sidecar.web.templating import templates
+
+log = logging.getLogger(__name__)
+
+StartupHook = Callable[[Services], Awaitable[None]]
+_route_providers: list[Callable[[], Sequence[BaseRoute]]] = []
+
+
+def register_routes(provider: Callable[[], Sequence[BaseRoute]]) -> None:
+    """Feature modules (webhooks, API, UI) add their routes here at import time."""
+    _route_providers.append(provider)
+
+
+def _wants_json(request: Request) -> bool:
+    path = request.url.path
+    return path.startswith(("/api/", "/webhooks/", "/healthz")) or "application/json" in request.headers.get(
+        "accept", ""
+    )
+
+
+def _error_response(request: Request, status: int, message: str) -> Response:
+    if _wants_json(request):
+        return JSONResponse({"error": message}, status_code=status)
+    return templates.TemplateResponse(request, "error.html", {"status": status, "message": message}, status_code=status)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    return _error_response(request, exc.status_code, str(exc.detail))
+
+
+async def _marquee_error(request: Request, exc: Exception) -> Response:
+    if isinstance(exc, WebhookRejected):
+        return _error_response(request, exc.status_code, str(exc))
+    if isinstance(exc, NotFound):
+        return _error_response(request, 404, str(exc))
+    return _error_response(request, 400, str(exc))
+
+
+async def _server_error(request: Request, exc: Exception) -> Response:
+    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return _error_response(request, 500, "Internal error; the server log has the details.")
+
+
+def _load_feature_routes() -> list[BaseRoute]:
+    import importlib
+
+    for module in ("sidecar.webhooks", "sidecar.web.api", "sidecar.web.ui"):
+        try:
+            importlib.import_module(module)
+        except ModuleNotFoundError as exc:
+            if exc.name != module:
+                raise
+    routes: list[BaseRoute] = []
+    for provider in _route_providers:
+        routes.extend(provider())
+    return routes
+
+
+def create_app(
+    settings: Settings,
+    *,
+    run_worker: bool | None = None,
+    startup_hooks: Sequence[StartupHook] = (),
+) -> Starlette:
+    settings = settings.with_persisted_secrets()
+    with_worker = settings.run_worker if run_worker is None else run_worker
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        embedded = settings.database_url is None or settings.redis_url is None
+        infra: Infrastructure = await asyncio.to_thread(prepare_infrastructure, settings, lock=embedded)
+        database_url, redis_url = infra.database_url, infra.redis_url
+        worker_task: asyncio.Task[Any] | None = None
+        worker = None
+        try:
+            services = await open_services(settings, database_url, redis_url)
+            app.state.services = services
+            app.state.settings = settings
+            if with_worker:
+                ctx: dict[str, Any] = {"services": services, "startup_hooks": list(startup_hooks)}
+                worker = build_worker(ctx, redis_url, handle_signals=False)
+                worker_task = asyncio.create_task(worker.async_run(), name="arq-worker")
+            else:
+                for hook in startup_hooks:
+                    await hook(services)
+            yield
+        finally:
+            if worker is not None and worker_task is not None:
+                await stop_worker(worker, worker_task)
+            if getattr(app.state, "services", None) is not None:
+                await app.state.services.aclose()
+            infra.close()
+
+    routes: list[BaseRoute] = [
+        Route("/healthz", health.healthz),
+        Route("/", pages.home, name="home"),
+        *_load_feature_routes(),
+    ]
+    return Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        exception_handlers={
+            HTTPException: _http_error,
+            MarqueeError: _marquee_error,
+            Exception: _server_error,
+        },
+    )

@@ -1,0 +1,215 @@
+"""The ``marquee`` command: serve, worker, migrate, demo, simulator, evaluate, jobs, webhook-url."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from pydantic import SecretStr, ValidationError
+
+from sidecar import __version__
+from sidecar.embedded import Infrastructure
+from sidecar.errors import MarqueeError
+from sidecar.logs import configure_logging
+from sidecar.settings import Settings
+
+log = logging.getLogger("marquee")
+
+
+def _load_settings() -> Settings:
+    try:
+        return Settings()
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"MARQUEE_{'_'.join(str(p) for p in err['loc']).upper()}: {err['msg']}" for err in exc.errors()
+        )
+        raise MarqueeError(f"invalid settings: {problems}") from None
+
+
+def _prepare(settings: Settings) -> tuple[Settings, Infrastructure]:
+    """Start embedded servers if needed and check both connections before anything else runs."""
+    from sidecar.db.engine import check_database, make_engine
+    from sidecar.runtime import check_redis, prepare_infrastructure
+
+    infra = prepare_infrastructure(settings)
+
+    async def check() -> None:
+        engine = make_engine(infra.database_url)
+        try:
+            await check_database(engine)
+        finally:
+            await engine.dispose()
+        await check_redis(infra.redis_url)
+
+    try:
+        asyncio.run(check())
+    except BaseException:
+        infra.close()
+        raise
+    resolved = settings.model_copy(
+        update={"database_url": SecretStr(infra.database_url), "redis_url": SecretStr(infra.redis_url)}
+    )
+    return resolved, infra
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from sidecar.app import create_app
+
+    settings = _load_settings()
+    if args.host:
+        settings = settings.model_copy(update={"host": args.host})
+    if args.port:
+        settings = settings.model_copy(update={"port": args.port})
+    if args.no_worker:
+        settings = settings.model_copy(update={"run_worker": False})
+    resolved, infra = _prepare(settings)
+    try:
+        app = create_app(resolved)
+        print(f"Marquee {__version__} on http://{settings.host}:{settings.port} (data: {settings.resolved_data_dir})")
+        config = uvicorn.Config(app, host=settings.host, port=settings.port, log_config=None, lifespan="on")
+        uvicorn.Server(config).run()
+    finally:
+        infra.close()
+    return 0
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    from sidecar.jobs.worker import build_worker
+
+    settings = _load_settings().with_persisted_secrets()
+    resolved, infra = _prepare(settings)
+    try:
+        ctx: dict[str, Any] = {
+            "settings": resolved,
+            "database_url": infra.database_url,
+            "redis_url": infra.redis_url,
+        }
+        worker = build_worker(ctx, infra.redis_url, burst=args.burst)
+        asyncio.run(worker.async_run())
+    finally:
+        infra.close()
+    return 0
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    from sidecar.db.engine import make_engine
+    from sidecar.db.migrate import migrate
+
+    settings = _load_settings()
+    _, infra = _prepare(settings)
+
+    async def run() -> list[str]:
+        engine = make_engine(infra.database_url)
+        try:
+            return await migrate(engine)
+        finally:
+            await engine.dispose()
+
+    try:
+        applied = asyncio.run(run())
+    finally:
+        infra.close()
+    print(f"applied {len(applied)} migration(s): {', '.join(applied)}" if applied else "database is up to date")
+    return 0
+
+
+def cmd_webhook_url(args: argparse.Namespace) -> int:
+    settings = _load_settings().with_persisted_secrets()
+    token = settings.secret_value("webhook_secret")
+    base = settings.public_base_url
+    print("These URLs contain the webhook secret: paste them into your media server only.")
+    print(f"Jellyfin (Webhook plugin, Generic destination): {base}/webhooks/jellyfin?token={token}")
+    print(f"Emby (Settings → Webhooks):                     {base}/webhooks/emby?token={token}")
+    return 0
+
+
+# Subcommands contributed by feature modules: name -> (help, add_arguments, handler)
+_EXTRA_COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Callable[..., int]]] = {}
+
+
+def register_command(
+    name: str, help_text: str, add_arguments: Callable[[argparse.ArgumentParser], None]
+) -> Callable[[Callable[[argparse.Namespace], int]], Callable[[argparse.Namespace], int]]:
+    def decorate(handler: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+        _EXTRA_COMMANDS[name] = (help_text, add_arguments, handler)
+        return handler
+
+    return decorate
+
+
+def _load_command_modules() -> None:
+    import importlib
+
+    for module in ("sidecar.commands",):
+        try:
+            importlib.import_module(module)
+        except ModuleNotFoundError as exc:
+            if exc.name != module:
+                raise
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="marquee", description="Personal, explained AI Picks libraries for Jellyfin and Emby."
+    )
+    parser.add_argument("--version", action="version", version=f"marquee {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    serve = sub.add_parser("serve", help="run the web app (and, by default, the job worker)")
+    serve.add_argument("--host", help="listen address (MARQUEE_HOST)")
+    serve.add_argument("--port", type=int, help="listen port (MARQUEE_PORT)")
+    serve.add_argument("--no-worker", action="store_true", help="do not run the job worker in this process")
+    serve.set_defaults(handler=cmd_serve)
+
+    worker = sub.add_parser("worker", help="run a job worker alone")
+    worker.add_argument("--burst", action="store_true", help="exit when the queue is empty")
+    worker.set_defaults(handler=cmd_worker)
+
+    migrate = sub.add_parser("migrate", help="apply database migrations")
+    migrate.set_defaults(handler=cmd_migrate)
+
+    hook = sub.add_parser("webhook-url", help="print the webhook URLs (they contain the secret)")
+    hook.set_defaults(handler=cmd_webhook_url)
+
+    _load_command_modules()
+    for name, (help_text, add_arguments, handler) in _EXTRA_COMMANDS.items():
+        extra = sub.add_parser(name, help=help_text)
+        add_arguments(extra)
+        extra.set_defaults(handler=handler)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "handler", None):
+        parser.print_help()
+        return 0
+    try:
+        configure_logging(_level())
+        return int(args.handler(args))
+    except MarqueeError as exc:
+        print(f"marquee: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+def _level() -> str:
+    try:
+        return Settings().log_level
+    except ValidationError:
+        return "INFO"
+
+
+if __name__ == "__main__":
+    # Re-import under the package name so subcommands registered by sidecar.commands land in one registry.
+    from sidecar import cli
+
+    sys.exit(cli.main())

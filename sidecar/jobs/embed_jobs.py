@@ -1,0 +1,57 @@
+"""Embedding jobs: movies and series whose embedding text changed are embedded and stored."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sidecar.ai_factory import get_embedder, pricing_model
+from sidecar.embeddings import MediaType, embed_items
+from sidecar.jobs.progress import Progress
+from sidecar.jobs.queue import enqueue
+from sidecar.jobs.registry import job
+from sidecar.services import Services
+
+RECOMMEND_JOB: dict[MediaType, str] = {
+    "movies": "generate-recommendations",
+    "series": "generate-series-recommendations",
+}
+
+
+async def _run(
+    services: Services, progress: Progress, media_type: MediaType, retry_failed: bool, then_recommend: bool
+) -> dict[str, Any]:
+    report = await embed_items(
+        services,
+        get_embedder(services),
+        media_type,
+        progress,
+        pricing_model=pricing_model(services.settings),
+        retry_failed=retry_failed,
+    )
+    if then_recommend and report.embedded:
+        # new or changed items become candidates for everyone
+        name = RECOMMEND_JOB[media_type]
+        await enqueue(services.redis, name, job_id=name)
+    return report.as_dict()
+
+
+@job(
+    "generate-embeddings",
+    "Embed new and changed movies (only what changed since the last run).",
+    schedule="daily:03:00",
+)
+async def generate_embeddings(
+    services: Services, progress: Progress, retry_failed: bool = False, then_recommend: bool = True
+) -> dict[str, Any]:
+    return await _run(services, progress, "movies", retry_failed, then_recommend)
+
+
+@job(
+    "generate-series-embeddings",
+    "Embed new and changed series from their series-level metadata.",
+    schedule="daily:03:10",
+)
+async def generate_series_embeddings(
+    services: Services, progress: Progress, retry_failed: bool = False, then_recommend: bool = True
+) -> dict[str, Any]:
+    return await _run(services, progress, "series", retry_failed, then_recommend)

@@ -1,0 +1,83 @@
+"""Recommendation jobs, and the follow-up stage that refreshes one user's picks after they watched."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import text
+
+from sidecar.catalog import catalog_cache
+from sidecar.followup import register_followup
+from sidecar.jobs.progress import Progress
+from sidecar.jobs.registry import job
+from sidecar.recommendations import MediaType, clear_recommendations, refresh_all, refresh_user
+from sidecar.services import Services
+
+
+@job(
+    "generate-recommendations",
+    "Recompute every enabled user's movie picks from the current catalogue and histories.",
+    schedule="daily:04:00",
+)
+async def generate_recommendations(
+    services: Services, progress: Progress, user_ids: list[int] | None = None
+) -> dict[str, Any]:
+    return await refresh_all(services, "movies", progress, user_ids=user_ids)
+
+
+@job(
+    "generate-series-recommendations",
+    "Recompute every enabled user's series picks (a series being watched is never a pick).",
+    schedule="daily:04:15",
+)
+async def generate_series_recommendations(
+    services: Services, progress: Progress, user_ids: list[int] | None = None
+) -> dict[str, Any]:
+    return await refresh_all(services, "series", progress, user_ids=user_ids)
+
+
+@job(
+    "rebuild-recommendations",
+    "Clear all picks and rebuild them from a full re-read of the catalogue (after changing models or weights).",
+)
+async def rebuild_recommendations(
+    services: Services, progress: Progress, media_types: list[MediaType] | None = None
+) -> dict[str, Any]:
+    catalog_cache(services).invalidate()
+    results: dict[str, Any] = {}
+    for media_type in media_types or ["movies", "series"]:
+        cleared = await clear_recommendations(services, media_type)
+        progress.log(f"{media_type}: cleared {cleared} runs")
+        results[media_type] = await refresh_all(services, media_type, progress, trigger="rebuild")
+        results[media_type]["cleared_runs"] = cleared
+    return results
+
+
+async def _enabled_for(services: Services, user_id: int) -> set[str]:
+    async with services.engine.connect() as conn:
+        row = (
+            await conn.execute(
+                text(
+                    "SELECT movies_enabled, series_enabled FROM app_user"
+                    " WHERE id = :u AND gone_at IS NULL AND NOT is_disabled"
+                ),
+                {"u": user_id},
+            )
+        ).first()
+    if row is None:
+        return set()
+    return {mt for mt, on in (("movies", row.movies_enabled), ("series", row.series_enabled)) if on}
+
+
+@register_followup(10, "recommend")
+async def refresh_after_watch(
+    services: Services, user_id: int, media_types: frozenset[str], progress: Progress
+) -> None:
+    """One user's picks recomputed from the cached catalogue (only their own history is re-read)."""
+    enabled = await _enabled_for(services, user_id)
+    for media_type in ("movies", "series"):
+        if media_type in media_types and media_type in enabled:
+            result = await refresh_user(services, user_id, media_type, trigger="webhook")
+            progress.log(
+                f"user {user_id} {media_type}: {result.picks} picks in {sum(result.timings.values()) * 1000:.0f} ms"
+            )

@@ -1,0 +1,110 @@
+"""The job registry: every arq job Marquee knows, with its description and default schedule.
+
+A job is a plain coroutine ``async def job(services, progress, **kwargs) -> dict | None`` declared with
+``@job(name, description, schedule=...)`` in one of the modules listed in ``JOB_MODULES``. ``wrap`` turns
+it into an arq function that records a ``job_run`` row, reports progress and maps transient media-server
+errors to ``arq.Retry`` with back-off.
+
+Schedules: ``"interval:<minutes>"``, ``"daily:HH:MM"``, ``"weekly:<mon..sun>:HH:MM"`` or ``None`` (manual).
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from arq import Retry
+from arq.worker import Function
+from arq.worker import func as arq_func
+
+from sidecar.jobs.progress import Progress, finish_run, start_run
+
+log = logging.getLogger(__name__)
+
+JobFunc = Callable[..., Awaitable[dict[str, Any] | None]]
+
+JOB_MODULES = (
+    "sidecar.jobs.sync_jobs",
+    "sidecar.jobs.webhook_jobs",
+    "sidecar.jobs.embed_jobs",
+    "sidecar.jobs.recommend_jobs",
+    "sidecar.jobs.publish_jobs",
+    "sidecar.jobs.maintenance_jobs",
+)
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    name: str
+    func: JobFunc
+    description: str
+    schedule: str | None = None
+    timeout_s: int = 3600
+    max_tries: int = 5
+    track: bool = True  # record a job_run row (off for high-frequency internal jobs)
+
+
+_REGISTRY: dict[str, JobSpec] = {}
+
+
+def job(
+    name: str,
+    description: str,
+    *,
+    schedule: str | None = None,
+    timeout_s: int = 3600,
+    max_tries: int = 5,
+    track: bool = True,
+) -> Callable[[JobFunc], JobFunc]:
+    def register(func: JobFunc) -> JobFunc:
+        _REGISTRY[name] = JobSpec(name, func, description, schedule, timeout_s, max_tries, track)
+        return func
+
+    return register
+
+
+def load_jobs() -> dict[str, JobSpec]:
+    for module in JOB_MODULES:
+        try:
+            importlib.import_module(module)
+        except ModuleNotFoundError as exc:
+            if exc.name != module:
+                raise
+    return dict(_REGISTRY)
+
+
+def _is_transient(exc: BaseException) -> bool:
+    try:
+        from providers.errors import ProviderUnavailable
+    except ImportError:  # pragma: no cover - providers always ship with the sidecar
+        return False
+    return isinstance(exc, ProviderUnavailable)
+
+
+def wrap(spec: JobSpec) -> Function:
+    async def run(ctx: dict[str, Any], **kwargs: Any) -> dict[str, Any] | None:
+        services = ctx["services"]
+        tries = int(ctx.get("job_try", 1))
+        progress = (
+            await start_run(services.sessions, spec.name, ctx.get("job_id"), kwargs)
+            if spec.track
+            else Progress.detached()
+        )
+        try:
+            result = await spec.func(services, progress, **kwargs)
+        except Exception as exc:
+            transient = _is_transient(exc) and tries < spec.max_tries
+            progress.log(f"{'retrying after' if transient else 'failed:'} {exc}")
+            await finish_run(progress, "retrying" if transient else "failed", error=str(exc))
+            if transient:
+                raise Retry(defer=min(300, 5 * 2**tries)) from exc
+            log.exception("job %s failed", spec.name)
+            raise
+        await finish_run(progress, "done", result=result)
+        return result
+
+    # keep_result=0: outcomes live in job_run, and a kept result would block re-enqueueing the same _job_id.
+    return arq_func(run, name=spec.name, timeout=spec.timeout_s, max_tries=spec.max_tries, keep_result=0)

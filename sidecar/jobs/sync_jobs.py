@@ -1,0 +1,110 @@
+"""Sync jobs: the server's users, libraries, catalogue and watch history, full and delta.
+
+``initial-sync`` runs every step in order; the sweeper queues it once when the database has never
+synced. ``sync-watch-history`` runs hourly as a delta (the reconciliation that makes a lost webhook
+cost freshness only); ``sync-catalogue`` re-reads the libraries nightly.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sidecar.jobs.progress import Progress
+from sidecar.jobs.queue import enqueue
+from sidecar.jobs.registry import job
+from sidecar.services import Services
+from sidecar.sync import state
+from sidecar.sync.items import MOVIE_KINDS, SERIES_KINDS, count_catalogue, sync_kind
+from sidecar.sync.libraries import source_libraries, sync_libraries
+from sidecar.sync.server import ensure_server
+from sidecar.sync.users import sync_users
+from sidecar.sync.watch import sync_watch_history
+
+EMBED_JOBS = {"movies": "generate-embeddings", "series": "generate-series-embeddings"}
+
+
+async def _sync_items(services: Services, progress: Progress, media_type: str) -> dict[str, Any]:
+    kinds = MOVIE_KINDS if media_type == "movies" else SERIES_KINDS
+    libraries = await source_libraries(services, await ensure_server(services))
+    total = await count_catalogue(services, libraries, kinds)
+    await progress.update(0, total, f"reading {media_type} from {len(libraries)} libraries")
+
+    async def report(n: int) -> None:
+        await progress.advance(n, f"{progress.current + n} of {total} {media_type} items")
+
+    counts = await sync_kind(services, kinds, report=report)
+    progress.log(f"{media_type}: {counts.seen} items ({counts.by_kind}), {counts.inserted} new, {counts.gone} gone")
+    if counts.inserted or counts.gone:
+        name = EMBED_JOBS[media_type]
+        await enqueue(services.redis, name, job_id=name)
+    return {"seen": counts.seen, "new": counts.inserted, "gone": counts.gone, "by_kind": counts.by_kind}
+
+
+async def _watch(services: Services, progress: Progress, full: bool) -> dict[str, Any]:
+    async def report(done: int, total: int) -> None:
+        await progress.update(done, total, f"{'full' if full else 'delta'} watch history: {done} of {total} users")
+
+    result = await sync_watch_history(services, full=full, report=report)
+    progress.log(f"watch history ({'full' if full else 'delta'}): {result}")
+    return result
+
+
+@job("sync-users", "Read the media server's users.")
+async def sync_users_job(services: Services, progress: Progress) -> dict[str, Any]:
+    return await sync_users(services)
+
+
+@job("sync-libraries", "Read the media server's libraries (Marquee's own output libraries are never sources).")
+async def sync_libraries_job(services: Services, progress: Progress) -> dict[str, Any]:
+    return await sync_libraries(services)
+
+
+@job("sync-movies", "Read every movie of the enabled libraries; mark removed ones gone.")
+async def sync_movies_job(services: Services, progress: Progress) -> dict[str, Any]:
+    return await _sync_items(services, progress, "movies")
+
+
+@job("sync-series", "Read every series, season and episode of the enabled libraries; mark removed ones gone.")
+async def sync_series_job(services: Services, progress: Progress) -> dict[str, Any]:
+    return await _sync_items(services, progress, "series")
+
+
+@job(
+    "sync-catalogue",
+    "Users, libraries, movies and series in one run (catches items whose webhook never came).",
+    schedule="daily:02:30",
+)
+async def sync_catalogue_job(services: Services, progress: Progress) -> dict[str, Any]:
+    return {
+        "users": await sync_users(services),
+        "libraries": await sync_libraries(services),
+        "movies": await _sync_items(services, progress, "movies"),
+        "series": await _sync_items(services, progress, "series"),
+    }
+
+
+@job(
+    "sync-watch-history",
+    "Reconcile every user's watch history with the server (delta since the last run; full=true re-reads all).",
+    schedule="interval:60",
+)
+async def sync_watch_history_job(services: Services, progress: Progress, full: bool = False) -> dict[str, Any]:
+    return await _watch(services, progress, full)
+
+
+@job("sync-watch-history-full", "Re-read every user's whole watch history and drop what the server no longer has.")
+async def sync_watch_history_full_job(services: Services, progress: Progress) -> dict[str, Any]:
+    return await _watch(services, progress, True)
+
+
+@job("initial-sync", "The first full sync: users, libraries, movies, series, then every user's watch history.")
+async def initial_sync_job(services: Services, progress: Progress) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    progress.log("syncing users and libraries")
+    result["users"] = await sync_users(services)
+    result["libraries"] = await sync_libraries(services)
+    result["movies"] = await _sync_items(services, progress, "movies")
+    result["series"] = await _sync_items(services, progress, "series")
+    result["watch"] = await _watch(services, progress, True)
+    await state.record(services.engine, state.INITIAL_SYNC, result)
+    return result

@@ -1,0 +1,55 @@
+"""Webhook jobs: apply one stored event, the per-user follow-up, and the sweeper."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sidecar.followup import run_followups
+from sidecar.jobs.progress import Progress
+from sidecar.jobs.queue import enqueue
+from sidecar.jobs.registry import job
+from sidecar.services import Services
+from sidecar.sync.followups import FOLLOW_UP_JOB, request_follow_up, take_requests
+from sidecar.sync.sweeper import sweep
+from sidecar.sync.webhook_apply import process_event
+from sidecar.sync.webhook_store import PROCESS_JOB
+
+EMBED_JOBS = {"movies": "generate-embeddings", "series": "generate-series-embeddings"}
+MAX_FOLLOW_UP_ROUNDS = 20
+
+
+@job(PROCESS_JOB, "Apply one stored webhook event using the server's current data.", track=False, max_tries=5)
+async def process_webhook_event(services: Services, progress: Progress, event_id: int) -> dict[str, Any]:
+    outcome = await process_event(services, event_id)
+    if outcome.user_id is not None and outcome.media_types:
+        await request_follow_up(services.redis, outcome.user_id, outcome.media_types)
+    if outcome.new_items:
+        for media_type in outcome.media_types:
+            name = EMBED_JOBS[media_type]
+            await enqueue(services.redis, name, job_id=name)
+    return outcome.as_dict()
+
+
+@job(FOLLOW_UP_JOB, "After a user's watch state changed: refresh their picks and libraries.")
+async def user_follow_up(services: Services, progress: Progress, user_id: int) -> dict[str, Any]:
+    rounds: list[dict[str, Any]] = []
+    # Requests that arrive while a round runs are taken by the next round.
+    for _ in range(MAX_FOLLOW_UP_ROUNDS):
+        media_types = await take_requests(services.redis, user_id)
+        if not media_types:
+            break
+        ran = await run_followups(services, user_id, media_types, progress)
+        rounds.append({"media_types": sorted(media_types), "stages": ran})
+        progress.log(f"user {user_id}: {sorted(media_types)} → {ran or 'no stages registered'}")
+    return {"user_id": user_id, "rounds": rounds}
+
+
+@job(
+    "sweep-webhooks",
+    "Queue webhook events and follow-ups whose job was lost; queue the first sync if none ever ran.",
+    schedule="interval:1",
+    track=False,
+)
+async def sweep_webhooks(services: Services, progress: Progress) -> dict[str, Any]:
+    result = await sweep(services)
+    return {"events": result.events, "follow_ups": result.follow_ups, "initial_sync": result.initial_sync}

@@ -1,0 +1,381 @@
+"""Publishing one library end to end: files on disk, then the media server.
+
+Order matters for privacy and atomicity:
+1. preflight (STRM root writable, symlinks possible) — a bad configuration fails before anything is written;
+2. for AI Picks, make sure nobody but the owner could see the library (``access``), else stop;
+3. plan every title; titles whose hash matches ``published_file`` are reused, the rest written into a new
+   version folder, which is swapped in atomically (``writer``);
+4. on the server: create the library once (pinned), grant access, scan, check the scan found our titles.
+
+Publishing one library holds a PostgreSQL advisory lock, so a webhook follow-up and a nightly sync never
+write the same library at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import time
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Literal
+
+from sqlalchemy import delete, text
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlmodel import select
+
+from providers.base import Library, MediaServer
+from providers.errors import MediaServerError, ProviderUnavailable, ScanTimeout
+from sidecar.db.models import AppUser, PublishedFile, PublishedLibrary
+from sidecar.errors import JobError
+from sidecar.jobs.progress import Progress
+from sidecar.publish import access
+from sidecar.publish.artwork import materialise
+from sidecar.publish.naming import COLLECTION_TYPE
+from sidecar.publish.options import PUBLISH_FILES, PublishFileSettings
+from sidecar.publish.picks import load_sources
+from sidecar.publish.server_library import ensure_library, refresh_and_verify, remove_library
+from sidecar.publish.sources import Pick
+from sidecar.publish.titles import Mode, PlanOptions, StreamUrl, TitlePlan, UnpublishableTitle, plan_title
+from sidecar.publish.writer import Fault, LibraryDir, check_symlinks, check_writable, remove_path
+from sidecar.runtime_settings import PUBLISH, PublishSettings, load
+from sidecar.services import Services
+
+log = logging.getLogger(__name__)
+
+Kind = Literal["ai_picks", "top_picks"]
+ITEM_TYPE = {"movies": "Movie", "series": "Series"}
+
+
+@dataclass(frozen=True)
+class Target:
+    """One library to publish: whose, what, where, how."""
+
+    kind: Kind
+    media_type: str
+    name: str
+    folder: str  # relative to the STRM root
+    mode: Mode
+    user: AppUser | None = None  # the owner of an AI Picks library
+
+
+@dataclass
+class Outcome:
+    library: str
+    media_type: str
+    titles: int = 0
+    written: int = 0
+    reused: int = 0
+    removed: int = 0
+    skipped: list[str] = field(default_factory=list)
+    files_changed: bool = False
+    scanned: bool = False
+    server_titles: int | None = None
+    provider_library_id: str | None = None
+    converted_users: list[str] = field(default_factory=list)
+    folders: dict[str, int] = field(default_factory=dict)  # folder -> item id, in rank order
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    def summary(self) -> str:
+        parts = [f"{self.titles} titles", f"{self.written} written", f"{self.reused} unchanged"]
+        if self.removed:
+            parts.append(f"{self.removed} removed")
+        if self.skipped:
+            parts.append(f"{len(self.skipped)} skipped")
+        if self.server_titles is not None:
+            parts.append(f"server lists {self.server_titles}")
+        return f"{self.library}: " + ", ".join(parts)
+
+
+def require_server(services: Services) -> MediaServer:
+    if services.media_server is None:
+        raise JobError("No media server is configured: set MARQUEE_MEDIA_SERVER_URL, _TYPE and _API_KEY.")
+    return services.media_server
+
+
+@asynccontextmanager
+async def library_lock(engine: AsyncEngine, key: str) -> AsyncIterator[None]:
+    """Serialise publishers of the same library across processes (released with the transaction)."""
+    lock_id = int.from_bytes(hashlib.sha256(f"marquee:publish:{key}".encode()).digest()[:8], "big", signed=True)
+    async with engine.connect() as conn:
+        await conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": lock_id})
+        try:
+            yield
+        finally:
+            await conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": lock_id})
+            await conn.commit()
+
+
+def server_path(services: Services, folder: str) -> str:
+    return f"{services.settings.resolved_strm_prefix}/{folder}"
+
+
+async def library_row(services: Services, target: Target) -> PublishedLibrary:
+    user_id = target.user.id if target.user is not None else None
+    async with services.sessions() as session:
+        query = select(PublishedLibrary).where(
+            PublishedLibrary.kind == target.kind, PublishedLibrary.media_type == target.media_type
+        )
+        query = query.where(
+            PublishedLibrary.user_id == user_id if user_id is not None else PublishedLibrary.user_id.is_(None)  # type: ignore[union-attr]
+        )
+        row = (await session.exec(query.order_by(PublishedLibrary.id))).first()  # type: ignore[arg-type]
+        if row is None:
+            row = PublishedLibrary(
+                kind=target.kind,
+                media_type=target.media_type,
+                user_id=user_id,
+                name=target.name,
+                folder=target.folder,
+                mode=target.mode,
+            )
+            session.add(row)
+            await session.commit()
+            await session.refresh(row)
+        return row
+
+
+async def save_row(services: Services, row: PublishedLibrary, **changes: object) -> None:
+    async with services.sessions() as session:
+        fresh = await session.get(PublishedLibrary, row.id)
+        if fresh is None:
+            return
+        for key, value in changes.items():
+            setattr(fresh, key, value)
+            setattr(row, key, value)
+        session.add(fresh)
+        await session.commit()
+
+
+def build_plans(picks: Sequence[Pick], options: PlanOptions) -> tuple[list[TitlePlan], list[str]]:
+    """Plans in rank order, renumbered 1..n after leaving out what cannot be published."""
+    plans: list[TitlePlan] = []
+    usable: list[Pick] = []
+    skipped: list[str] = []
+    seen: set[str] = set()
+    for pick in picks:
+        try:
+            plan = plan_title(Pick(pick.source, len(plans) + 1, pick.explanation), options)
+        except UnpublishableTitle as exc:
+            skipped.append(str(exc))
+            continue
+        if plan.folder in seen:
+            continue
+        seen.add(plan.folder)
+        plans.append(plan)
+        usable.append(pick)
+    if len(plans) == options.total:
+        return plans, skipped
+    final = PlanOptions(options.mode, len(usable), options.anchor, options.artwork, options.stream_url)
+    plans = [plan_title(Pick(p.source, rank, p.explanation), final) for rank, p in enumerate(usable, start=1)]
+    return plans, skipped
+
+
+async def _publish_files(
+    services: Services,
+    row: PublishedLibrary,
+    target: Target,
+    plans: list[TitlePlan],
+    outcome: Outcome,
+    fault: Fault | None,
+) -> Path | None:
+    """Write and swap in the new version; returns the previous version folder, for the caller to remove."""
+    root = services.settings.resolved_strm_root
+    directory = LibraryDir(root, target.folder)
+    await asyncio.to_thread(directory.clean_debris)
+    current = directory.current()
+    async with services.sessions() as session:
+        known = {
+            f.folder_name: f.content_hash
+            for f in (await session.exec(select(PublishedFile).where(PublishedFile.library_id == row.id))).all()
+        }
+    present = {p.name for p in current.iterdir()} if current is not None else set()
+    reuse = [p.folder for p in plans if known.get(p.folder) == p.content_hash and p.folder in present]
+    reuse_set = set(reuse)
+    changed = [p for p in plans if p.folder not in reuse_set]
+    wanted = {p.folder for p in plans}
+    outcome.reused, outcome.written = len(reuse), len(changed)
+    outcome.removed = len(present - wanted)
+    if current is not None and not changed and present == wanted:
+        return None
+    started = time.monotonic()
+    titles = await materialise(changed, http=services.http, server=services.media_server)
+    outcome.seconds["artwork"] = time.monotonic() - started
+    started = time.monotonic()
+    version = await asyncio.to_thread(directory.write_version, titles, reuse, fault=fault)
+    try:
+        previous = await asyncio.to_thread(directory.swap, version, fault=fault, keep_previous=True)
+    except BaseException:
+        if directory.current() != version:
+            await asyncio.to_thread(remove_path, version)
+        raise
+    outcome.seconds["write"] = time.monotonic() - started
+    outcome.files_changed = True
+    now = datetime.now(UTC)
+    async with services.sessions() as session:
+        await session.exec(delete(PublishedFile).where(PublishedFile.library_id == row.id))  # type: ignore[arg-type]
+        for plan in plans:
+            session.add(
+                PublishedFile(
+                    library_id=int(row.id or 0),
+                    folder_name=plan.folder,
+                    item_id=plan.item_id,
+                    rank=plan.rank,
+                    content_hash=plan.content_hash,
+                    written_at=now,
+                )
+            )
+        await session.commit()
+    return previous
+
+
+async def _withdraw(services: Services, server: MediaServer, row: PublishedLibrary, target: Target) -> None:
+    """Take a library off the server (files stay) because it would be visible to the wrong people."""
+    libraries = await server.list_libraries()
+    path = server_path(services, target.folder).rstrip("/")
+    for library in libraries:
+        if library.id == row.provider_library_id or path in {loc.rstrip("/") for loc in library.locations}:
+            await server.delete_library(library.name)
+    await save_row(services, row, provider_library_id=None)
+
+
+async def _on_server(
+    services: Services,
+    server: MediaServer,
+    row: PublishedLibrary,
+    target: Target,
+    outcome: Outcome,
+    files: PublishFileSettings,
+) -> Library:
+    started = time.monotonic()
+    path = server_path(services, target.folder)
+    library, created = await ensure_library(
+        server,
+        name=target.name,
+        collection_type=COLLECTION_TYPE[target.media_type],
+        path=path,
+        known_id=row.provider_library_id,
+    )
+    if library.id != row.provider_library_id or row.name != target.name:
+        await save_row(services, row, provider_library_id=library.id, name=target.name)
+    prefix = services.settings.resolved_strm_prefix
+    if target.kind == "ai_picks" and target.user is not None:
+        await access.grant_owner(server, target.user.provider_id, library.id, prefix)
+    else:
+        await access.grant_everyone(server, library.id)
+    if created or outcome.files_changed or row.status != "published":
+        outcome.server_titles = await refresh_and_verify(
+            server,
+            library,
+            item_type=ITEM_TYPE[target.media_type],
+            expected=outcome.titles,
+            server_path=path,
+            timeout_s=files.scan_timeout_s,
+        )
+        outcome.scanned = True
+    outcome.seconds["server"] = time.monotonic() - started
+    return library
+
+
+async def publish_library(
+    services: Services,
+    target: Target,
+    picks: Sequence[tuple[int, str | None]],
+    progress: Progress,
+    *,
+    fault: Fault | None = None,
+) -> Outcome:
+    """Publish ``picks`` (item id, explanation) in order as ``target``; see the module docstring."""
+    server = require_server(services)
+    root = services.settings.resolved_strm_root
+    outcome = Outcome(library=target.name, media_type=target.media_type)
+    started = time.monotonic()
+    await asyncio.to_thread(check_writable, root)
+    if target.mode == "symlink":
+        await asyncio.to_thread(check_symlinks, root)
+    async with services.sessions() as session:
+        files = await load(session, PUBLISH_FILES)
+        publish: PublishSettings = await load(session, PUBLISH)
+        sources = await load_sources(session, [item_id for item_id, _ in picks])
+    key = f"{target.kind}:{target.media_type}:{target.user.id if target.user else '-'}"
+    async with library_lock(services.engine, key):
+        row = await library_row(services, target)
+        try:
+            if target.kind == "ai_picks" and target.user is not None:
+                try:
+                    outcome.converted_users = await access.secure_before_publish(
+                        server,
+                        owner_provider_id=target.user.provider_id,
+                        library_name=target.name,
+                        convert=publish.convert_all_folders_users,
+                        prefix=services.settings.resolved_strm_prefix,
+                    )
+                except access.LeakRefused:
+                    await _withdraw(services, server, row, target)
+                    raise
+                if outcome.converted_users:
+                    progress.log(f"converted to explicit library lists: {', '.join(outcome.converted_users)}")
+            stream_url = None
+            if files.strm_content == "stream_url" and target.mode == "strm":
+                stream_url = _stream_url(server)
+                progress.log(
+                    f"{target.name}: WARNING: streaming-URL mode writes the media server's API key into .strm "
+                    "files that every user of the server can read; prefer file paths (Settings → Publishing)."
+                )
+            chosen = [Pick(sources[i], rank, why) for rank, (i, why) in enumerate(picks, start=1) if i in sources]
+            options = PlanOptions(
+                mode=target.mode,
+                total=len(chosen),
+                anchor=row.created_at,
+                artwork=files.artwork,
+                stream_url=stream_url,
+            )
+            plans, outcome.skipped = build_plans(chosen, options)
+            for reason in outcome.skipped:
+                progress.log(f"{target.name}: left out: {reason}")
+            outcome.titles = len(plans)
+            outcome.folders = {p.folder: p.item_id for p in plans}
+            previous = await _publish_files(services, row, target, plans, outcome, fault)
+            if row.mode != target.mode:
+                await save_row(services, row, mode=target.mode)
+            try:
+                library = await _on_server(services, server, row, target, outcome, files)
+                outcome.provider_library_id = library.id
+                outcome.seconds["visible"] = time.monotonic() - started
+            finally:
+                if previous is not None:  # after the scan: the old version is never on the critical path
+                    await asyncio.to_thread(remove_path, previous)
+        except (ProviderUnavailable, ScanTimeout) as exc:
+            await save_row(services, row, status="failed", error=str(exc))
+            raise
+        except MediaServerError as exc:
+            await save_row(services, row, status="failed", error=str(exc))
+            raise JobError(f"{target.name}: {exc}") from exc
+        except JobError as exc:
+            await save_row(services, row, status="failed", error=str(exc))
+            raise
+        await save_row(services, row, status="published", error=None, published_at=datetime.now(UTC))
+    progress.log(outcome.summary())
+    return outcome
+
+
+def _stream_url(server: MediaServer) -> StreamUrl:
+    def url(provider_id: str) -> str:
+        return server.stream_url(provider_id, with_key=True)
+
+    return url
+
+
+async def unpublish(services: Services, row: PublishedLibrary, progress: Progress) -> None:
+    """Remove a library Marquee no longer publishes: from the server, from disk, from the database."""
+    if services.media_server is not None and row.provider_library_id is not None:
+        await remove_library(services.media_server, row.name)
+    await asyncio.to_thread(LibraryDir(services.settings.resolved_strm_root, row.folder).remove)
+    async with services.sessions() as session:
+        await session.exec(delete(PublishedLibrary).where(PublishedLibrary.id == row.id))  # type: ignore[arg-type]
+        await session.commit()
+    progress.log(f"removed {row.name}")

@@ -1,0 +1,160 @@
+"""`PreparedModel`: the catalogue and the server's plays, turned into arrays once.
+
+Building it is the expensive part (normalising the item matrix, the genre matrix, fitting
+the co-watch model); it is then reused for every user's refresh until the catalogue or the
+server's histories change enough to warrant a rebuild (the nightly job, or new items).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from sidecar.recommender.cowatch import DEFAULT_MAX_VOCABULARY, CowatchModel, build_cowatch
+from sidecar.recommender.types import ItemFacts, WatchEvent
+
+FloatMatrix = npt.NDArray[np.float32]
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+BoolArray = npt.NDArray[np.bool_]
+
+# Bayesian shrinkage of the community rating: `RATING_PRIOR_WEIGHT` pseudo-ratings at the
+# catalogue mean against `1 + log1p(viewers on this server)` observations of the item.
+RATING_PRIOR_WEIGHT = 0.5
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class PreparedModel:
+    """Everything per-user scoring needs, as read-only arrays indexed by catalogue position."""
+
+    items: tuple[ItemFacts, ...]
+    index: Mapping[str, int]
+    vectors: FloatMatrix  # N x d, unit rows (zero rows for items without an embedding)
+    has_vector: BoolArray
+    genres: tuple[str, ...]
+    genre_matrix: FloatMatrix  # N x G, 1 where the item has the genre
+    genre_counts: npt.NDArray[np.float32]  # N, number of genres per item
+    genre_pairs: tuple[IntArray, IntArray]  # (item, genre) positions of the matrix's ones
+    years: FloatArray  # NaN when unknown
+    quality: FloatArray  # shrunk community rating, 0-10
+    duplicate_group: IntArray  # items sharing a provider id share a group
+    media_types: tuple[str, ...]
+    media_type_of: IntArray  # index into media_types
+    viewers: IntArray  # distinct users on this server who watched the item
+    cowatch: CowatchModel | None
+
+    @property
+    def size(self) -> int:
+        return len(self.items)
+
+    def indices(self, item_ids: Sequence[str]) -> IntArray:
+        """Catalogue positions of the known ids, in order; unknown ids are dropped."""
+        return np.array([self.index[i] for i in item_ids if i in self.index], dtype=np.int64)
+
+    def same_title(self, positions: IntArray) -> BoolArray:
+        """Mask of every item that is a copy of one of `positions` (them included)."""
+        if not positions.size:
+            return np.zeros(self.size, dtype=bool)
+        groups = np.zeros(self.size, dtype=bool)  # group ids are item positions
+        groups[self.duplicate_group[positions]] = True
+        return groups[self.duplicate_group]
+
+
+def _duplicate_groups(items: Sequence[ItemFacts]) -> IntArray:
+    parent = list(range(len(items)))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    first_with: dict[tuple[str, str], int] = {}
+    for pos, item in enumerate(items):
+        for key, value in item.provider_ids.items():
+            if not value:
+                continue
+            ident = (key.lower(), str(value).strip().lower())
+            if ident in first_with:
+                a, b = find(pos), find(first_with[ident])
+                if a != b:
+                    parent[max(a, b)] = min(a, b)
+            else:
+                first_with[ident] = pos
+    return np.array([find(i) for i in range(len(items))], dtype=np.int64)
+
+
+def positive_event(event: WatchEvent) -> bool:
+    """Does this event say the user chose and liked the title enough to learn from it?"""
+    return event.played or event.favourite or event.completion >= 0.5
+
+
+def prepare_model(
+    items: Sequence[ItemFacts],
+    embeddings: npt.ArrayLike,
+    histories: Mapping[str, Sequence[WatchEvent]],
+    *,
+    max_cowatch_items: int = DEFAULT_MAX_VOCABULARY,
+) -> PreparedModel:
+    """Build the in-memory model from the catalogue, its embeddings (rows aligned with
+    `items`) and every user's history on this server (used for co-watch and viewer counts).
+    """
+    n = len(items)
+    matrix = np.array(embeddings, dtype=np.float32, copy=True).reshape(n, -1)
+    norms = np.linalg.norm(matrix, axis=1)
+    has_vector = norms > 1e-9
+    matrix[has_vector] /= norms[has_vector, None]
+    matrix[~has_vector] = 0.0
+
+    index = {item.item_id: pos for pos, item in enumerate(items)}
+    if len(index) != n:
+        raise ValueError("item ids must be unique")
+    genres = tuple(sorted({g for item in items for g in item.genres}))
+    genre_pos = {g: k for k, g in enumerate(genres)}
+    genre_matrix = np.zeros((n, len(genres)), dtype=np.float32)
+    for pos, item in enumerate(items):
+        for g in item.genres:
+            genre_matrix[pos, genre_pos[g]] = 1.0
+    years = np.array([np.nan if it.year is None else float(it.year) for it in items])
+    media_types = tuple(sorted({it.media_type for it in items}))
+    type_pos = {t: k for k, t in enumerate(media_types)}
+    media_type_of = np.array([type_pos[it.media_type] for it in items], dtype=np.int64)
+
+    user_items: list[IntArray] = []
+    for user in sorted(histories):
+        positions = [index[e.item_id] for e in histories[user] if e.item_id in index and positive_event(e)]
+        user_items.append(np.unique(np.array(positions, dtype=np.int64)))
+    viewers = np.zeros(n, dtype=np.int64)
+    for u in user_items:
+        viewers[u] += 1
+
+    rating = np.array([np.nan if it.community_rating is None else it.community_rating for it in items])
+    known = ~np.isnan(rating)
+    mean = float(rating[known].mean()) if known.any() else 6.5
+    evidence = 1.0 + np.log1p(viewers)
+    quality = np.where(
+        known, (np.nan_to_num(rating) * evidence + mean * RATING_PRIOR_WEIGHT) / (evidence + RATING_PRIOR_WEIGHT), mean
+    )
+    return PreparedModel(
+        items=tuple(items),
+        index=index,
+        vectors=matrix,
+        has_vector=has_vector,
+        genres=genres,
+        genre_matrix=genre_matrix,
+        genre_counts=genre_matrix.sum(axis=1),
+        genre_pairs=(
+            np.nonzero(genre_matrix)[0].astype(np.int64),
+            np.nonzero(genre_matrix)[1].astype(np.int64),
+        ),
+        years=years,
+        quality=quality,
+        duplicate_group=_duplicate_groups(items),
+        media_types=media_types,
+        media_type_of=media_type_of,
+        viewers=viewers,
+        cowatch=build_cowatch(user_items, n, max_vocabulary=max_cowatch_items),
+    )

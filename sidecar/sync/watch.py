@@ -1,0 +1,248 @@
+"""Each user's watch history (played, play count, favourite, last played, position, completion, rating).
+
+Full sync reads four views per user (played; favourites; in progress; everything with user data
+saved since 1971), writes them in bulk and removes rows the server no longer reports. Delta sync asks
+the server only for items whose user data was saved since the user's cursor
+(``MinDateLastSavedForUser``) — without a played filter, so un-marking shows up too. Series rows are
+rolled up from their episodes (``sidecar.sync.rollup``). Items Marquee does not hold (disabled or
+output libraries) are skipped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from providers.base import Item as ProviderItem
+from providers.base import UserData
+from sidecar.db.models import WatchState
+from sidecar.services import Services
+from sidecar.sync.rollup import rollup_series
+from sidecar.sync.server import ensure_server, provider
+
+_WATCH = WatchState.__table__  # type: ignore[attr-defined]
+WATCHED_KINDS = ["Movie", "Episode"]
+FAVOURITE_KINDS = ["Movie", "Series", "Episode"]
+RESUME_LIMIT = 1000
+# The cursor is our clock; asking from a little earlier absorbs clock skew with the server (upserts are idempotent).
+CURSOR_OVERLAP = timedelta(minutes=5)
+CHUNK = 500
+EVER = datetime(1971, 1, 1, tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class ItemRef:
+    id: int
+    kind: str
+    runtime_ticks: int | None
+    series_id: int | None
+
+
+def is_empty(data: UserData) -> bool:
+    return (
+        not data.played
+        and data.play_count == 0
+        and not data.is_favorite
+        and data.position_ticks == 0
+        and data.rating is None
+    )
+
+
+def completion(data: UserData, runtime_ticks: int | None) -> float:
+    if data.played:
+        return 1.0
+    if data.played_percentage is not None:
+        value = data.played_percentage / 100.0
+    elif runtime_ticks:
+        value = data.position_ticks / runtime_ticks
+    else:
+        value = 0.0
+    return min(1.0, max(0.0, value))
+
+
+def watch_values(user_id: int, ref: ItemRef, data: UserData, now: datetime) -> dict[str, Any]:
+    return {
+        "user_id": user_id,
+        "item_id": ref.id,
+        "played": data.played,
+        "play_count": data.play_count,
+        "is_favorite": data.is_favorite,
+        "last_played_at": data.last_played,
+        "position_ticks": data.position_ticks,
+        "completion": completion(data, ref.runtime_ticks),
+        "rating": data.rating,
+        "updated_at": now,
+    }
+
+
+async def item_refs(conn: AsyncConnection, server_id: int, provider_ids: Iterable[str]) -> dict[str, ItemRef]:
+    ids = list(set(provider_ids))
+    if not ids:
+        return {}
+    rows = await conn.execute(
+        text(
+            "SELECT provider_id, id, kind, runtime_ticks, series_id FROM item"
+            " WHERE server_id = :s AND provider_id = ANY(:p)"
+        ),
+        {"s": server_id, "p": ids},
+    )
+    return {str(r[0]): ItemRef(int(r[1]), str(r[2]), r[3], r[4]) for r in rows}
+
+
+async def apply_user_data(conn: AsyncConnection, user_id: int, entries: Sequence[tuple[ItemRef, UserData]]) -> set[int]:
+    """Upsert non-empty states, delete empty ones; returns the series ids whose roll-up is now stale."""
+    now = datetime.now(UTC)
+    keep = {ref.id: watch_values(user_id, ref, data, now) for ref, data in entries if not is_empty(data)}
+    drop = [ref.id for ref, data in entries if is_empty(data) and ref.id not in keep]
+    if keep:
+        stmt = insert(_WATCH).values(list(keep.values()))
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["user_id", "item_id"],
+            set_={c: stmt.excluded[c] for c in keep[next(iter(keep))] if c not in ("user_id", "item_id")},
+        )
+        await conn.execute(stmt)
+    if drop:
+        await conn.execute(
+            text("DELETE FROM watch_state WHERE user_id = :u AND item_id = ANY(:ids)"), {"u": user_id, "ids": drop}
+        )
+    stale = {ref.series_id for ref, _ in entries if ref.kind == "Episode" and ref.series_id is not None}
+    stale |= {ref.id for ref, _ in entries if ref.kind == "Series"}
+    return stale
+
+
+@dataclass
+class UserSyncResult:
+    items: int = 0
+    skipped: int = 0
+    removed: int = 0
+
+
+async def _write_page(
+    services: Services, server_id: int, user_id: int, page: Sequence[ProviderItem], result: UserSyncResult
+) -> tuple[set[int], set[int]]:
+    """Apply one page of items carrying user data; returns (item row ids written, stale series ids)."""
+    async with services.engine.begin() as conn:
+        refs = await item_refs(conn, server_id, (i.id for i in page))
+        entries = [(refs[i.id], i.user_data) for i in page if i.id in refs and i.user_data is not None]
+        result.items += len(entries)
+        result.skipped += len(page) - len(entries)
+        stale = await apply_user_data(conn, user_id, entries)
+    return {ref.id for ref, _ in entries}, stale
+
+
+async def _paged(
+    services: Services, server_id: int, user_id: int, items: Any, result: UserSyncResult
+) -> tuple[set[int], set[int]]:
+    seen: set[int] = set()
+    stale: set[int] = set()
+    page: list[ProviderItem] = []
+    async for item in items:
+        page.append(item)
+        if len(page) >= CHUNK:
+            written, series = await _write_page(services, server_id, user_id, page, result)
+            seen |= written
+            stale |= series
+            page = []
+    if page:
+        written, series = await _write_page(services, server_id, user_id, page, result)
+        seen |= written
+        stale |= series
+    return seen, stale
+
+
+async def _aiter(items: Sequence[ProviderItem]) -> AsyncIterator[ProviderItem]:
+    for item in items:
+        yield item
+
+
+async def sync_user_watch(
+    services: Services, user_id: int, provider_user_id: str, *, full: bool, cursor: datetime | None
+) -> UserSyncResult:
+    server_id = await ensure_server(services)
+    server = provider(services)
+    started = datetime.now(UTC)
+    result = UserSyncResult()
+    if full or cursor is None:
+        seen: set[int] = set()
+        stale: set[int] = set()
+        views = (
+            server.iter_items(WATCHED_KINDS, user_id=provider_user_id, is_played=True),
+            server.iter_items(FAVOURITE_KINDS, user_id=provider_user_id, is_favorite=True),
+            _aiter(await server.resume_items(provider_user_id, limit=RESUME_LIMIT)),
+            # Everything the user ever touched (also a start abandoned early: counted, but neither
+            # played nor resumable); a server that ignores the filter returns everything, still correct.
+            server.iter_items(FAVOURITE_KINDS, user_id=provider_user_id, min_date_last_saved_for_user=EVER),
+        )
+        for view in views:
+            more, series = await _paged(services, server_id, user_id, view, result)
+            seen |= more
+            stale |= series
+        async with services.engine.begin() as conn:
+            removed = (
+                await conn.execute(
+                    text(
+                        "DELETE FROM watch_state ws USING item i WHERE ws.item_id = i.id AND ws.user_id = :u"
+                        " AND NOT (ws.item_id = ANY(:seen)) RETURNING i.id, i.kind, i.series_id"
+                    ),
+                    {"u": user_id, "seen": list(seen)},
+                )
+            ).all()
+            result.removed = len(removed)
+            stale |= {int(r[2]) for r in removed if r[2] is not None}
+            stale |= {int(r[0]) for r in removed if r[1] == "Series"}
+            stale |= {
+                int(r[0])
+                for r in await conn.execute(
+                    text(
+                        "SELECT DISTINCT i.series_id FROM watch_state ws JOIN item i ON i.id = ws.item_id"
+                        " WHERE ws.user_id = :u AND i.series_id IS NOT NULL"
+                    ),
+                    {"u": user_id},
+                )
+            }
+    else:
+        _, stale = await _paged(
+            services,
+            server_id,
+            user_id,
+            server.iter_items(
+                [*WATCHED_KINDS, "Series"],
+                user_id=provider_user_id,
+                min_date_last_saved_for_user=cursor - CURSOR_OVERLAP,
+            ),
+            result,
+        )
+    async with services.engine.begin() as conn:
+        await rollup_series(conn, user_id, stale)
+        await conn.execute(text("UPDATE app_user SET watch_synced_at = :t WHERE id = :u"), {"t": started, "u": user_id})
+    return result
+
+
+async def sync_watch_history(services: Services, *, full: bool, report: Any = None) -> dict[str, int]:
+    """Every live user's history; ``full`` re-reads everything, otherwise each user's delta."""
+    server_id = await ensure_server(services)
+    async with services.engine.connect() as conn:
+        users = (
+            await conn.execute(
+                text(
+                    "SELECT id, provider_id, watch_synced_at FROM app_user"
+                    " WHERE server_id = :s AND gone_at IS NULL AND NOT is_disabled ORDER BY id"
+                ),
+                {"s": server_id},
+            )
+        ).all()
+    totals = UserSyncResult()
+    for n, (user_id, provider_user_id, cursor) in enumerate(users, start=1):
+        one = await sync_user_watch(services, int(user_id), str(provider_user_id), full=full, cursor=cursor)
+        totals.items += one.items
+        totals.skipped += one.skipped
+        totals.removed += one.removed
+        if report is not None:
+            await report(n, len(users))
+    return {"users": len(users), "items": totals.items, "skipped": totals.skipped, "removed": totals.removed}

@@ -1,0 +1,305 @@
+"""The ``webhook_event`` table: raw requests stored before anything acts on them.
+
+The receiver is the hot path: rows go through ``EventWriter``, which writes concurrent requests in one
+multi-row insert. The content hash (source + body) makes a re-delivered request a no-op.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from arq.connections import ArqRedis
+from arq.constants import job_key_prefix, result_key_prefix
+from arq.jobs import serialize_job
+from redis.exceptions import RedisError
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from sidecar.services import QUEUE_NAME, Services
+from sidecar.webhook_parsing import ParsedEvent
+
+log = logging.getLogger(__name__)
+
+_COLUMNS = (
+    "source",
+    "content_hash",
+    "event_type",
+    "raw_type",
+    "content_type",
+    "headers",
+    "body",
+    "payload",
+    "user_provider_id",
+    "item_provider_id",
+    "status",
+    "error",
+)
+# One statement text for any batch size (arrays, not a VALUES list), so nothing is compiled per batch.
+_INSERT_MANY = text(
+    """
+    INSERT INTO webhook_event (source, content_hash, event_type, raw_type, content_type, headers, body, payload,
+                               user_provider_id, item_provider_id, status, error, attempts, received_at)
+    SELECT source, content_hash, event_type, raw_type, content_type, headers::jsonb, decode(body, 'hex'),
+           payload::jsonb,
+           user_provider_id, item_provider_id, status, error, 0, clock_timestamp()
+    FROM unnest(CAST(:source AS text[]), CAST(:content_hash AS text[]), CAST(:event_type AS text[]),
+                CAST(:raw_type AS text[]), CAST(:content_type AS text[]), CAST(:headers AS text[]),
+                CAST(:body AS text[]), CAST(:payload AS text[]), CAST(:user_provider_id AS text[]),
+                CAST(:item_provider_id AS text[]), CAST(:status AS text[]), CAST(:error AS text[]))
+         AS t(source, content_hash, event_type, raw_type, content_type, headers, body, payload,
+              user_provider_id, item_provider_id, status, error)
+    ON CONFLICT (content_hash) DO NOTHING
+    RETURNING content_hash, id
+    """
+)
+_WRITER_KEY = "webhooks.event_writer"
+
+PENDING = "pending"
+DONE = "done"
+IGNORED = "ignored"
+REJECTED = "rejected"
+FAILED = "failed"
+
+MAX_ATTEMPTS = 8
+KEPT_HEADERS = (
+    "content-type",
+    "content-length",
+    "user-agent",
+    "x-forwarded-for",
+    "x-real-ip",
+    "x-emby-event",
+    "x-jellyfin-event",
+)
+
+
+@dataclass(frozen=True)
+class Stored:
+    id: int
+    status: str
+    duplicate: bool
+
+
+def content_hash(source: str, body: bytes) -> str:
+    return hashlib.sha256(source.encode() + b"\0" + body).hexdigest()
+
+
+def _clean(value: str | None, limit: int = 2000) -> str | None:
+    """Postgres text cannot hold NUL; stored labels are capped so a hostile payload stays small."""
+    if value is None:
+        return None
+    return value.replace("\x00", "\ufffd")[:limit]
+
+
+def _storable_payload(payload: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The payload when JSONB can hold it (it refuses NaN, \\u0000 and lone surrogates); the raw body is
+    kept either way."""
+    if payload is None:
+        return None
+    try:
+        encoded = json.dumps(payload, allow_nan=False, ensure_ascii=False)
+        encoded.encode("utf-8")
+    except (ValueError, TypeError, RecursionError, UnicodeEncodeError):
+        return None
+    return None if "\\u0000" in encoded else payload
+
+
+def _kept_headers(headers: dict[str, str]) -> dict[str, str | None]:
+    return {k: _clean(v, 500) for k, v in headers.items() if k.lower() in KEPT_HEADERS}
+
+
+def event_row(
+    *,
+    source: str,
+    body: bytes,
+    content_type: str | None,
+    headers: dict[str, str],
+    payload: dict[str, Any] | None,
+    event: ParsedEvent | None,
+    status: str,
+    error: str | None = None,
+) -> dict[str, Any]:
+    """The ``webhook_event`` row for one request."""
+    kept_payload = _storable_payload(payload)
+    return {
+        "source": source,
+        "content_hash": content_hash(source, body),
+        "event_type": event.event_type if event else None,
+        "raw_type": _clean(event.raw_type if event else _raw_type_hint(payload), 200),
+        "content_type": _clean(content_type, 200),
+        "headers": json.dumps(_kept_headers(headers)),
+        "body": body,
+        "payload": json.dumps(kept_payload, ensure_ascii=False) if kept_payload is not None else None,
+        "user_provider_id": event.user_id if event else None,
+        "item_provider_id": event.item_id if event else None,
+        "status": status,
+        "error": _clean(error),
+    }
+
+
+class EventWriter:
+    """Stores webhook rows in batches, then queues their jobs: requests arriving while a batch is written
+    go into the next one, so a burst costs one transaction (one WAL flush) and one Redis round trip per
+    batch instead of per request. Each caller gets its answer only after its row is committed."""
+
+    def __init__(self, engine: Callable[[], AsyncEngine], redis: Callable[[], ArqRedis], max_batch: int = 256) -> None:
+        self._engine = engine
+        self._redis = redis
+        self._max_batch = max_batch
+        self._pending: list[tuple[dict[str, Any], asyncio.Future[Stored]]] = []
+        self._task: asyncio.Task[None] | None = None
+
+    async def store(self, row: dict[str, Any]) -> Stored:
+        future: asyncio.Future[Stored] = asyncio.get_running_loop().create_future()
+        self._pending.append((row, future))
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._drain(), name="webhook-event-writer")
+        return await future
+
+    async def _drain(self) -> None:
+        while self._pending:
+            batch = self._pending[: self._max_batch]
+            del self._pending[: self._max_batch]
+            try:
+                results = await self._write([row for row, _ in batch])
+            except BaseException as exc:
+                for _, future in batch:
+                    if not future.done():
+                        future.set_exception(exc)
+                if isinstance(exc, asyncio.CancelledError):
+                    raise
+                continue
+            for (_, future), result in zip(batch, results, strict=True):
+                if not future.done():
+                    future.set_result(result)
+
+    async def _write(self, rows: list[dict[str, Any]]) -> list[Stored]:
+        unique = list({row["content_hash"]: row for row in rows}.values())
+        columns = {c: [row[c] for row in unique] for c in _COLUMNS}
+        # hex text: psycopg's text-format bytea[] escapes byte by byte, far slower than bytes.hex()
+        columns["body"] = [row["body"].hex() for row in unique]
+        async with self._engine().begin() as conn:
+            inserted = {str(r[0]): int(r[1]) for r in await conn.execute(_INSERT_MANY, columns)}
+            missing = [row["content_hash"] for row in unique if row["content_hash"] not in inserted]
+            existing = {}
+            if missing:
+                found = await conn.execute(
+                    text("SELECT content_hash, id, status FROM webhook_event WHERE content_hash = ANY(:h)"),
+                    {"h": missing},
+                )
+                existing = {str(r[0]): (int(r[1]), str(r[2])) for r in found}
+        results: list[Stored] = []
+        claimed: set[str] = set()
+        for row in rows:
+            digest = row["content_hash"]
+            if digest in inserted and digest not in claimed:
+                claimed.add(digest)
+                results.append(Stored(inserted[digest], row["status"], duplicate=False))
+            elif digest in inserted:
+                results.append(Stored(inserted[digest], row["status"], duplicate=True))
+            else:
+                event_id, status = existing[digest]
+                results.append(Stored(event_id, status, duplicate=True))
+        # Queued only after the commit, so a job never looks for a row that is not there yet.
+        await enqueue_events(self._redis(), [r.id for r in results if r.status == PENDING and not r.duplicate])
+        return results
+
+
+def event_writer(services: Services) -> EventWriter:
+    writer = services.extras.get(_WRITER_KEY)
+    if not isinstance(writer, EventWriter):
+        writer = EventWriter(lambda: services.engine, lambda: services.redis)
+        services.extras[_WRITER_KEY] = writer
+    return writer
+
+
+def _raw_type_hint(payload: dict[str, Any] | None) -> str | None:
+    if not payload:
+        return None
+    for key in ("NotificationType", "Event"):
+        value = payload.get(key)
+        if isinstance(value, str):
+            return value
+    return None
+
+
+async def pending_event_ids(
+    engine: AsyncEngine,
+    *,
+    older_than_s: float,
+    after_id: int = 0,
+    limit: int = 1000,
+    max_attempts: int = MAX_ATTEMPTS,
+) -> list[int]:
+    """Pending events received more than ``older_than_s`` ago (their job was lost or is retrying)."""
+    cutoff = datetime.now(UTC) - timedelta(seconds=older_than_s)
+    async with engine.connect() as conn:
+        rows = await conn.execute(
+            text(
+                "SELECT id FROM webhook_event WHERE status = 'pending' AND received_at <= :cutoff"
+                " AND attempts < :max_attempts AND id > :after ORDER BY id LIMIT :limit"
+            ),
+            {"cutoff": cutoff, "limit": limit, "max_attempts": max_attempts, "after": after_id},
+        )
+        return [int(r[0]) for r in rows]
+
+
+async def status_counts(engine: AsyncEngine) -> dict[str, int]:
+    async with engine.connect() as conn:
+        rows = await conn.execute(text("SELECT status, count(*) FROM webhook_event GROUP BY status"))
+        return {str(r[0]): int(r[1]) for r in rows}
+
+
+PROCESS_JOB = "process-webhook-event"
+
+# arq's enqueue (skip a job id that is queued, running or has a result) for many jobs in one round trip.
+_ENQUEUE_MANY = """
+local queued = 0
+local n = #KEYS / 2
+for i = 1, n do
+    if redis.call('exists', KEYS[i], KEYS[n + i]) == 0 then
+        redis.call('psetex', KEYS[i], ARGV[1], ARGV[5 + 2 * (i - 1)])
+        redis.call('zadd', ARGV[3], ARGV[2], ARGV[4 + 2 * (i - 1)])
+        queued = queued + 1
+    end
+end
+return queued
+"""
+
+
+def _job_id(event_id: int) -> str:
+    return f"webhook:{event_id}"
+
+
+async def enqueue_events(redis: ArqRedis, event_ids: list[int], *, timeout_s: float = 1.0) -> bool:
+    """Queue the processing jobs of several events at once; False when Redis did not take them (the
+    sweeper will)."""
+    if not event_ids:
+        return True
+    now_ms = int(time.time() * 1000)
+    job_ids = [_job_id(i) for i in event_ids]
+    payloads = [
+        serialize_job(PROCESS_JOB, (), {"event_id": i}, None, now_ms, serializer=redis.job_serializer)
+        for i in event_ids
+    ]
+    keys = [job_key_prefix + j for j in job_ids] + [result_key_prefix + j for j in job_ids]
+    args: list[Any] = [redis.expires_extra_ms, now_ms, QUEUE_NAME]
+    for job_id, payload in zip(job_ids, payloads, strict=True):
+        args.extend((job_id, payload))
+    try:
+        await asyncio.wait_for(redis.eval(_ENQUEUE_MANY, len(keys), *keys, *args), timeout_s)  # type: ignore[arg-type]
+    except (RedisError, OSError, TimeoutError) as exc:
+        log.warning("%d webhook events stored but not queued (%s); the sweeper will queue them", len(event_ids), exc)
+        return False
+    return True
+
+
+async def enqueue_event(redis: ArqRedis, event_id: int, *, timeout_s: float = 1.0) -> bool:
+    return await enqueue_events(redis, [event_id], timeout_s=timeout_s)

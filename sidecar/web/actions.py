@@ -1,0 +1,174 @@
+"""What the pages and the API change: user settings, channels, admin toggles, job schedules, job runs.
+
+Inputs arrive validated (``sidecar.web.schemas``); these functions check what needs the database
+(ids exist, the user may touch the row) and raise ``NotFound`` / ``PermissionError`` / ``ValueError``
+with a message for the person.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import delete
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from sidecar.db.models import AppUser, Channel, ChannelShare, Item, Library
+from sidecar.errors import NotFound
+from sidecar.jobs.queue import enqueue
+from sidecar.services import Services
+from sidecar.web import queries
+from sidecar.web.schemas import ChannelIn, JobPatch, LibraryPatch, UserPatch, UserSettingsIn
+
+
+async def update_user_settings(
+    session: AsyncSession, user_id: int, data: UserSettingsIn, *, may_override_explanations: bool
+) -> AppUser:
+    user = await queries.get_user(session, user_id)
+    user.movies_library_name = data.movies_library_name
+    user.series_library_name = data.series_library_name
+    if may_override_explanations:
+        user.show_explanations = data.show_explanations
+    elif data.show_explanations is not None:
+        raise ValueError("The administrator has not allowed users to change the explanation setting.")
+    user.updated_at = datetime.now(UTC)
+    session.add(user)
+    await session.commit()
+    await session.refresh(user)
+    return user
+
+
+async def _check_channel_refs(session: AsyncSession, owner_id: int, data: ChannelIn) -> None:
+    if data.example_item_ids:
+        kind = queries.KIND_OF[data.media_type]
+        found = set(
+            (
+                await session.exec(select(Item.id).where(col(Item.id).in_(data.example_item_ids), Item.kind == kind))
+            ).all()
+        )
+        missing = [i for i in data.example_item_ids if i not in found]
+        if missing:
+            raise ValueError(f"example_item_ids: no {data.media_type} title with id {', '.join(map(str, missing))}")
+    if owner_id in data.shared_with:
+        raise ValueError("shared_with: a channel is always visible to its owner; do not share it with yourself")
+    if data.shared_with:
+        users = set(
+            (
+                await session.exec(
+                    select(AppUser.id).where(col(AppUser.id).in_(data.shared_with), col(AppUser.gone_at).is_(None))
+                )
+            ).all()
+        )
+        unknown = [i for i in data.shared_with if i not in users]
+        if unknown:
+            raise ValueError(f"shared_with: no user with id {', '.join(map(str, unknown))}")
+
+
+async def _set_shares(session: AsyncSession, channel_id: int, user_ids: list[int]) -> None:
+    await session.exec(delete(ChannelShare).where(col(ChannelShare.channel_id) == channel_id))
+    for uid in user_ids:
+        session.add(ChannelShare(channel_id=channel_id, user_id=uid))
+
+
+async def create_channel(session: AsyncSession, owner_id: int, data: ChannelIn) -> Channel:
+    await _check_channel_refs(session, owner_id, data)
+    channel = Channel(
+        owner_id=owner_id,
+        name=data.name,
+        media_type=data.media_type,
+        genre_filters=data.genre_filters,
+        text_preferences=data.text_preferences,
+        example_item_ids=data.example_item_ids,
+    )
+    session.add(channel)
+    await session.flush()
+    assert channel.id is not None
+    await _set_shares(session, channel.id, data.shared_with)
+    await session.commit()
+    await session.refresh(channel)
+    return channel
+
+
+async def owned_channel(session: AsyncSession, channel_id: int, user_id: int) -> Channel:
+    """A channel the user may change: invisible ones are NotFound, shared-but-not-owned PermissionError."""
+    channel = await queries.channel_visible(session, channel_id, user_id)
+    if channel.owner_id != user_id:
+        raise PermissionError("Only the channel's owner can change it.")
+    return channel
+
+
+async def update_channel(session: AsyncSession, channel_id: int, user_id: int, data: ChannelIn) -> Channel:
+    channel = await owned_channel(session, channel_id, user_id)
+    await _check_channel_refs(session, user_id, data)
+    if channel.media_type != data.media_type:
+        channel.item_ids = []  # the generated contents were of the other kind
+    channel.name = data.name
+    channel.media_type = data.media_type
+    channel.genre_filters = data.genre_filters
+    channel.text_preferences = data.text_preferences
+    channel.example_item_ids = data.example_item_ids
+    channel.updated_at = datetime.now(UTC)
+    session.add(channel)
+    assert channel.id is not None
+    await _set_shares(session, channel.id, data.shared_with)
+    await session.commit()
+    await session.refresh(channel)
+    return channel
+
+
+async def delete_channel(session: AsyncSession, channel_id: int, user_id: int) -> None:
+    channel = await owned_channel(session, channel_id, user_id)
+    await session.delete(channel)
+    await session.commit()
+
+
+async def patch_library(session: AsyncSession, library_id: int, data: LibraryPatch) -> Library:
+    library = await session.get(Library, library_id)
+    if library is None or library.is_marquee_output:
+        raise NotFound(f"There is no source library with id {library_id}.")
+    library.enabled = data.enabled
+    session.add(library)
+    await session.commit()
+    await session.refresh(library)
+    return library
+
+
+async def patch_user(session: AsyncSession, user_id: int, data: UserPatch) -> AppUser:
+    user = await queries.get_user(session, user_id)
+    if data.movies_enabled is not None:
+        user.movies_enabled = data.movies_enabled
+    if data.series_enabled is not None:
+        user.series_enabled = data.series_enabled
+    user.updated_at = datetime.now(UTC)
+    session.add(user)
+    await session.commit()
+    await session.refresh(user)
+    return user
+
+
+async def patch_job(session: AsyncSession, name: str, data: JobPatch) -> dict[str, Any]:
+    definition = await queries.get_job(session, name)
+    fields = data.model_fields_set
+    if "schedule" in fields:
+        if definition.schedule != data.schedule:
+            # A new schedule starts counting now, so saving it does not fire a missed slot at once.
+            definition.last_enqueued_at = datetime.now(UTC)
+        definition.schedule = data.schedule
+    if "enabled" in fields and data.enabled is not None:
+        definition.enabled = data.enabled
+    session.add(definition)
+    await session.commit()
+    return {"name": definition.name, "schedule": definition.schedule, "enabled": definition.enabled}
+
+
+async def queued_job_names(services: Services) -> set[str]:
+    return {job.function for job in await services.redis.queued_jobs()}
+
+
+async def run_job(services: Services, name: str) -> dict[str, Any]:
+    """Enqueue a job now; a manual run already waiting in the queue absorbs this one."""
+    async with services.sessions() as session:
+        await queries.get_job(session, name)
+    job = await enqueue(services.redis, name, job_id=f"manual:{name}")
+    return {"name": name, "queued": job is not None, "job_id": job.job_id if job is not None else f"manual:{name}"}

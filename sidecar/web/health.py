@@ -1,0 +1,45 @@
+"""``GET /healthz``: is the database, Redis and the worker alive? 200 when all are, 503 otherwise."""
+
+from __future__ import annotations
+
+import asyncio
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+
+from sidecar import __version__
+from sidecar.jobs.worker import HEALTH_CHECK_KEY
+from sidecar.services import Services
+
+
+async def _check_database(services: Services) -> str:
+    try:
+        async with services.engine.connect() as conn:
+            await conn.exec_driver_sql("SELECT 1")
+    except Exception as exc:
+        return f"error: {type(exc).__name__}"
+    return "ok"
+
+
+async def _check_redis_and_worker(services: Services) -> tuple[str, str]:
+    try:
+        beat = await asyncio.wait_for(services.redis.get(HEALTH_CHECK_KEY), timeout=2)
+    except Exception as exc:
+        return f"error: {type(exc).__name__}", "unknown"
+    return "ok", ("ok" if beat else "no heartbeat")
+
+
+async def healthz(request: Request) -> JSONResponse:
+    services: Services = request.app.state.services
+    database, (redis, worker) = await asyncio.gather(_check_database(services), _check_redis_and_worker(services))
+    healthy = database == redis == worker == "ok"
+    return JSONResponse(
+        {
+            "status": "ok" if healthy else "degraded",
+            "database": database,
+            "redis": redis,
+            "worker": worker,
+            "version": __version__,
+        },
+        status_code=200 if healthy else 503,
+    )

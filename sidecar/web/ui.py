@@ -1,0 +1,468 @@
+"""The user's pages: login, picks, titles, taste, stats, Top Picks, channels and settings (the admin's
+pages are in ``admin_ui``; ``routes`` serves both).
+
+Every form POST is checked for its CSRF token (``auth.checked_form``) and answers with a redirect
+(POST/redirect/GET) or the same page re-rendered with the problem named.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+from urllib.parse import urlencode
+from xml.sax.saxutils import escape
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from sidecar import recommendations
+from sidecar import runtime_settings as rs
+from sidecar.app import register_routes
+from sidecar.channels import fill_channel
+from sidecar.db.models import MediaServer as MediaServerRow
+from sidecar.settings import Settings
+from sidecar.web import actions, admin_ui, auth, queries, stats
+from sidecar.web.auth import require_user, services_of, user_of
+from sidecar.web.history import load_history
+from sidecar.web.rendering import MEDIA_TYPES, form_ints, media_type_param, path_int, render, see_other
+from sidecar.web.schemas import BrowseQuery, ChannelIn, LoginIn, UserSettingsIn, parse
+
+log = logging.getLogger(__name__)
+
+
+# --- login -----------------------------------------------------------------------------------------
+
+
+async def _login_page(request: Request, *, error: str | None = None, status: int = 200, name: str = "") -> Response:
+    seed, fresh = auth.prelogin_seed(request)
+    next_url = auth.safe_next(request.query_params.get("next"))
+    response = await render(
+        request,
+        "login.html",
+        {
+            "login_csrf": auth.csrf_token_for(services_of(request).settings, seed),
+            "error": error,
+            "name": name,
+            "next": next_url,
+            "configured": services_of(request).media_server is not None,
+        },
+        status,
+    )
+    if fresh:
+        auth.set_prelogin_cookie(request, response, seed)
+    return response
+
+
+async def login_page(request: Request) -> Response:
+    if await auth.current_user(request) is not None:
+        return see_other(auth.safe_next(request.query_params.get("next")))
+    return await _login_page(request)
+
+
+async def login_submit(request: Request) -> Response:
+    form = await auth.checked_form(request)
+    name = str(form.get("name") or "")
+    try:
+        data = parse(LoginIn, {"name": name, "password": str(form.get("password") or "")})
+    except ValueError as exc:
+        return await _login_page(request, error=str(exc), status=400, name=name)
+    services = services_of(request)
+    try:
+        _user, session_id = await auth.login(services, data.name, data.password, auth.client_address(request))
+    except auth.LoginFailed as exc:
+        return await _login_page(request, error=str(exc), status=exc.status_code, name=name)
+    response = see_other(auth.safe_next(str(form.get("next") or "")))
+    auth.set_session_cookie(request, response, services.settings, session_id)
+    response.delete_cookie(auth.PRELOGIN_COOKIE, path="/")
+    return response
+
+
+async def logout_submit(request: Request) -> Response:
+    await auth.checked_form(request)
+    await auth.logout(request)
+    response = see_other("/login")
+    auth.clear_session_cookie(response)
+    return response
+
+
+# --- the user's pages ------------------------------------------------------------------------------
+
+
+@require_user
+async def picks_page(request: Request) -> Response:
+    user = await user_of(request)
+    media_type = media_type_param(request)
+    async with services_of(request).sessions() as session:
+        data = await queries.picks(session, user.id, media_type)
+        me = await queries.get_user(session, user.id)
+    enabled = me.movies_enabled if media_type == "movies" else me.series_enabled
+    return await render(request, "picks.html", {**data, "enabled": enabled, "page": "picks"})
+
+
+@require_user
+async def browse_page(request: Request) -> Response:
+    params = {k: v for k, v in request.query_params.items() if k in BrowseQuery.model_fields and v != ""}
+    try:
+        query = parse(BrowseQuery, params)
+    except ValueError as exc:
+        raise HTTPException(400, str(exc)) from exc
+    async with services_of(request).sessions() as session:
+        data = await queries.browse(
+            session, query.media_type, q=query.q, genre=query.genre, page=query.page, per_page=query.per_page
+        )
+        genres = await queries.genres(session, query.media_type)
+    context = {"result": data, "q": query.q or "", "genre": query.genre or "", "genres": genres, "page": "browse"}
+    return await render(request, "browse.html", context)
+
+
+@require_user
+async def item_page(request: Request) -> Response:
+    user = await user_of(request)
+    services = services_of(request)
+    async with services.sessions() as session:
+        item = await queries.get_item(session, path_int(request, "item_id"))
+        pick = await queries.pick_for_item(session, user.id, item)
+        server = await session.get(MediaServerRow, item.server_id)
+    similar = await queries.similar_items(services, item, 12)
+    return await render(
+        request,
+        "item.html",
+        {
+            "item": queries.item_detail(item),
+            "pick": pick,
+            "similar": similar,
+            "play_url": play_url(services.settings, server, item.provider_id),
+        },
+    )
+
+
+def play_url(settings: Settings, server: MediaServerRow | None, provider_id: str) -> str | None:
+    """The title's page in the media server's own web app (where the Play button is)."""
+    if not settings.media_server_url or server is None or not server.server_id:
+        return None
+    query = urlencode({"id": provider_id, "serverId": server.server_id})
+    if settings.media_server_type == "emby":
+        return f"{settings.media_server_url}/web/index.html#!/item?{query}"
+    return f"{settings.media_server_url}/web/index.html#/details?{query}"
+
+
+PLACEHOLDER_SVG = (
+    '<svg xmlns="http://www.w3.org/2000/svg" width="200" height="300" viewBox="0 0 200 300">'
+    '<rect width="200" height="300" fill="#2a313a"/>'
+    '<text x="100" y="150" fill="#9aa3ad" font-family="sans-serif" font-size="14" text-anchor="middle">{}</text>'
+    "</svg>"
+)
+
+
+@require_user
+async def poster(request: Request) -> Response:
+    """The title's poster from the media server (so browsers never need its address or key), or a placeholder."""
+    services = services_of(request)
+    async with services.sessions() as session:
+        item = await queries.get_item(session, path_int(request, "item_id"))
+    tag = item.image_tags.get("Primary")
+    server = services.media_server
+    if tag and server is not None:
+        url = server.image_url(item.provider_id, tag=tag, max_width=400)
+        try:
+            upstream = await services.http.get(url)
+        except Exception as exc:
+            log.warning("poster of item %s unavailable: %s", item.id, type(exc).__name__)
+        else:
+            content_type = upstream.headers.get("content-type", "")
+            if upstream.status_code == 200 and content_type.startswith("image/"):
+                return Response(
+                    upstream.content, media_type=content_type, headers={"Cache-Control": "private, max-age=86400"}
+                )
+    title = escape(item.name[:28])
+    return Response(
+        PLACEHOLDER_SVG.format(title), media_type="image/svg+xml", headers={"Cache-Control": "private, max-age=300"}
+    )
+
+
+async def _taste_page(request: Request, *, notice: str | None = None, status: int = 200) -> Response:
+    user = await user_of(request)
+    async with services_of(request).sessions() as session:
+        profiles = await queries.taste_profiles(session, user.id)
+    return await render(
+        request,
+        "taste.html",
+        {"profiles": profiles, "media_types": MEDIA_TYPES, "notice": notice, "page": "taste"},
+        status,
+    )
+
+
+@require_user
+async def taste_page(request: Request) -> Response:
+    return await _taste_page(request)
+
+
+@require_user
+async def taste_regenerate(request: Request) -> Response:
+    user = await user_of(request)
+    form = await auth.checked_form(request)
+    media_type = str(form.get("media_type") or "")
+    if media_type not in MEDIA_TYPES:
+        raise HTTPException(400, "media_type is 'movies' or 'series'")
+    written = await recommendations.regenerate_taste_profile(services_of(request), user.id, media_type)
+    if written is None:
+        return await _taste_page(request, notice="That profile is locked, so it was kept as it is.", status=409)
+    return see_other(f"/taste#{media_type}")
+
+
+@require_user
+async def stats_page(request: Request) -> Response:
+    user = await user_of(request)
+    media_type = media_type_param(request)
+    async with services_of(request).sessions() as session:
+        data = await stats.load_watch_stats(session, user.id, media_type)
+    return await render(request, "stats.html", {"stats": data, "media_type": media_type, "page": "stats"})
+
+
+@require_user
+async def history_page(request: Request) -> Response:
+    user = await user_of(request)
+    media_type = media_type_param(request)
+    sort = request.query_params.get("sort", "recent")
+    if sort not in ("recent", "plays"):
+        raise HTTPException(400, "sort is 'recent' or 'plays'")
+    async with services_of(request).sessions() as session:
+        rows = await load_history(session, user.id, media_type, sort, 500)  # type: ignore[arg-type]
+    return await render(
+        request, "history.html", {"rows": rows, "media_type": media_type, "sort": sort, "page": "history"}
+    )
+
+
+@require_user
+async def top_picks_page(request: Request) -> Response:
+    async with services_of(request).sessions() as session:
+        lists = {mt: await queries.top_picks(session, mt) for mt in MEDIA_TYPES}
+    return await render(request, "top_picks.html", {"lists": lists, "page": "top-picks"})
+
+
+# --- channels --------------------------------------------------------------------------------------
+
+
+@require_user
+async def channels_page(request: Request) -> Response:
+    user = await user_of(request)
+    async with services_of(request).sessions() as session:
+        channels = await queries.channels_for(session, user.id)
+    return await render(request, "channels.html", {"channels": channels, "page": "channels"})
+
+
+@require_user
+async def channel_page(request: Request) -> Response:
+    user = await user_of(request)
+    async with services_of(request).sessions() as session:
+        channel = await queries.channel_visible(session, path_int(request, "channel_id"), user.id)
+        view = await queries.channel_view(session, channel, user.id, full=True)
+    return await render(request, "channel.html", {"channel": view, "page": "channels"})
+
+
+async def _channel_form(
+    request: Request,
+    *,
+    channel: dict[str, Any] | None,
+    values: dict[str, Any],
+    error: str | None = None,
+    status: int = 200,
+) -> Response:
+    user = await user_of(request)
+    async with services_of(request).sessions() as session:
+        users = [u for u in await queries.live_users(session) if u.id != user.id]
+        genres = {mt: await queries.genres(session, mt) for mt in MEDIA_TYPES}
+    return await render(
+        request,
+        "channel_form.html",
+        {"channel": channel, "values": values, "users": users, "genres": genres, "error": error, "page": "channels"},
+        status,
+    )
+
+
+@require_user
+async def channel_new(request: Request) -> Response:
+    values = {
+        "name": "",
+        "media_type": "movies",
+        "genre_filters": [],
+        "text_preferences": "",
+        "examples": "",
+        "shared_with": [],
+    }
+    return await _channel_form(request, channel=None, values=values)
+
+
+@require_user
+async def channel_edit(request: Request) -> Response:
+    user = await user_of(request)
+    async with services_of(request).sessions() as session:
+        channel = await actions.owned_channel(session, path_int(request, "channel_id"), user.id)
+        view = await queries.channel_view(session, channel, user.id, full=True)
+    values = {
+        "name": view["name"],
+        "media_type": view["media_type"],
+        "genre_filters": view["genre_filters"],
+        "text_preferences": view["text_preferences"],
+        "examples": "\n".join(f"{e['name']} ({e['year']})" if e["year"] else e["name"] for e in view["examples"]),
+        "shared_with": [u["id"] for u in view["shared_with"]],
+    }
+    return await _channel_form(request, channel=view, values=values)
+
+
+async def _channel_submit(request: Request, channel_id: int | None) -> Response:
+    user = await user_of(request)
+    form = await auth.checked_form(request)
+    examples = str(form.get("examples") or "")
+    values: dict[str, Any] = {
+        "name": str(form.get("name") or ""),
+        "media_type": str(form.get("media_type") or "movies"),
+        "genre_filters": [str(g) for g in form.getlist("genre_filters")],
+        "text_preferences": str(form.get("text_preferences") or ""),
+        "examples": examples,
+        "shared_with": [],
+    }
+    async with services_of(request).sessions() as session:
+        view = None
+        if channel_id is not None:
+            channel = await actions.owned_channel(session, channel_id, user.id)
+            view = await queries.channel_view(session, channel, user.id, full=False)
+        try:
+            values["shared_with"] = form_ints(form, "shared_with")
+            if values["media_type"] not in MEDIA_TYPES:
+                raise ValueError("media_type is 'movies' or 'series'")
+            if "\x00" in examples:
+                raise ValueError("examples: NUL characters are not allowed")
+            lines = [line for line in examples.splitlines() if line.strip()]
+            ids, missing = await queries.find_titles(session, values["media_type"], lines)
+            if missing:
+                raise ValueError("Example titles not found: " + "; ".join(missing))
+            data = parse(
+                ChannelIn,
+                {k: values[k] for k in ("name", "media_type", "genre_filters", "text_preferences", "shared_with")}
+                | {"example_item_ids": ids},
+            )
+            if channel_id is None:
+                saved = await actions.create_channel(session, user.id, data)
+            else:
+                saved = await actions.update_channel(session, channel_id, user.id, data)
+        except ValueError as exc:
+            await session.rollback()
+            return await _channel_form(request, channel=view, values=values, error=str(exc), status=400)
+    return see_other(f"/channels/{saved.id}")
+
+
+@require_user
+async def channel_create(request: Request) -> Response:
+    return await _channel_submit(request, None)
+
+
+@require_user
+async def channel_update(request: Request) -> Response:
+    return await _channel_submit(request, path_int(request, "channel_id"))
+
+
+@require_user
+async def channel_fill(request: Request) -> Response:
+    user = await user_of(request)
+    await auth.checked_form(request)
+    channel_id = path_int(request, "channel_id")
+    async with services_of(request).sessions() as session:
+        await actions.owned_channel(session, channel_id, user.id)
+    await fill_channel(services_of(request), channel_id)
+    return see_other(f"/channels/{channel_id}")
+
+
+@require_user
+async def channel_delete(request: Request) -> Response:
+    user = await user_of(request)
+    await auth.checked_form(request)
+    async with services_of(request).sessions() as session:
+        await actions.delete_channel(session, path_int(request, "channel_id"), user.id)
+    return see_other("/channels")
+
+
+# --- the user's settings ---------------------------------------------------------------------------
+
+
+async def _settings_page(request: Request, *, error: str | None = None, status: int = 200) -> Response:
+    user = await user_of(request)
+    services = services_of(request)
+    async with services.sessions() as session:
+        me = await queries.get_user(session, user.id)
+        explanations = await rs.load(session, rs.EXPLANATIONS)
+    return await render(
+        request,
+        "settings.html",
+        {
+            "me": queries.user_view(me),
+            "explanations": explanations,
+            "prefix": services.settings.library_name_prefix,
+            "error": error,
+            "saved": request.query_params.get("saved") == "1",
+            "page": "settings",
+        },
+        status,
+    )
+
+
+@require_user
+async def settings_page(request: Request) -> Response:
+    return await _settings_page(request)
+
+
+@require_user
+async def settings_submit(request: Request) -> Response:
+    user = await user_of(request)
+    form = await auth.checked_form(request)
+    choice = str(form.get("show_explanations") or "")
+    async with services_of(request).sessions() as session:
+        explanations = await rs.load(session, rs.EXPLANATIONS)
+        try:
+            data = parse(
+                UserSettingsIn,
+                {
+                    "movies_library_name": str(form.get("movies_library_name") or ""),
+                    "series_library_name": str(form.get("series_library_name") or ""),
+                    "show_explanations": {"on": True, "off": False}.get(choice),
+                },
+            )
+            await actions.update_user_settings(
+                session, user.id, data, may_override_explanations=explanations.allow_user_override
+            )
+        except ValueError as exc:
+            return await _settings_page(request, error=str(exc), status=400)
+    return see_other("/settings?saved=1")
+
+
+def routes() -> list[BaseRoute]:
+    return [
+        Route("/login", login_page, methods=["GET"]),
+        Route("/login", login_submit, methods=["POST"]),
+        Route("/logout", logout_submit, methods=["POST"]),
+        Route("/picks", picks_page),
+        Route("/browse", browse_page),
+        Route("/items/{item_id:int}", item_page),
+        Route("/images/items/{item_id:int}", poster),
+        Route("/taste", taste_page),
+        Route("/taste/regenerate", taste_regenerate, methods=["POST"]),
+        Route("/stats", stats_page),
+        Route("/history", history_page),
+        Route("/top-picks", top_picks_page),
+        Route("/channels", channels_page, methods=["GET"]),
+        Route("/channels", channel_create, methods=["POST"]),
+        Route("/channels/new", channel_new),
+        Route("/channels/{channel_id:int}", channel_page, methods=["GET"]),
+        Route("/channels/{channel_id:int}", channel_update, methods=["POST"]),
+        Route("/channels/{channel_id:int}/edit", channel_edit),
+        Route("/channels/{channel_id:int}/delete", channel_delete, methods=["POST"]),
+        Route("/channels/{channel_id:int}/fill", channel_fill, methods=["POST"]),
+        Route("/settings", settings_page, methods=["GET"]),
+        Route("/settings", settings_submit, methods=["POST"]),
+        *admin_ui.routes(),
+    ]
+
+
+register_routes(routes)

@@ -1,0 +1,133 @@
+"""Match %: leave-one-out reference titles and the binormal calibration."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sidecar.recommender import PreparedModel, Weights, recommend
+from sidecar.recommender.cowatch import build_cowatch
+from sidecar.recommender.held_out import held_out
+from sidecar.recommender.match import MatchScale
+from sidecar.recommender.taste import Taste, build_taste, content_match, era_match, genre_novelty
+from tests.recommender.builders import build, direction, item, watched
+
+HORROR, COMEDY, DRAMA = 0, 1, 2
+
+
+def three_genre_catalogue(per_genre: int = 30) -> PreparedModel:
+    entries = []
+    for k in range(per_genre):
+        tilt = 0.05 * (k % 10 + 1)
+        towards = 3 + k % 5
+        entries.append((item(f"h{k}", ["Horror"], year=1990 + k % 12), direction(HORROR, tilt, towards=towards)))
+        entries.append((item(f"c{k}", ["Comedy"], year=1990 + k % 25), direction(COMEDY, tilt, towards=towards)))
+        entries.append((item(f"d{k}", ["Drama"], year=1975 + k), direction(DRAMA, tilt, towards=towards)))
+    return build(entries)
+
+
+def test_coherent_one_genre_history_gets_high_varied_matches_above_off_genre_titles() -> None:
+    model = three_genre_catalogue()
+    history = watched(*[f"h{k}" for k in range(0, 20, 2)])
+    picks = recommend(model, history, count=len(model.items))
+    by_genre = {p.item_id: p for p in picks}
+    top = picks[:5]
+    assert all(p.item_id.startswith("h") for p in top)
+    assert all(p.match_percent >= 70 for p in top)  # was 1% when watched titles were scored with themselves
+    best_off_genre = max(p.match_percent for p in picks if not p.item_id.startswith("h"))
+    assert top[0].match_percent > best_off_genre
+    assert min(p.match_percent for p in top) > best_off_genre
+    assert len({p.match_percent for p in picks}) > 5
+    assert by_genre["c1"].match_percent < by_genre["h1"].match_percent
+
+
+def test_titles_that_do_not_predict_each_other_give_no_evidence() -> None:
+    # One title per genre: held out, none is near the others' taste, so the model has shown no
+    # skill for this user. Scored with itself in the taste each looked like a perfect fit.
+    model = three_genre_catalogue()
+    picks = recommend(model, watched("h0", "c0", "d0"), count=10)
+    assert {p.match_percent for p in picks} == {50}
+
+
+def test_cold_start_and_single_title_users_get_an_even_match() -> None:
+    model = three_genre_catalogue(10)
+    for history in ([], watched("h0")):
+        picks = recommend(model, history, count=10)
+        assert picks and all(1 <= p.match_percent <= 99 for p in picks)
+        assert {p.match_percent for p in picks} == {50}  # no reference: no evidence either way
+
+
+def test_match_is_presentation_only() -> None:
+    model = three_genre_catalogue(10)
+    history = watched("h0", "h2", "h4", "c1")
+    picks = recommend(model, history, weights=Weights(diversity=0.0), count=20)
+    finals = [p.breakdown.final for p in picks]
+    assert finals == sorted(finals, reverse=True)
+    matches = [p.match_percent for p in picks]
+    assert matches == sorted(matches, reverse=True)  # monotone in the score
+
+
+def _leave_out(model: PreparedModel, taste: Taste, i: int) -> Taste:
+    """The taste without title i, built directly (one centroid: no assignment to keep)."""
+    keep = np.arange(taste.positions.size) != i
+    positions, w = taste.positions[keep], taste.weights[keep] / taste.weights[keep].sum()
+    centre = np.einsum("i,ij->j", w, model.vectors[positions].astype(np.float64))
+    genre_share = np.einsum("i,ij->j", w, model.genre_matrix[positions])
+    years = model.years[positions]
+    return Taste(
+        positions,
+        w,
+        (centre / np.linalg.norm(centre))[None, :].astype(np.float32),
+        np.ones(1),
+        genre_share / genre_share.sum(),
+        float((w * years).sum()),
+    )
+
+
+def test_held_out_components_equal_a_taste_rebuilt_without_the_title() -> None:
+    model = three_genre_catalogue(10)
+    history = watched("h0", "h3", "c2", "h5", "d7", "h8")
+    taste = build_taste(model, history, 100)
+    assert taste is not None and taste.centroids.shape[0] == 1
+    loo = held_out(model, taste, history, cowatch=False)
+    assert loo.cowatch is None
+    for i, pos in enumerate(taste.positions.tolist()):
+        without = _leave_out(model, taste, i)
+        assert np.isclose(loo.content[i], content_match(model, without)[pos], atol=1e-5)
+        assert np.isclose(loo.era[i], era_match(model, without)[pos])
+        assert np.isclose(loo.genre_novelty[i], genre_novelty(model, without)[pos])
+    with_self = content_match(model, taste)[taste.positions]
+    assert (loo.content < with_self).all()
+
+
+def test_cowatch_held_out_scores_equal_a_refit_without_the_interaction() -> None:
+    rng = np.random.default_rng(5)
+    n_items = 40
+    rows = [np.unique(rng.choice(n_items, size=int(rng.integers(8, 20)), replace=False)) for _ in range(7)]
+    model = build_cowatch(rows, n_items)
+    assert model is not None
+    me = 3
+    titles = rows[me][:6]
+    weights = rng.random(titles.size)
+    weights /= weights.sum()
+    got = model.held_out_scores(rows[me], titles, weights)
+    for k, title in enumerate(titles.tolist()):
+        refit = build_cowatch([r[r != title] if u == me else r for u, r in enumerate(rows)], n_items)
+        assert refit is not None
+        others = np.delete(titles, k)
+        rest = np.delete(weights, k) / (1.0 - weights[k])
+        assert np.isclose(got[k], refit.scores(others, rest.astype(np.float32), n_items)[title], atol=1e-5)
+    inflated = model.scores(titles, weights.astype(np.float32), n_items)[titles]
+    assert inflated.mean() > got.mean() + 0.005  # the user's own row no longer vouches for their titles
+
+
+def test_match_scale_even_odds_without_separation_and_higher_with_it() -> None:
+    candidates = np.linspace(-2.0, 2.0, 1001)
+    assert MatchScale.fit(candidates, None).percent(2.0) == 50
+    assert MatchScale.fit(candidates, np.array([-1.0, -0.5, 0.0])).percent(2.0) == 50  # floored at 0
+    weak = MatchScale.fit(candidates, np.full(20, 0.3))
+    strong = MatchScale.fit(candidates, np.full(20, 1.2))
+    assert 0 < weak.separation < strong.separation
+    assert 50 < weak.percent(2.0) < strong.percent(2.0) <= 99
+    assert strong.percent(-1.5) < 50 < strong.percent(1.5)
+    few = MatchScale.fit(candidates, np.full(2, 1.2))
+    assert few.separation < strong.separation  # two titles are shrunk towards no evidence

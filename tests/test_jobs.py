@@ -1,0 +1,111 @@
+"""The job machinery with a real worker and Redis: runs are recorded with progress, failures kept."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlmodel import select
+
+from sidecar.db.models import JobDefinition, JobRun
+from sidecar.jobs.progress import Progress
+from sidecar.jobs.registry import JobSpec, job, load_jobs, wrap
+from sidecar.jobs.schedule import is_due, previous_slot, seed_job_definitions, validate_schedule
+from sidecar.services import Services
+
+
+@job("test-counting", "counts to three")
+async def _counting(services: Services, progress: Progress, upto: int = 3) -> dict[str, Any]:
+    for i in range(upto):
+        await progress.update(i + 1, upto, f"step {i + 1}")
+    progress.log("counted")
+    return {"counted": upto}
+
+
+@job("test-failing", "always fails")
+async def _failing(services: Services, progress: Progress) -> None:
+    raise RuntimeError("the disk is full")
+
+
+async def _run(services: Services, spec: JobSpec, **kwargs: Any) -> Any:
+    function = wrap(spec)
+    return await function.coroutine({"services": services, "job_id": "j1", "job_try": 1}, **kwargs)
+
+
+async def test_a_run_records_progress_log_and_result(services: Services) -> None:
+    result = await _run(services, load_jobs()["test-counting"], upto=3)
+    assert result == {"counted": 3}
+    async with services.sessions() as session:
+        run = (await session.exec(select(JobRun))).one()
+    assert (run.status, run.progress_current, run.progress_total) == ("done", 3, 3)
+    assert run.result == {"counted": 3}
+    assert any("counted" in line for line in run.log)
+    assert run.finished_at is not None
+
+
+async def test_a_failure_is_recorded_with_its_message(services: Services) -> None:
+    with pytest.raises(RuntimeError):
+        await _run(services, load_jobs()["test-failing"])
+    async with services.sessions() as session:
+        run = (await session.exec(select(JobRun))).one()
+    assert run.status == "failed"
+    assert run.error == "the disk is full"
+
+
+async def test_seeding_keeps_an_admins_schedule(services: Services) -> None:
+    specs = load_jobs()
+    await seed_job_definitions(services.sessions, specs)
+    async with services.sessions() as session:
+        row = await session.get(JobDefinition, "prune-job-runs")
+        assert row is not None
+        row.schedule = "interval:15"
+        await session.commit()
+    await seed_job_definitions(services.sessions, specs)
+    async with services.sessions() as session:
+        again = await session.get(JobDefinition, "prune-job-runs")
+        assert again is not None and again.schedule == "interval:15"
+        names = set((await session.exec(select(JobDefinition.name))).all())
+    assert set(specs) <= names
+
+
+def test_schedules() -> None:
+    now = datetime(2026, 11, 24, 10, 7, tzinfo=UTC)  # a Tuesday
+    assert previous_slot("interval:15", now) == datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
+    assert previous_slot("daily:04:00", now) == datetime(2026, 11, 24, 4, 0, tzinfo=UTC)
+    assert previous_slot("daily:23:00", now) == datetime(2026, 11, 23, 23, 0, tzinfo=UTC)
+    assert previous_slot("weekly:sun:04:00", now) == datetime(2026, 11, 22, 4, 0, tzinfo=UTC)
+    assert is_due("daily:04:00", now - timedelta(days=1), now)
+    assert not is_due("daily:04:00", now - timedelta(hours=1), now)
+    assert not is_due(None, None, now)
+    for bad in ("hourly", "interval:0", "daily:25:00", "weekly:someday:04:00", "interval:x"):
+        with pytest.raises(ValueError):
+            validate_schedule(bad)
+
+
+async def test_the_worker_runs_an_enqueued_job(services: Services) -> None:
+    from sidecar.jobs.queue import enqueue
+    from sidecar.jobs.worker import build_worker
+
+    worker = build_worker({"services": services}, services.redis_url, handle_signals=False, burst=True)
+    await enqueue(services.redis, "test-counting", job_id="test-counting", upto=2)
+    await asyncio.wait_for(worker.async_run(), timeout=30)
+    async with services.sessions() as session:
+        runs = (await session.exec(select(JobRun).where(JobRun.job_name == "test-counting"))).all()
+    assert [r.status for r in runs] == ["done"]
+    await worker.close()
+
+
+def test_arq_cli_worker_settings_need_external_urls(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
+    import sidecar.jobs.worker as worker_module
+
+    monkeypatch.setenv("MARQUEE_DATA_DIR", str(tmp_path))
+    monkeypatch.delenv("MARQUEE_DATABASE_URL", raising=False)
+    with pytest.raises(RuntimeError, match="MARQUEE_DATABASE_URL"):
+        _ = worker_module.WorkerSettings
+    monkeypatch.setenv("MARQUEE_DATABASE_URL", "postgresql://u@db:5432/marquee")
+    monkeypatch.setenv("MARQUEE_REDIS_URL", "redis://cache:6379/0")
+    settings_class = worker_module.WorkerSettings
+    assert settings_class.redis_settings.host == "cache"
+    assert {f.name for f in settings_class.functions} >= {"initial-sync", "user-follow-up"}
