@@ -29,6 +29,7 @@ import psycopg
 from pydantic import SecretStr
 from sqlalchemy import text
 
+from benchmarks.bench_recommend_server import GENRES
 from sidecar.ai_factory import EMBEDDER_KEY
 from sidecar.catalog import catalog_cache
 from sidecar.embedded import EmbeddedRedis, start_postgres
@@ -38,20 +39,6 @@ from sidecar.recommendations import refresh_all, refresh_user, snapshot_for
 from sidecar.services import Services, open_services
 from sidecar.settings import Settings
 
-GENRES = (
-    "Action",
-    "Comedy",
-    "Drama",
-    "Horror",
-    "Romance",
-    "Science Fiction",
-    "Thriller",
-    "Animation",
-    "Documentary",
-    "Crime",
-    "Fantasy",
-    "Family",
-)
 MODEL = "bench:synthetic-384"
 
 

@@ -5,7 +5,9 @@
 Everything real and in one machine: a simulated Jellyfin with ~10,000 items (movies, series, seasons,
 episodes), Marquee on embedded PostgreSQL and Redis with its worker, the local embedding model. Each
 playback is a user finishing one of their own AI Picks; the clock stops when that user's AI Picks
-library has been republished without it (written, refreshed, scan finished). Prints p50/p95/max.
+library has been republished without it (written, refreshed, scan finished). Prints p50/p95/max, and
+the median of each step (webhook delivery, applying it, waiting for and running the user's follow-up
+stages, noticing the new library) from the events' and job runs' own timestamps.
 """
 
 from __future__ import annotations
@@ -14,11 +16,13 @@ import argparse
 import asyncio
 import contextlib
 import random
+import re
 import socket
 import statistics
 import tempfile
 import time
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -134,6 +138,7 @@ async def _measure(services: Services, sim: Simulator, playbacks: int, seed: int
     names = [u.name for u in sim.user_list() if not u.is_admin]
     by_name = {u.name: u.id for u in sim.user_list()}
     latencies: list[float] = []
+    steps: list[dict[str, float]] = []
     timeouts = 0
     for n in range(playbacks):
         name = names[n % len(names)]
@@ -145,12 +150,14 @@ async def _measure(services: Services, sim: Simulator, playbacks: int, seed: int
         target = rng.choice(sorted(items))
         provider_id = (await _provider_ids(services, {target}))[target]
         started = time.monotonic()
+        played_at = datetime.now(UTC)
         sim.play(name, provider_id, fraction=1.0)
         deadline = started + 30
         while time.monotonic() < deadline:
             published_at, now_items = await _published(services, user_id)
             if published_at != before and target not in now_items:
                 latencies.append(time.monotonic() - started)
+                steps.append(await _steps(services, user_id, provider_id, played_at, datetime.now(UTC)))
                 break
             await asyncio.sleep(0.02)
         else:
@@ -164,6 +171,56 @@ async def _measure(services: Services, sim: Simulator, playbacks: int, seed: int
         f"freshness over {len(latencies)} playbacks ({timeouts} timed out after 30 s): "
         f"p50 {statistics.median(latencies):.2f} s, p95 {p95:.2f} s, max {latencies[-1]:.2f} s"
     )
+    names_seen = [key for key in steps[0]] if steps else []
+    for key in names_seen:
+        values = sorted(step[key] for step in steps if key in step)
+        p95_step = values[min(len(values) - 1, round(0.95 * (len(values) - 1)))]
+        print(f"  {key:<34} median {statistics.median(values) * 1000:6.0f} ms   p95 {p95_step * 1000:6.0f} ms")
+
+
+_STAGE_LINE = re.compile(r"^\S+ (\w+): (\d+) ms$")
+
+
+async def _steps(
+    services: Services, user_id: int, provider_id: str, played_at: datetime, seen_at: datetime
+) -> dict[str, float]:
+    """Where one playback's time went, from the webhook events' and the follow-up job runs' timestamps."""
+    async with services.engine.connect() as conn:
+        event = (
+            await conn.execute(
+                text(
+                    "SELECT min(received_at), max(processed_at) FROM webhook_event"
+                    " WHERE item_provider_id = :i AND received_at >= :t"
+                ),
+                {"i": provider_id, "t": played_at},
+            )
+        ).first()
+        runs = (
+            await conn.execute(
+                text(
+                    "SELECT started_at, finished_at, log FROM job_run WHERE job_name = 'user-follow-up'"
+                    " AND (args ->> 'user_id')::int = :u AND started_at >= :t ORDER BY started_at"
+                ),
+                {"u": user_id, "t": played_at},
+            )
+        ).all()
+    out: dict[str, float] = {}
+    if event is None or event[0] is None or event[1] is None:
+        return out
+    received, processed = event
+    out["webhook delivered"] = (received - played_at).total_seconds()
+    out["event applied"] = (processed - received).total_seconds()
+    if runs:
+        first, last = runs[0], runs[-1]
+        out["follow-up queued → started"] = max(0.0, (first[0] - processed).total_seconds())
+        out["follow-up running (all rounds)"] = ((last[1] or seen_at) - first[0]).total_seconds()
+        for _, _, lines in runs:
+            for line in lines or []:
+                if match := _STAGE_LINE.match(line):
+                    key = f"  stage {match.group(1)}"
+                    out[key] = out.get(key, 0.0) + int(match.group(2)) / 1000
+        out["library seen by the benchmark"] = max(0.0, (seen_at - (last[1] or seen_at)).total_seconds())
+    return out
 
 
 def main() -> None:

@@ -8,6 +8,7 @@ webhooks collapses into one run) calls ``run_followups``.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Awaitable, Callable, Collection
 from typing import TYPE_CHECKING
 
@@ -49,6 +50,8 @@ async def run_followups(
     if not types:
         return ran
     for _, name, hook in list(_hooks):
+        started = time.perf_counter()
         await hook(services, user_id, types, progress)
+        progress.log(f"{name}: {(time.perf_counter() - started) * 1000:.0f} ms")
         ran.append(name)
     return ran

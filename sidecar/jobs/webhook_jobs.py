@@ -9,7 +9,14 @@ from sidecar.jobs.progress import Progress
 from sidecar.jobs.queue import enqueue
 from sidecar.jobs.registry import job
 from sidecar.services import Services
-from sidecar.sync.followups import FOLLOW_UP_JOB, request_follow_up, take_requests
+from sidecar.sync.followups import (
+    FOLLOW_UP_JOB,
+    ensure_waiting_job,
+    follow_up_lock,
+    request_follow_up,
+    start_taking,
+    take_requests,
+)
 from sidecar.sync.sweeper import sweep
 from sidecar.sync.webhook_apply import process_event
 from sidecar.sync.webhook_store import PROCESS_JOB
@@ -33,14 +40,18 @@ async def process_webhook_event(services: Services, progress: Progress, event_id
 @job(FOLLOW_UP_JOB, "After a user's watch state changed: refresh their picks and libraries.")
 async def user_follow_up(services: Services, progress: Progress, user_id: int) -> dict[str, Any]:
     rounds: list[dict[str, Any]] = []
-    # Requests that arrive while a round runs are taken by the next round.
-    for _ in range(MAX_FOLLOW_UP_ROUNDS):
-        media_types = await take_requests(services.redis, user_id)
-        if not media_types:
-            break
-        ran = await run_followups(services, user_id, media_types, progress)
-        rounds.append({"media_types": sorted(media_types), "stages": ran})
-        progress.log(f"user {user_id}: {sorted(media_types)} → {ran or 'no stages registered'}")
+    async with follow_up_lock(services.engine, user_id):
+        await start_taking(services.redis, user_id)
+        # Requests that arrive while a round runs are taken by the next round.
+        for _ in range(MAX_FOLLOW_UP_ROUNDS):
+            media_types = await take_requests(services.redis, user_id)
+            if not media_types:
+                break
+            ran = await run_followups(services, user_id, media_types, progress)
+            rounds.append({"media_types": sorted(media_types), "stages": ran})
+            progress.log(f"user {user_id}: {sorted(media_types)} → {ran or 'no stages registered'}")
+        else:
+            await ensure_waiting_job(services.redis, user_id)  # still busy: the rest goes to a fresh job
     return {"user_id": user_id, "rounds": rounds}
 
 

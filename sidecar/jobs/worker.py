@@ -26,6 +26,11 @@ from sidecar.settings import Settings
 log = logging.getLogger(__name__)
 
 HEALTH_CHECK_INTERVAL_S = 10
+# arq starts new jobs only when it polls, so a deep queue drains at MAX_JOBS per POLL_DELAY_S: after each
+# republish the server announces every STRM copy it added or dropped, and a user's playback events must
+# not wait a second behind them. Most jobs are short and I/O-bound; the heavy ones run one per name.
+MAX_JOBS = 10
+POLL_DELAY_S = 0.05
 HEALTH_CHECK_KEY = f"{QUEUE_NAME}:health-check"
 
 
@@ -82,10 +87,10 @@ def build_worker(ctx: dict[str, Any], redis_url: str, *, handle_signals: bool = 
         ctx=ctx,
         handle_signals=handle_signals,
         burst=burst,
-        max_jobs=4,
+        max_jobs=MAX_JOBS,
         job_timeout=3600,
         keep_result=0,
-        poll_delay=0.2,
+        poll_delay=POLL_DELAY_S,
     )
 
 
@@ -137,17 +142,15 @@ def _worker_settings_class() -> type:
         {
             "__doc__": "arq's worker settings for Marquee (built from MARQUEE_* on first access).",
             "functions": worker_functions(),
-            "cron_jobs": [
-                cron(scheduler_tick, name="scheduler-tick", second=0, run_at_startup=True, keep_result=0)
-            ],
+            "cron_jobs": [cron(scheduler_tick, name="scheduler-tick", second=0, run_at_startup=True, keep_result=0)],
             "queue_name": QUEUE_NAME,
             "health_check_key": HEALTH_CHECK_KEY,
             "health_check_interval": HEALTH_CHECK_INTERVAL_S,
             "on_startup": _arq_cli_startup,
             "on_shutdown": on_shutdown,
-            "max_jobs": 4,
+            "max_jobs": MAX_JOBS,
             "keep_result": 0,
-            "poll_delay": 0.2,
+            "poll_delay": POLL_DELAY_S,
             "redis_settings": redis_settings(redis_url),
         },
     )

@@ -14,22 +14,22 @@ write the same library at once.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
 import time
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
-from sqlalchemy import delete, text
+from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import select
 
 from providers.base import Library, MediaServer
 from providers.errors import MediaServerError, ProviderUnavailable, ScanTimeout
+from sidecar.db.locks import advisory_lock
 from sidecar.db.models import AppUser, PublishedFile, PublishedLibrary
 from sidecar.errors import JobError
 from sidecar.jobs.progress import Progress
@@ -88,7 +88,8 @@ class Outcome:
             parts.append(f"{len(self.skipped)} skipped")
         if self.server_titles is not None:
             parts.append(f"server lists {self.server_titles}")
-        return f"{self.library}: " + ", ".join(parts)
+        timings = ", ".join(f"{step} {seconds * 1000:.0f} ms" for step, seconds in self.seconds.items())
+        return f"{self.library}: " + ", ".join(parts) + (f" ({timings})" if timings else "")
 
 
 def require_server(services: Services) -> MediaServer:
@@ -97,17 +98,9 @@ def require_server(services: Services) -> MediaServer:
     return services.media_server
 
 
-@asynccontextmanager
-async def library_lock(engine: AsyncEngine, key: str) -> AsyncIterator[None]:
-    """Serialise publishers of the same library across processes (released with the transaction)."""
-    lock_id = int.from_bytes(hashlib.sha256(f"marquee:publish:{key}".encode()).digest()[:8], "big", signed=True)
-    async with engine.connect() as conn:
-        await conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": lock_id})
-        try:
-            yield
-        finally:
-            await conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": lock_id})
-            await conn.commit()
+def library_lock(engine: AsyncEngine, key: str) -> AbstractAsyncContextManager[None]:
+    """Serialise publishers of the same library across processes."""
+    return advisory_lock(engine, f"publish:{key}")
 
 
 def server_path(services: Services, folder: str) -> str:

@@ -1,33 +1,57 @@
 """Per-user follow-up requests: which media types of a user changed since their follow-up last ran.
 
-A webhook job adds the media type to the user's set in Redis, then enqueues ``user-follow-up`` under
-the user's job id (a burst collapses into one queued run). The follow-up takes the set atomically at
-start and again at the end, looping while new requests arrived during the run. The sweeper re-enqueues
-users whose set is still non-empty, for the rare request that lands as a running follow-up exits.
+A webhook job adds the media type to the user's set in Redis and makes sure one ``user-follow-up`` job
+is waiting for that user: a burst of requests rides along with the job already waiting, and a request
+made after that job started taking requests queues the next one. Follow-ups of one user run one after
+another (``follow_up_lock``), each taking the set atomically and looping while requests keep arriving.
+
+No request can fall between two jobs: the waiting mark is cleared, under the lock, *before* the job takes
+the set, so a request that still saw the mark added its types before the take. (A unique arq job id per
+user could not promise that: arq refuses a new job with the id of one that is finishing.) The sweeper
+also re-queues users whose set is non-empty, for a job lost with Redis.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection
+from contextlib import AbstractAsyncContextManager
 
 from arq.connections import ArqRedis
+from sqlalchemy.ext.asyncio import AsyncEngine
 
+from sidecar.db.locks import advisory_lock
 from sidecar.jobs.queue import enqueue
 
 FOLLOW_UP_JOB = "user-follow-up"
 _KEY = "marquee:follow-up:{user_id}"
 _PATTERN = "marquee:follow-up:*"
-
-
-def follow_up_job_id(user_id: int) -> str:
-    return f"{FOLLOW_UP_JOB}:{user_id}"
+# Not under _PATTERN. Expires so that a job lost with its queue cannot block a user's follow-ups for long.
+_WAITING = "marquee:follow-up-waiting:{user_id}"
+WAITING_TTL_S = 300
 
 
 async def request_follow_up(redis: ArqRedis, user_id: int, media_types: Collection[str]) -> None:
     if not media_types:
         return
     await redis.sadd(_KEY.format(user_id=user_id), *sorted(media_types))  # type: ignore[misc]
-    await enqueue(redis, FOLLOW_UP_JOB, job_id=follow_up_job_id(user_id), user_id=user_id)
+    await ensure_waiting_job(redis, user_id)
+
+
+async def ensure_waiting_job(redis: ArqRedis, user_id: int) -> bool:
+    """Queue a follow-up for the user unless one is already waiting; True when one was queued."""
+    if not await redis.set(_WAITING.format(user_id=user_id), b"1", nx=True, ex=WAITING_TTL_S):
+        return False
+    await enqueue(redis, FOLLOW_UP_JOB, user_id=user_id)
+    return True
+
+
+def follow_up_lock(engine: AsyncEngine, user_id: int) -> AbstractAsyncContextManager[None]:
+    return advisory_lock(engine, f"follow-up:{user_id}")
+
+
+async def start_taking(redis: ArqRedis, user_id: int) -> None:
+    """Called by the follow-up job once it holds the user's lock: later requests queue the next job."""
+    await redis.delete(_WAITING.format(user_id=user_id))
 
 
 async def take_requests(redis: ArqRedis, user_id: int) -> set[str]:
@@ -49,7 +73,8 @@ async def waiting_users(redis: ArqRedis) -> list[int]:
 
 
 async def requeue_waiting(redis: ArqRedis) -> int:
+    """Queue a follow-up for every user with requests left (one that finds nothing to do is harmless)."""
     users = await waiting_users(redis)
     for user_id in users:
-        await enqueue(redis, FOLLOW_UP_JOB, job_id=follow_up_job_id(user_id), user_id=user_id)
+        await enqueue(redis, FOLLOW_UP_JOB, user_id=user_id)
     return len(users)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -157,13 +158,10 @@ def web_settings(settings: Settings, url: str, api_key: str) -> Settings:
     )
 
 
-@pytest.fixture
-async def web(
-    settings: Settings, sim: tuple[Simulator, str], clean_db: AsyncEngine, clean_redis: str
-) -> AsyncIterator[Web]:
-    simulator, url = sim
-    app_settings = web_settings(settings, url, simulator.admin_api_key)
-    app = create_app(app_settings, run_worker=False)
+@asynccontextmanager
+async def running_web(settings: Settings, simulator: Simulator, url: str, *, run_worker: bool) -> AsyncIterator[Web]:
+    """Marquee on real uvicorn, pointed at ``simulator`` and with its media-server row in place."""
+    app = create_app(web_settings(settings, url, simulator.admin_api_key), run_worker=run_worker)
     async with serve(app) as base:
         services: Services = app.state.services
         async with services.sessions() as session:
@@ -178,3 +176,12 @@ async def web(
         finally:
             for client in env.clients:
                 await client.aclose()
+
+
+@pytest.fixture
+async def web(
+    settings: Settings, sim: tuple[Simulator, str], clean_db: AsyncEngine, clean_redis: str
+) -> AsyncIterator[Web]:
+    simulator, url = sim
+    async with running_web(settings, simulator, url, run_worker=False) as env:
+        yield env

@@ -12,14 +12,12 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from providers.simulator import Simulator
-from sidecar.app import create_app
 from sidecar.jobs import registry
 from sidecar.jobs.progress import Progress
 from sidecar.services import Services
 from sidecar.settings import Settings
 from sidecar.sync import state as sync_state
-from tests.servers import serve
-from tests.web.conftest import Web, web_settings
+from tests.web.conftest import Web, running_web
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -68,23 +66,8 @@ async def web_with_worker(
     # The worker would otherwise start a first full sync of the simulator's catalogue, whose follow-ups
     # recommend for every user and race the picks this test puts in place.
     await sync_state.record(clean_db, sync_state.INITIAL_SYNC, {"by": "test"})
-    app = create_app(web_settings(settings, url, simulator.admin_api_key), run_worker=True)
-    async with serve(app) as base:
-        services: Services = app.state.services
-        from sidecar.db.models import MediaServer
-
-        async with services.sessions() as session:
-            row = MediaServer(kind="jellyfin", url=url, server_id=simulator.server_id)
-            session.add(row)
-            await session.commit()
-            await session.refresh(row)
-        assert row.id is not None
-        env = Web(base, simulator, app.state.settings, services, row.id)
-        try:
-            yield env
-        finally:
-            for client in env.clients:
-                await client.aclose()
+    async with running_web(settings, simulator, url, run_worker=True) as env:
+        yield env
 
 
 async def _wait_for_job_definition(web: Web, name: str) -> None:
