@@ -175,7 +175,7 @@ def item_from_dto(dto: Dto) -> Item:
         parent_index_number=_int(dto.get("ParentIndexNumber")),
         is_folder=bool(dto.get("IsFolder", False)),
         media_type=_str(dto.get("MediaType")),
-        image_tags={str(k): str(v) for k, v in (dto.get("ImageTags") or {}).items() if v},
+        image_tags=_image_tags(dto),
         date_created=parse_datetime(dto.get("DateCreated")),
         date_last_saved=parse_datetime(dto.get("DateLastSaved")),
         locked_fields=[str(f) for f in dto.get("LockedFields") or []],
@@ -252,3 +252,12 @@ def scan_state_from_tasks(tasks: list[Dto]) -> ScanState:
                 last_end=parse_datetime(last.get("EndTimeUtc")),
             )
     return ScanState(running=False, state="Idle")
+
+
+def _image_tags(dto: Dto) -> dict[str, str]:
+    """``ImageTags`` by type; backdrops are listed apart (``BackdropImageTags``), the first one kept here."""
+    tags = {str(k): str(v) for k, v in (dto.get("ImageTags") or {}).items() if v}
+    backdrops = dto.get("BackdropImageTags")
+    if isinstance(backdrops, list) and backdrops and backdrops[0]:
+        tags["Backdrop"] = str(backdrops[0])
+    return tags

@@ -25,7 +25,7 @@ from starlette.routing import Route
 
 from providers.simulator.auth import Caller, find_token
 from providers.simulator.catalog import CatalogSeries, movie_from_record
-from providers.simulator.dto import DtoBuilder
+from providers.simulator.dto import BACKDROP_TYPES, DtoBuilder
 from providers.simulator.images import placeholder_png
 from providers.simulator.model import SimItem, SimToken, SimUser, utcnow
 from providers.simulator.query import ItemQuery, QueryEngine, QueryError
@@ -813,6 +813,8 @@ class SimulatorApp:
         image_type = ctx.params["imageType"]
         if image_type.lower() not in ("primary", "backdrop", "thumb", "logo", "banner", "art"):
             raise SimError(404, f"No {image_type} image")
+        if image_type.lower() == "backdrop" and item.type not in BACKDROP_TYPES:
+            raise SimError(404, "No Backdrop image")
         return Response(
             placeholder_png(item.id, image_type),
             media_type="image/png",

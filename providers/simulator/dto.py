@@ -13,6 +13,9 @@ from typing import TYPE_CHECKING, Any
 from providers.simulator.model import SimItem, SimLibrary, SimUser, SimUserData, hex_id
 from providers.simulator.webhooks import net_time
 
+BACKDROP_TYPES = ("Movie", "Series")  # titles with fan art (seasons and episodes have none of their own)
+
+
 if TYPE_CHECKING:
     from providers.simulator.state import Simulator
 
@@ -165,7 +168,7 @@ class DtoBuilder:
         if season is not None:
             dto["SeasonName"] = season.name
         dto["ImageTags"] = {"Primary": item.image_tag}
-        dto["BackdropImageTags"] = []
+        dto["BackdropImageTags"] = [item.image_tag] if item.type in BACKDROP_TYPES else []
         dto["LocationType"] = "FileSystem" if item.type != "Playlist" else None
         if item.type == "Playlist":
             dto["MediaType"] = item.media_type or "Video"

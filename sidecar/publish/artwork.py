@@ -1,6 +1,8 @@
 """Turn title plans into files: fetch posters and fanart from the media server, else generate a poster.
 
-Only the titles that changed are materialised, so a republish downloads images for those alone.
+Only the titles that changed are materialised, so a republish downloads images for those alone; and as
+a title that only moved in rank is rewritten for its new sort title, images the server named by a tag
+(which changes whenever the image does) are kept in a small in-memory cache between publishes.
 Downloads run concurrently, bounded by ``concurrency``; a failed or missing image never fails a publish.
 """
 
@@ -8,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
@@ -25,6 +28,37 @@ log = logging.getLogger(__name__)
 POSTER_WIDTH = 600
 FANART_WIDTH = 1280
 _EXTENSIONS = {"image/jpeg": "jpg", "image/jpg": "jpg", "image/png": "png", "image/webp": "webp"}
+CACHE_BYTES = 48 * 1024 * 1024
+
+
+class ImageCache:
+    """Least-recently-used image bytes by URL, bounded in total size."""
+
+    def __init__(self, max_bytes: int = CACHE_BYTES) -> None:
+        self.max_bytes = max_bytes
+        self._entries: OrderedDict[str, tuple[str, bytes]] = OrderedDict()
+        self._size = 0
+
+    def get(self, url: str) -> tuple[str, bytes] | None:
+        entry = self._entries.get(url)
+        if entry is not None:
+            self._entries.move_to_end(url)
+        return entry
+
+    def put(self, url: str, entry: tuple[str, bytes]) -> None:
+        if len(entry[1]) > self.max_bytes // 8:
+            return
+        old = self._entries.pop(url, None)
+        if old is not None:
+            self._size -= len(old[1])
+        self._entries[url] = entry
+        self._size += len(entry[1])
+        while self._size > self.max_bytes:
+            _, (_, data) = self._entries.popitem(last=False)
+            self._size -= len(data)
+
+
+_cache = ImageCache()
 
 
 async def _fetch(
@@ -38,6 +72,8 @@ async def _fetch(
         return None
     width = POSTER_WIDTH if request.stem == "poster" else FANART_WIDTH
     url = server.image_url(request.item_provider_id, image_type=request.image_type, tag=request.tag, max_width=width)
+    if request.tag and (cached := _cache.get(url)) is not None:
+        return cached
     try:
         async with limit:
             response = await http.get(url, headers=dict(headers))
@@ -47,6 +83,8 @@ async def _fetch(
     kind = response.headers.get("content-type", "").split(";")[0].strip().lower()
     if response.status_code != 200 or kind not in _EXTENSIONS or not response.content:
         return None
+    if request.tag:
+        _cache.put(url, (_EXTENSIONS[kind], response.content))
     return _EXTENSIONS[kind], response.content
 
 

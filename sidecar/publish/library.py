@@ -335,13 +335,9 @@ async def publish_library(
             previous = await _publish_files(services, row, target, plans, outcome, fault)
             if row.mode != target.mode:
                 await save_row(services, row, mode=target.mode)
-            try:
-                library = await _on_server(services, server, row, target, outcome, files)
-                outcome.provider_library_id = library.id
-                outcome.seconds["visible"] = time.monotonic() - started
-            finally:
-                if previous is not None:  # after the scan: the old version is never on the critical path
-                    await asyncio.to_thread(remove_path, previous)
+            library = await _on_server(services, server, row, target, outcome, files)
+            outcome.provider_library_id = library.id
+            outcome.seconds["visible"] = time.monotonic() - started
         except (ProviderUnavailable, ScanTimeout) as exc:
             await save_row(services, row, status="failed", error=str(exc))
             raise
@@ -352,6 +348,9 @@ async def publish_library(
             await save_row(services, row, status="failed", error=str(exc))
             raise
         await save_row(services, row, status="published", error=None, published_at=datetime.now(UTC))
+        # Only now, off the critical path: after a failure the next run's clean-up removes it instead.
+        if previous is not None:
+            await asyncio.to_thread(remove_path, previous)
     progress.log(outcome.summary())
     return outcome
 

@@ -151,7 +151,8 @@ def _episode_key(ep: EpisodeSource) -> tuple[int, int]:
 
 
 def _artwork(src: TitleSource, rank: int) -> list[FileSpec]:
-    return [
+    """A poster always (the server's, else a generated one); fan art when the server has some."""
+    specs = [
         FileSpec(
             "poster",
             image=ImageRequest(
@@ -163,8 +164,10 @@ def _artwork(src: TitleSource, rank: int) -> list[FileSpec]:
                 placeholder_title=src.name,
             ),
         ),
-        FileSpec("fanart", image=ImageRequest("fanart", src.provider_id, "Backdrop", src.image_tags.get("Backdrop"))),
     ]
+    if backdrop := src.image_tags.get("Backdrop"):
+        specs.append(FileSpec("fanart", image=ImageRequest("fanart", src.provider_id, "Backdrop", backdrop)))
+    return specs
 
 
 def content_hash(files: tuple[FileSpec, ...]) -> str:

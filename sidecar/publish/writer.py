@@ -125,7 +125,8 @@ class LibraryDir:
             _clone_tree(source, version / folder)
         written: list[Path] = [version]
         for title in titles:
-            written += _write_title(version / title.folder, title.files)
+            before = current / title.folder if current is not None else None
+            written += _write_title(version / title.folder, title.files, before)
             if fault:
                 fault("title")
         _fsync_all(written)
@@ -157,8 +158,13 @@ class LibraryDir:
             self.parent.rmdir()  # only when empty (per-user parent)
 
 
-def _write_title(folder: Path, files: Sequence[OutFile]) -> list[Path]:
-    """Write one title's files; returns the files and folders to make durable before the swap."""
+def _write_title(folder: Path, files: Sequence[OutFile], before: Path | None = None) -> list[Path]:
+    """Write one title's files; returns the files and folders to make durable before the swap.
+
+    A file whose bytes equal the same file in ``before`` (the title's folder in the current version) is
+    hard-linked instead: a title that only moved in rank keeps its STRM and images untouched, so the media
+    server re-reads its NFO alone.
+    """
     folder.mkdir()
     durable = [folder]
     for spec in files:
@@ -169,10 +175,23 @@ def _write_title(folder: Path, files: Sequence[OutFile]) -> list[Path]:
         if spec.link is not None:
             os.symlink(spec.link, path)
             continue
+        data = spec.data or b""
+        if before is not None and _link_if_same(before / spec.rel, path, data):
+            continue
         with open(path, "xb") as handle:
-            handle.write(spec.data or b"")
+            handle.write(data)
         durable.append(path)
     return durable
+
+
+def _link_if_same(old: Path, new: Path, data: bytes) -> bool:
+    try:
+        if old.is_symlink() or not old.is_file() or old.stat().st_size != len(data) or old.read_bytes() != data:
+            return False
+        os.link(old, new)
+    except OSError:
+        return False
+    return True
 
 
 def _fsync_all(paths: Sequence[Path]) -> None:

@@ -19,7 +19,7 @@ async def test_iter_items_pages_through_everything_once(served: Served) -> None:
     assert {p.type for p in first.people} == {"Director", "Actor"}
     assert set(first.provider_ids) == {"Tmdb", "Imdb"}
     assert first.path and first.path.endswith(".mkv")
-    assert first.image_tags.get("Primary")
+    assert first.image_tags.get("Primary") and first.image_tags.get("Backdrop")  # from BackdropImageTags
     assert first.date_created and first.runtime_ticks
     assert first.user_data is None  # no user asked for
     dates = [m.date_created for m in movies]

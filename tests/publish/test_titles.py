@@ -39,7 +39,7 @@ def movie(**changes: object) -> TitleSource:
         "runtime_ticks": 170 * 60 * 10_000_000,
         "path": "/media/movies/Heat (1995)/Heat (1995).mkv",
         "provider_ids": {"Imdb": "tt0113277", "Tmdb": "949"},
-        "image_tags": {"Primary": "tag1"},
+        "image_tags": {"Primary": "tag1", "Backdrop": "b1"},
     }
     fields.update(changes)
     return TitleSource(**fields)  # type: ignore[arg-type]

@@ -79,6 +79,21 @@ def test_swap_replaces_the_whole_set_and_reuses_unchanged(tmp_path: Path) -> Non
     assert sorted(os.listdir(lib.link)) == ["D"]
 
 
+def test_a_rewritten_title_links_the_files_whose_bytes_did_not_change(tmp_path: Path) -> None:
+    lib = LibraryDir(tmp_path, "lib")
+    publish(lib, [title("A")])
+    strm, nfo = (lib.link / "A" / "A.strm").stat(), (lib.link / "A" / "movie.nfo").stat()
+    publish(lib, [title("A", "rank 2")])  # only the NFO differs, as when a title moves in rank
+    assert (lib.link / "A" / "A.strm").stat().st_ino == strm.st_ino
+    assert (lib.link / "A" / "movie.nfo").stat().st_ino != nfo.st_ino
+    assert "rank 2" in (lib.link / "A" / "movie.nfo").read_text()
+    assert (lib.link / "A" / "Season 01").is_symlink()
+    changed = OutTitle("A", (OutFile("A.strm", data=b"/media/elsewhere.mkv\n"),))
+    publish(lib, [changed])
+    assert (lib.link / "A" / "A.strm").read_bytes() == b"/media/elsewhere.mkv\n"
+    assert (lib.link / "A" / "A.strm").stat().st_ino != strm.st_ino
+
+
 def test_reused_titles_keep_their_inodes(tmp_path: Path) -> None:
     lib = LibraryDir(tmp_path, "lib")
     publish(lib, [title("A")])
