@@ -38,9 +38,11 @@ SECRET = "bench-webhook-secret"
 SERVER = """
 import uvicorn
 from sidecar.app import create_app
+from sidecar.runtime import tune_gc
 from sidecar.settings import Settings
-uvicorn.run(create_app(Settings(run_worker=False)), host="127.0.0.1", port={port}, log_level="warning",
-            access_log=False)
+app = create_app(Settings(run_worker=False))
+tune_gc()  # as `marquee serve` does
+uvicorn.run(app, host="127.0.0.1", port={port}, log_level="warning", access_log=False)
 """
 
 

@@ -60,6 +60,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from sidecar.app import create_app
+    from sidecar.runtime import tune_gc
 
     settings = _load_settings()
     if args.host:
@@ -71,6 +72,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     resolved, infra = _prepare(settings)
     try:
         app = create_app(resolved)
+        tune_gc()
         print(f"Marquee {__version__} on http://{settings.host}:{settings.port} (data: {settings.resolved_data_dir})")
         config = uvicorn.Config(app, host=settings.host, port=settings.port, log_config=None, lifespan="on")
         uvicorn.Server(config).run()
@@ -81,6 +83,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 def cmd_worker(args: argparse.Namespace) -> int:
     from sidecar.jobs.worker import build_worker
+    from sidecar.runtime import tune_gc
 
     settings = _load_settings().with_persisted_secrets()
     resolved, infra = _prepare(settings)
@@ -91,6 +94,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
             "redis_url": infra.redis_url,
         }
         worker = build_worker(ctx, infra.redis_url, burst=args.burst)
+        tune_gc()
         asyncio.run(worker.async_run())
     finally:
         infra.close()

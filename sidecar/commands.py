@@ -182,6 +182,7 @@ async def _demo(settings: Any, args: argparse.Namespace) -> None:
     from providers.simulator.serve import serve_simulator
     from providers.simulator.state import Simulator
     from sidecar.app import create_app
+    from sidecar.runtime import tune_gc
 
     demo_dir = settings.resolved_data_dir
     print(f"Starting a simulated {args.flavor} with {args.movies} movies, {args.series} series, {args.users} users…")
@@ -206,6 +207,7 @@ async def _demo(settings: Any, args: argparse.Namespace) -> None:
         token = settings.secret_value("webhook_secret")
         sim.webhooks.add_target(f"{marquee_url}/webhooks/{args.flavor}?token={token}")
         app = create_app(settings, run_worker=True)
+        tune_gc()
         server = uvicorn.Server(
             uvicorn.Config(app, host=settings.host, port=settings.port, log_level="warning", lifespan="on")
         )
