@@ -21,6 +21,7 @@ from arq.constants import job_key_prefix, result_key_prefix
 from arq.jobs import serialize_job
 from redis.exceptions import RedisError
 from sqlalchemy import text
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from sidecar.services import QUEUE_NAME, Services
@@ -137,6 +138,22 @@ def event_row(
     }
 
 
+_Waiting = tuple[dict[str, Any], "asyncio.Future[Stored]"]
+
+
+def _unreachable(exc: BaseException) -> bool:
+    """The database is down or gone (as opposed to refusing one row): retrying row by row would not help."""
+    return isinstance(exc, (OSError, TimeoutError, OperationalError, InterfaceError)) or bool(
+        getattr(exc, "connection_invalidated", False)
+    )
+
+
+def _fail(batch: list[_Waiting], exc: BaseException) -> None:
+    for _, future in batch:
+        if not future.done():
+            future.set_exception(exc)
+
+
 class EventWriter:
     """Stores webhook rows in batches, then queues their jobs: requests arriving while a batch is written
     go into the next one, so a burst costs one transaction (one WAL flush) and one Redis round trip per
@@ -146,7 +163,7 @@ class EventWriter:
         self._engine = engine
         self._redis = redis
         self._max_batch = max_batch
-        self._pending: list[tuple[dict[str, Any], asyncio.Future[Stored]]] = []
+        self._pending: list[_Waiting] = []
         self._task: asyncio.Task[None] | None = None
 
     async def store(self, row: dict[str, Any]) -> Stored:
@@ -162,14 +179,26 @@ class EventWriter:
             del self._pending[: self._max_batch]
             try:
                 results = await self._write([row for row, _ in batch])
-            except BaseException as exc:
-                for _, future in batch:
-                    if not future.done():
-                        future.set_exception(exc)
-                if isinstance(exc, asyncio.CancelledError):
-                    raise
+            except asyncio.CancelledError as exc:
+                _fail(batch, exc)
+                raise
+            except Exception as exc:
+                if len(batch) > 1 and not _unreachable(exc):
+                    await self._write_one_by_one(batch)  # one row the database refuses must not sink the others
+                else:
+                    _fail(batch, exc)
                 continue
             for (_, future), result in zip(batch, results, strict=True):
+                if not future.done():
+                    future.set_result(result)
+
+    async def _write_one_by_one(self, batch: list[_Waiting]) -> None:
+        for row, future in batch:
+            try:
+                (result,) = await self._write([row])
+            except Exception as exc:
+                _fail([(row, future)], exc)
+            else:
                 if not future.done():
                     future.set_result(result)
 

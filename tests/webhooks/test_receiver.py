@@ -145,3 +145,22 @@ async def test_database_down_is_503_so_the_sender_retries(receiver: Receiver) ->
     assert response.status_code == 503
     assert response.headers["retry-after"] == "30"
     assert await _rows(receiver) == []
+
+
+async def test_odd_text_is_stored_faithfully_or_made_safe(receiver: Receiver) -> None:
+    """Quotes, backslashes, non-ASCII and JSON-looking text survive the batch insert; NUL and lone surrogates
+    (which PostgreSQL text and JSONB refuse) are replaced in labels, and the raw body is kept byte for byte."""
+    url = f"/webhooks/jellyfin?token={SECRET}"
+    odd = 'Amélie "Le" \\ fabuleux }],{"x":1} 東京 \U0001f3ac'
+    doc = json.loads(STOP_JF)
+    doc["Name"] = odd
+    doc["NotificationType"] = "Odd\x00Type\ud800"  # unknown: stored as ignored, its label cleaned
+    bodies = [json.dumps(doc).encode(), json.dumps({**json.loads(STOP_JF), "Name": odd}, ensure_ascii=False).encode()]
+    for body in bodies:
+        response = await receiver.client.post(url, content=body, headers={"Content-Type": "application/json"})
+        assert response.status_code in (202, 400), response.text
+    async with receiver.services.engine.connect() as conn:
+        rows = (await conn.execute(text("SELECT body, payload, raw_type, status FROM webhook_event ORDER BY id"))).all()
+    assert [bytes(r.body) for r in rows] == bodies
+    assert rows[0].raw_type == "Odd\ufffdType?" and rows[0].status == "ignored"
+    assert rows[1].payload["Name"] == odd and rows[1].status == "pending"
