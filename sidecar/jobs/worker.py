@@ -100,8 +100,12 @@ async def stop_worker(worker: Worker, task: asyncio.Task[Any]) -> None:
     Jobs interrupted here are picked up again by the next worker (arq re-runs expired in-progress jobs).
     """
     task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
+    try:
         await task
+    except asyncio.CancelledError:
+        pass
+    except Exception as exc:  # e.g. Ctrl-C in a terminal also stopped the embedded Redis under it
+        log.info("the worker stopped with %s: %s", type(exc).__name__, exc)
     for job_task in list(worker.tasks.values()):
         job_task.cancel()
     await asyncio.gather(*worker.tasks.values(), return_exceptions=True)
