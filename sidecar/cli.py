@@ -60,8 +60,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from sidecar.app import create_app
-    from sidecar.runtime import tune_gc
+    from sidecar.runtime import exit_cleanly_on_sigterm, tune_gc
 
+    exit_cleanly_on_sigterm()
     settings = _load_settings()
     if args.host:
         settings = settings.model_copy(update={"host": args.host})
@@ -93,9 +94,19 @@ def cmd_worker(args: argparse.Namespace) -> int:
             "database_url": infra.database_url,
             "redis_url": infra.redis_url,
         }
-        worker = build_worker(ctx, infra.redis_url, burst=args.burst)
+
+        async def run() -> None:
+            # Built inside the loop that runs it: arq's Worker binds to the loop current at construction.
+            worker = build_worker(ctx, infra.redis_url, burst=args.burst)
+            try:
+                await worker.async_run()
+            except asyncio.CancelledError:
+                log.info("worker stopped")  # arq cancels its main task on SIGTERM/SIGINT
+            finally:
+                await worker.close()
+
         tune_gc()
-        asyncio.run(worker.async_run())
+        asyncio.run(run())
     finally:
         infra.close()
     return 0

@@ -156,6 +156,9 @@ def _demo_args(parser: argparse.ArgumentParser) -> None:
 
 @register_command("demo", "simulator + Marquee on embedded defaults: sync, embed, recommend, publish", _demo_args)
 def cmd_demo(args: argparse.Namespace) -> int:
+    from sidecar.runtime import exit_cleanly_on_sigterm
+
+    exit_cleanly_on_sigterm()
     settings = _load_settings()
     demo_dir = settings.resolved_data_dir / "demo"
     settings = settings.model_copy(

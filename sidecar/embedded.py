@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import json
 import logging
 import os
 import shutil
@@ -75,6 +76,7 @@ def start_postgres(data_dir: Path, database: str = "marquee") -> str:
 
     pgdata = data_dir / "postgres"
     pgdata.mkdir(parents=True, exist_ok=True)
+    _forget_dead_handles(pgdata)
     try:
         server = pgserver.get_server(str(pgdata), cleanup_mode="stop")  # type: ignore[attr-defined]
     except Exception as exc:  # pgserver raises plain exceptions; make them one clear line
@@ -85,6 +87,31 @@ def start_postgres(data_dir: Path, database: str = "marquee") -> str:
         if not exists:
             conn.execute(f'CREATE DATABASE "{database}"')
     return to_sqlalchemy_url(server.get_uri(database))
+
+
+def _forget_dead_handles(pgdata: Path) -> None:
+    """pgserver stops its server when the last process using it exits, counting them in a pid list; a
+    process that was killed never takes itself off, and the server would then run on forever."""
+    handles = pgdata / ".handle_pids.json"
+    try:
+        pids = json.loads(handles.read_text())
+    except (OSError, ValueError):
+        return
+    if not isinstance(pids, list):
+        return
+    alive = [pid for pid in pids if isinstance(pid, int) and _alive(pid)]
+    if alive != pids:
+        handles.write_text(json.dumps(alive))
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def to_sqlalchemy_url(url: str) -> str:

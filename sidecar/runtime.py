@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import gc
 import logging
+import signal
+import sys
 
 from redis.asyncio import Redis
 
@@ -81,3 +83,13 @@ def tune_gc() -> None:
     gc.collect()
     gc.freeze()
     gc.set_threshold(20_000, 50, 100)
+
+
+def exit_cleanly_on_sigterm() -> None:
+    """Make SIGTERM (``docker stop``, systemd) unwind like Ctrl-C, so the embedded servers are stopped.
+
+    uvicorn shuts down gracefully on SIGTERM, then re-raises the signal under the handler that was there
+    before; with the default one the process dies on the spot, skipping ``finally`` blocks and ``atexit``,
+    and the embedded PostgreSQL and Redis would keep running without it.
+    """
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))

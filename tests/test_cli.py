@@ -111,3 +111,68 @@ def test_parser_knows_every_documented_command() -> None:
     parser = build_parser()
     choices = parser._subparsers._group_actions[0].choices  # type: ignore[union-attr]
     assert {"serve", "worker", "migrate", "webhook-url"} <= set(choices)
+
+
+def _servers_under(data: Path) -> list[str]:
+    """Command lines of live processes (embedded PostgreSQL or Redis) that use ``data``."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            state = next((line for line in (proc / "status").read_text().splitlines() if line.startswith("State:")), "")
+        except OSError:
+            continue
+        if str(data) in cmdline and "zombie" not in state:
+            found.append(cmdline)
+    return found
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("command", ["serve", "worker"])
+def test_sigterm_stops_cleanly_and_takes_the_embedded_servers_along(tmp_path: Path, command: str) -> None:
+    """As ``docker stop`` or systemd would: the process exits 0 and no PostgreSQL or Redis is left running."""
+    import signal
+    import time
+
+    import httpx
+
+    from tests.servers import free_port
+
+    data = tmp_path / "data"
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MARQUEE_")} | {
+        "MARQUEE_DATA_DIR": str(data),
+        "MARQUEE_PORT": str(port),
+    }
+    proc = subprocess.Popen([*MARQUEE, command], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if command == "serve":
+                try:
+                    if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+            elif (data / "redis" / "redis.sock").exists() and len(_servers_under(data)) >= 2:
+                time.sleep(1)  # let the worker connect and start polling
+                break
+            assert proc.poll() is None, proc.communicate()[0]
+            time.sleep(0.2)
+        else:
+            raise AssertionError(f"marquee {command} did not come up")
+        assert _servers_under(data), "the embedded servers should be running"
+        proc.send_signal(signal.SIGTERM)
+        output, _ = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, output
+    assert "Traceback" not in output, output
+    for _ in range(50):
+        if not _servers_under(data):
+            break
+        time.sleep(0.2)
+    assert _servers_under(data) == []
