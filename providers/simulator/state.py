@@ -164,11 +164,11 @@ class Simulator:
             if not isinstance(users, int)
             else [DEMO_NAMES[i] if i < len(DEMO_NAMES) else f"user{i + 1}" for i in range(users)]
         )
-        self.add_user("admin", f"admin-{self.rng.randint(1000, 9999)}", is_admin=True)
+        self.add_user("admin", f"admin-{self.rng.randint(1000, 9999)}", is_admin=True, announce=False)
         for name in names:
-            self.add_user(name, f"{name}-{self.rng.randint(1000, 9999)}")
+            self.add_user(name, f"{name}-{self.rng.randint(1000, 9999)}", announce=False)
 
-    def add_user(self, name: str, password: str, *, is_admin: bool = False) -> SimUser:
+    def add_user(self, name: str, password: str, *, is_admin: bool = False, announce: bool = True) -> SimUser:
         user = SimUser(
             id=hex_id(str(self.seed), "user", name),
             name=name,
@@ -178,6 +178,8 @@ class Simulator:
         )
         self.users[user.id] = user
         self.bump()
+        if announce:  # UserCreated, as a server sends it (not for the users the simulator starts with)
+            self.webhooks.user_created(user)
         return user
 
     def user_list(self) -> list[SimUserInfo]:

@@ -183,6 +183,24 @@ class WebhookHub:
                 self._emby_doc("library.deleted", f"{item.name} has been deleted from {self.sim.server_name}", item),
             )
 
+    def user_created(self, user: SimUser) -> None:
+        if self.sim.flavor == "jellyfin":
+            doc = {**self._jf_base("UserCreated"), "NotificationUsername": user.name, "UserId": user.id}
+            self._enqueue("UserCreated", doc)
+        else:
+            server = {"Name": self.sim.server_name, "Id": self.sim.server_id, "Version": self.sim.version}
+            self._enqueue(
+                "user.created",
+                {
+                    "Title": f"{user.name} has been created",
+                    "Date": net_time(utcnow()),
+                    "Event": "user.created",
+                    "Severity": "Info",
+                    "User": {"Name": user.name, "Id": user.id},
+                    "Server": server,
+                },
+            )
+
     def user_data_saved(self, user: SimUser, item: SimItem, data: SimUserData, reason: str) -> None:
         if self.sim.flavor == "jellyfin":
             payload = {

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from providers.base import Library, MediaServer, User
+from providers.errors import ProviderNotFound
 from sidecar.errors import JobError
 from sidecar.publish.naming import sanitise
 
@@ -94,6 +95,31 @@ async def secure_before_publish(
     if not convert:
         raise LeakRefused(leak_message(library_name, leakers))
     return await convert_all_folders_users(server, prefix)
+
+
+async def secure_user(server: MediaServer, user_provider_id: str, *, convert: bool, prefix: str) -> str | None:
+    """After a user was created or changed on the server: one who sees all libraries, and so other users'
+    AI Picks, is converted to an explicit list when the admin allowed it. Returns what was done or, when
+    conversion is off, the warning to act on; None when nothing needed doing."""
+    try:
+        user = await server.get_user(user_provider_id)
+    except ProviderNotFound:
+        return None
+    if not user.enable_all_folders:
+        return None
+    libraries = await server.list_libraries()
+    own = owner_key(user.id)
+    if not any(ai_picks_owner(lib, prefix) not in (None, own) for lib in libraries):
+        return None
+    if not convert:
+        return (
+            f"{user.name} can see all libraries, including other users' AI Picks, until the next publish "
+            'withdraws them; turn on "Convert all-libraries users" in Settings → Publishing.'
+        )
+    await server.set_user_folders(
+        user.id, enable_all_folders=False, enabled_folders=explicit_folders(user, libraries, prefix)
+    )
+    return f"converted {user.name} to an explicit library list (other users' AI Picks hidden)"
 
 
 async def grant_owner(server: MediaServer, user_provider_id: str, library_id: str, prefix: str) -> bool:

@@ -23,7 +23,7 @@ from sidecar.publish.library import Outcome, Target, publish_library, require_se
 from sidecar.publish.naming import ai_picks_folder, ai_picks_library_name
 from sidecar.publish.picks import current_picks, explanations_shown, publishable_users
 from sidecar.publish.server_library import remove_library
-from sidecar.runtime_settings import EXPLANATIONS, PUBLISH, effective_publish_mode, load
+from sidecar.runtime_settings import EXPLANATIONS, PUBLISH, PublishSettings, effective_publish_mode, load
 from sidecar.services import Services
 
 log = logging.getLogger(__name__)
@@ -164,3 +164,19 @@ async def _remove_orphans(services: Services, media_type: str) -> list[str]:
         if await remove_library(server, library.name):
             removed.append(library.name)
     return removed
+
+
+async def secure_changed_user(services: Services, user_provider_id: str) -> str | None:
+    """A user was created or changed: make sure they cannot see other users' AI Picks (see ``access``)."""
+    server = require_server(services)
+    async with services.sessions() as session:
+        publish: PublishSettings = await load(session, PUBLISH)
+    note = await access.secure_user(
+        server,
+        user_provider_id,
+        convert=publish.convert_all_folders_users,
+        prefix=services.settings.resolved_strm_prefix,
+    )
+    if note is not None:
+        log.log(logging.INFO if publish.convert_all_folders_users else logging.WARNING, "%s", note)
+    return note

@@ -111,7 +111,11 @@ async def _act(
     if event.action == "user_changed":
         assert event.user_id is not None
         user_id = await refresh_user(services, event.user_id)
-        return Outcome(store.DONE, None if user_id else "user no longer on the server", user_id=user_id)
+        if user_id is None:
+            return Outcome(store.DONE, "user no longer on the server")
+        from sidecar.publish.ai_picks import secure_changed_user  # publishing builds on sync, not the reverse
+
+        return Outcome(store.DONE, await secure_changed_user(services, event.user_id), user_id=user_id)
     assert event.item_id is not None
     if event.action in ("item_added", "item_deleted"):
         known = await _known_item_ids(conn, services, [event.item_id])

@@ -205,9 +205,7 @@ class EventWriter:
     async def _write(self, rows: list[dict[str, Any]]) -> list[Stored]:
         unique = list({row["content_hash"]: row for row in rows}.values())
         async with self._engine().begin() as conn:
-            inserted = {
-                str(r[0]): int(r[1]) for r in await conn.execute(_INSERT_MANY, {"rows": _batch_json(unique)})
-            }
+            inserted = {str(r[0]): int(r[1]) for r in await conn.execute(_INSERT_MANY, {"rows": _batch_json(unique)})}
             missing = [row["content_hash"] for row in unique if row["content_hash"] not in inserted]
             existing = {}
             if missing:

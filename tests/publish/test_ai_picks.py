@@ -17,7 +17,7 @@ from sidecar.followup import run_followups
 from sidecar.jobs.progress import Progress
 from sidecar.jobs.registry import load_jobs, wrap
 from sidecar.publish import server_library
-from sidecar.publish.ai_picks import publish_everyone, publish_for
+from sidecar.publish.ai_picks import publish_everyone, publish_for, secure_changed_user
 from sidecar.publish.library import publish_library
 from sidecar.publish.naming import ai_picks_folder
 from sidecar.services import Services
@@ -113,6 +113,29 @@ async def test_a_new_all_folders_user_makes_the_library_withdraw(world: World, s
     dave = next(u for u in await world.server.list_users() if u.name == "dave")
     assert await library_titles(world.server, lib.id, "Movie", dave.id) == []
     assert len(await library_titles(world.server, lib.id, "Movie", alice.provider_id)) == 3
+
+
+async def test_a_user_created_later_is_secured_at_once(world: World, services: Services) -> None:
+    """The UserCreated webhook's job: a new all-libraries user is converted before any publish runs."""
+    await allow_conversion(services)
+    alice = world.users["alice"]
+    await set_picks(services, alice, "movies", world.movies[:3])
+    await publish_for(services, alice, "movies", Progress.detached())
+    lib = await library_named(world, "AI Picks - alice")
+    assert lib is not None
+    dave = world.sim.add_user("dave", "pw")  # servers give new users access to all libraries
+    assert await secure_changed_user(services, alice.provider_id) is None  # nothing to do for alice
+    await allow_conversion(services, convert=False)
+    warning = await secure_changed_user(services, dave.id)
+    assert warning is not None and "dave can see all libraries" in warning
+    assert (await world.server.get_user(dave.id)).enable_all_folders
+    await allow_conversion(services)
+    assert "converted dave" in (await secure_changed_user(services, dave.id) or "")
+    seen = await world.server.get_user(dave.id)
+    assert not seen.enable_all_folders and lib.id not in seen.enabled_folders
+    assert world.sim.movies_library.id in seen.enabled_folders
+    assert await library_titles(world.server, lib.id, "Movie", dave.id) == []
+    assert await secure_changed_user(services, dave.id) is None  # already explicit
 
 
 async def test_republish_touches_only_changed_titles(world: World, services: Services) -> None:

@@ -18,6 +18,11 @@ from providers.simulator.serve import free_port
 from tests.servers import serve
 
 EXAMPLES = Path(__file__).resolve().parents[2].parent / "shared" / "webhooks"
+_OURS = Path(__file__).resolve().parents[2] / "examples" / "webhooks"
+OUR_EXAMPLES = {
+    "jellyfin": json.loads((_OURS / "jellyfin" / "user-created.json").read_text()),
+    "emby": json.loads((_OURS / "emby" / "user.created.json").read_text()),
+}  # the user-created shapes (the shared folder has none)
 
 
 def example(name: str) -> dict[str, Any]:
@@ -181,3 +186,20 @@ async def test_emby_library_new_as_json(receiver: tuple[Receiver, str]) -> None:
     reference = example("emby-library.new.json")
     assert set(payload) == set(reference) and payload["Item"]["Id"] == item.id
     assert {"Id", "Name", "Path", "ProviderIds", "Type", "RunTimeTicks"} <= set(payload["Item"])
+
+
+@pytest.mark.parametrize("flavor", ["jellyfin", "emby"])
+async def test_a_new_user_is_announced_like_the_examples(receiver: tuple[Receiver, str], flavor: str) -> None:
+    recv, hook = receiver
+    sim = Simulator(flavor, catalog=synthetic_catalog(3, 0), users=1)  # type: ignore[arg-type]
+    sim.webhooks.add_target(hook, "application/json")
+    async with serve_simulator(sim):
+        maria = sim.add_user("maria", "pw")
+        await sim.webhooks.drain()
+    ((_, payload),) = recv.received
+    reference = OUR_EXAMPLES["jellyfin" if flavor == "jellyfin" else "emby"]
+    assert set(payload) == set(reference)
+    if flavor == "jellyfin":
+        assert payload["NotificationType"] == "UserCreated" and payload["UserId"] == maria.id
+    else:
+        assert payload["Event"] == "user.created" and payload["User"] == {"Name": "maria", "Id": maria.id}
