@@ -93,6 +93,24 @@ class Settings(BaseSettings):
     publish_mode: PublishMode = Field(default="strm", description="strm or symlink.")
     library_name_prefix: str = Field(default="AI Picks", description="Per-user libraries are '<prefix> - <user>'.")
 
+    trusted_proxies: str = Field(
+        default="",
+        description="Comma-separated addresses or CIDR ranges of reverse proxies whose X-Forwarded-For is "
+        "believed (for the login limit and logs). Empty: the connecting address is the client.",
+    )
+    keep_events_days: int = Field(
+        default=14,
+        ge=1,
+        description="Webhook events that were applied or ignored, and finished job runs, are kept this many days. "
+        "Rejected and failed events stay until an admin clears them.",
+    )
+    keep_events_max: int = Field(
+        default=20_000,
+        ge=100,
+        description="At most this many applied/ignored webhook events (and finished job runs) are kept per kind, "
+        "newest first, whatever their age.",
+    )
+
     @field_validator("media_server_url", "openai_base_url", "base_url")
     @classmethod
     def _strip_slash(cls, value: str | None) -> str | None:
