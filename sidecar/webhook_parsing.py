@@ -12,13 +12,15 @@ The payload's user data is only a hint: the processing job re-reads the truth fr
 
 from __future__ import annotations
 
-import json
+import math
 import re
 from dataclasses import dataclass
 from email.parser import BytesParser
 from email.policy import HTTP
 from typing import Any, Literal
 from urllib.parse import parse_qs
+
+from sidecar.json_body import JsonBodyError, read_json
 
 Source = Literal["jellyfin", "emby"]
 Action = Literal["user_data", "item_added", "item_deleted", "user_changed", "ignore"]
@@ -80,7 +82,8 @@ USER_DATA_EVENTS = frozenset(
 )
 # Progress saves fire every few seconds during playback; the stop event carries the final state.
 NOISY_SAVE_REASONS = frozenset({"PlaybackStart", "PlaybackProgress"})
-MAX_JSON_DEPTH = 64
+# Ticks go into BIGINT columns (play_event.position_ticks); a position is never negative.
+MAX_TICKS = 2**63 - 1
 _ID_RE = re.compile(r"^[0-9A-Za-z]{1,64}$")
 _GUID_DASHED_RE = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
@@ -132,29 +135,13 @@ def _text(raw: bytes, what: str) -> str:
 
 
 def _json_object(raw: bytes, what: str) -> dict[str, Any]:
-    text = _text(raw, what).strip()
     try:
-        value = json.loads(text)
-    except RecursionError:
-        raise WebhookParseError(f"{what} is nested too deeply") from None
-    except json.JSONDecodeError as exc:
-        where = f"line {exc.lineno} column {exc.colno}"
-        raise WebhookParseError(f"{what} is not valid JSON: {exc.msg} at {where}") from None
+        value = read_json(raw, what)
+    except JsonBodyError as exc:
+        raise WebhookParseError(str(exc)) from None
     if not isinstance(value, dict):
         raise WebhookParseError(f"{what} must be a JSON object, not {type(value).__name__}")
-    if _depth(value) > MAX_JSON_DEPTH:
-        raise WebhookParseError(f"{what} is nested too deeply")
     return value
-
-
-def _depth(value: Any, level: int = 0) -> int:
-    if level > MAX_JSON_DEPTH:
-        return level
-    if isinstance(value, dict):
-        return max((_depth(v, level + 1) for v in value.values()), default=level + 1)
-    if isinstance(value, list):
-        return max((_depth(v, level + 1) for v in value), default=level + 1)
-    return level
 
 
 def _multipart_field(body: bytes, content_type: str, name: str) -> bytes:
@@ -202,17 +189,20 @@ def normalise_id(value: Any, what: str) -> str | None:
 
 
 def _ticks(value: Any, what: str) -> int | None:
+    """A position in ticks (100 ns) from 0 to 2**63-1 (a BIGINT), as a JSON number or a digit string."""
     if value is None or value == "":
         return None
-    if isinstance(value, bool):
-        raise WebhookParseError(f"{what} must be a number of ticks")
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float) and value == value and abs(value) < 2**62:
-        return int(value)
-    if isinstance(value, str) and re.fullmatch(r"\s*-?\d{1,19}\s*", value):
-        return int(value)
-    raise WebhookParseError(f"{what} must be a number of ticks, not {str(value)[:40]!r}")
+    number = isinstance(value, int) and not isinstance(value, bool)
+    finite = isinstance(value, float) and math.isfinite(value)
+    digits = isinstance(value, str) and re.fullmatch(r"\s*-?[0-9]{1,25}\s*", value) is not None
+    if not (number or finite or digits):
+        raise WebhookParseError(f"{what} must be a number of ticks, not {str(value)[:40]!r}")
+    ticks = int(value)
+    if not 0 <= ticks <= MAX_TICKS:
+        text = str(ticks)
+        shown = text if len(text) <= 40 else f"a {len(text.lstrip('-'))}-digit number"
+        raise WebhookParseError(f"{what} must be between 0 and {MAX_TICKS} ticks, not {shown}")
+    return ticks
 
 
 def _flag(value: Any) -> bool | None:

@@ -8,7 +8,6 @@ the channels they own or that were shared with them; admin routes answer 403 to 
 
 from __future__ import annotations
 
-import json
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
@@ -21,6 +20,7 @@ from sidecar import recommendations
 from sidecar import runtime_settings as rs
 from sidecar.app import register_routes
 from sidecar.channels import fill_channel
+from sidecar.json_body import JsonBodyError, read_json
 from sidecar.publish.options import PUBLISH_FILES
 from sidecar.web import actions, auth, queries, stats
 from sidecar.web.auth import require_admin, require_user, services_of, user_of
@@ -51,13 +51,21 @@ MAX_BODY = 64 * 1024
 async def json_of(request: Request) -> Any:
     if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
         raise HTTPException(415, "Send the body as JSON (Content-Type: application/json).")
-    raw = await request.body()
-    if len(raw) > MAX_BODY:
-        raise HTTPException(413, f"The body is larger than {MAX_BODY} bytes.")
+    too_large = HTTPException(413, f"The body is larger than {MAX_BODY} bytes.")
+    declared = request.headers.get("content-length", "")
+    if declared.isascii() and declared.isdigit() and (len(declared) > 12 or int(declared) > MAX_BODY):
+        raise too_large
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():  # never more than MAX_BODY in memory, whatever the client sends
+        size += len(chunk)
+        if size > MAX_BODY:
+            raise too_large
+        chunks.append(chunk)
     try:
-        return json.loads(raw)
-    except ValueError as exc:
-        raise HTTPException(400, f"The body is not valid JSON: {exc}") from exc
+        return read_json(b"".join(chunks), "The body")
+    except JsonBodyError as exc:
+        raise HTTPException(400, f"{exc}.") from None
 
 
 async def body_of(request: Request, model: type[M]) -> M:

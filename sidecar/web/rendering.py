@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -15,6 +16,7 @@ from sidecar.web.schemas import MAX_DB_INT, MediaType
 from sidecar.web.templating import templates
 
 MEDIA_TYPES: tuple[MediaType, ...] = ("movies", "series")
+_FORM_ID = re.compile(r"[0-9]{1,10}")
 
 
 def when(value: str | None) -> str:
@@ -65,9 +67,11 @@ def checkbox(form: FormData, name: str) -> bool:
 
 
 def form_ints(form: FormData, name: str) -> list[int]:
+    """The ids a form field lists: ASCII digits within the integer columns' range, anything else is refused."""
     values = []
     for raw in form.getlist(name):
-        if not isinstance(raw, str) or not raw.isdigit() or int(raw) > MAX_DB_INT:
-            raise ValueError(f"{name}: {raw!r} is not an id")
+        if not isinstance(raw, str) or not _FORM_ID.fullmatch(raw) or int(raw) > MAX_DB_INT:
+            shown = repr(raw[:20]) + ("…" if len(raw) > 20 else "") if isinstance(raw, str) else "a file"
+            raise ValueError(f"{name}: {shown} is not an id")
         values.append(int(raw))
     return values

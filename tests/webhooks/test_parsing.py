@@ -162,3 +162,71 @@ def test_unknown_events_are_ignored_not_rejected() -> None:
     assert event.action == "ignore" and event.event_type == "other"
     event = parse_event("emby", {"Event": "system.updateavailable"})
     assert event.action == "ignore"
+
+
+HUGE = "9" * 5000  # beyond Python's 4300-digit int-conversion limit
+
+
+def playback_stop(ticks: str) -> bytes:
+    """A Jellyfin PlaybackStop whose PlaybackPositionTicks is the JSON text ``ticks``."""
+    head = '{"NotificationType": "PlaybackStop", "UserId": "a1", "ItemId": "1", "PlaybackPositionTicks": '
+    return (head + ticks + "}").encode()
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        playback_stop(HUGE),
+        playback_stop("-" + HUGE),
+        ('{"NotificationType": "PluginInstalled", "Deep": {"List": [1, 2, ' + HUGE + "]}}").encode(),
+    ],
+)
+def test_huge_integers_anywhere_are_refused_with_a_message(body: bytes) -> None:
+    with pytest.raises(WebhookParseError, match=r"body has a number with 5000 digits; numbers of more than 4300"):
+        decode_body(body, "application/json")
+
+
+def test_huge_integer_in_a_multipart_data_field_is_refused() -> None:
+    body = b'--b\r\nContent-Disposition: form-data; name="data"\r\n\r\n' + playback_stop(HUGE) + b"\r\n--b--\r\n"
+    with pytest.raises(WebhookParseError, match="multipart field 'data' has a number with 5000 digits"):
+        decode_body(body, "multipart/form-data; boundary=b")
+
+
+@pytest.mark.parametrize(
+    "ticks",
+    [
+        str(2**63),
+        str(2**63 + 12345),
+        "9" * 4000,  # readable, but far beyond BIGINT
+        "-1",
+        str(-(2**63)),
+        '"9223372036854775808"',
+        '"-5"',
+        "1e30",
+        "-1.5",
+    ],
+)
+def test_ticks_outside_bigint_or_negative_are_refused(ticks: str) -> None:
+    payload = decode_body(playback_stop(ticks), "application/json")
+    with pytest.raises(WebhookParseError, match=r"PlaybackPositionTicks must be between 0 and 9223372036854775807"):
+        parse_event("jellyfin", payload)
+    emby = {"Event": "playback.stop", "User": {"Id": "a1"}, "Item": {"Id": "1"}}
+    emby["PlaybackInfo"] = {"PositionTicks": payload["PlaybackPositionTicks"]}
+    with pytest.raises(WebhookParseError, match=r"PlaybackInfo.PositionTicks must be between 0 and"):
+        parse_event("emby", emby)
+
+
+@pytest.mark.parametrize("ticks", ["NaN", "Infinity", "true", '"12abc"', '"1 2"', "[1]", '{"t": 1}'])
+def test_ticks_that_are_not_numbers_are_refused(ticks: str) -> None:
+    payload = decode_body(playback_stop(ticks), "application/json")
+    with pytest.raises(WebhookParseError, match="PlaybackPositionTicks must be a number of ticks"):
+        parse_event("jellyfin", payload)
+
+
+@pytest.mark.parametrize(
+    ("ticks", "expected"),
+    [("0", 0), (str(2**63 - 1), 2**63 - 1), ('"9223372036854775807"', 2**63 - 1), ("12.0", 12), ('" 42 "', 42)],
+)
+def test_ticks_at_the_edges_of_the_range_are_kept(ticks: str, expected: int) -> None:
+    payload = decode_body(playback_stop(ticks), "application/json")
+    assert parse_event("jellyfin", payload).position_ticks == expected

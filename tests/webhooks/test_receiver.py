@@ -164,3 +164,32 @@ async def test_odd_text_is_stored_faithfully_or_made_safe(receiver: Receiver) ->
     assert [bytes(r.body) for r in rows] == bodies
     assert rows[0].raw_type == "Odd\ufffdType?" and rows[0].status == "ignored"
     assert rows[1].payload["Name"] == odd and rows[1].status == "pending"
+
+
+async def test_huge_integers_and_out_of_range_ticks_are_400_kept_and_never_queued(receiver: Receiver) -> None:
+    """A 5,000-digit number (beyond Python's int-conversion limit) and ticks a BIGINT cannot hold are refused at
+    parse with a message, stored as rejected for the admin to see, and never reach a job."""
+    url = f"/webhooks/jellyfin?token={SECRET}"
+    stop = json.loads(STOP_JF)
+    cases = [
+        (
+            STOP_JF.replace(b'"PlaybackPositionTicks": 63900000000', b'"PlaybackPositionTicks": ' + b"9" * 5000),
+            "number with 5000 digits",
+        ),
+        (json.dumps({**stop, "PlaybackPositionTicks": 2**63}).encode(), "between 0 and 9223372036854775807"),
+        (json.dumps({**stop, "PlaybackPositionTicks": -1}).encode(), "between 0 and 9223372036854775807"),
+        (json.dumps({**stop, "PlaybackPositionTicks": str(2**64)}).encode(), "between 0 and 9223372036854775807"),
+    ]
+    assert b"9" * 5000 in cases[0][0]
+    for body, message in cases:
+        response = await receiver.client.post(url, content=body, headers={"Content-Type": "application/json"})
+        assert response.status_code == 400, response.text
+        assert message in response.json()["error"]
+    emby = json.loads(STOP_EMBY)
+    emby["PlaybackInfo"]["PositionTicks"] = 2**63
+    response = await receiver.client.post(f"/webhooks/emby?token={SECRET}", content=json.dumps(emby))
+    assert response.status_code == 400 and "PlaybackInfo.PositionTicks" in response.json()["error"]
+    rows = await _rows(receiver)
+    assert [r["status"] for r in rows] == ["rejected"] * 5
+    assert "number with 5000 digits" in str(rows[0]["error"])
+    assert await receiver.queued() == []
