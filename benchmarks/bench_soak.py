@@ -84,6 +84,11 @@ class Marquee:
                     raise SystemExit(f"marquee serve was not healthy within 300 s; see {log}")
                 await asyncio.sleep(0.05)
 
+    def kill(self) -> None:
+        """Whatever happened, leave no Marquee behind (SIGTERM, so it stops its embedded servers too)."""
+        if self.process is not None and self.process.poll() is None:
+            self.stop()
+
     def stop(self) -> tuple[float, int]:
         """SIGTERM; (seconds to exit, exit code)."""
         assert self.process is not None
@@ -210,10 +215,13 @@ async def _wait_settled(data_dir: Path, timeout_s: float) -> float:
     raise SystemExit(f"Marquee did not settle within {timeout_s:.0f} s")
 
 
-async def _drive(sim: Simulator, playbacks: int, rate: float, seed: int) -> list[tuple[str, str]]:
+async def _drive(sim: Simulator, media: Path, playbacks: int, rate: float, seed: int) -> list[tuple[str, str]]:
     rng = random.Random(seed)
     viewers = [u.name for u in sim.user_list() if not u.is_admin]
-    titles = [i.id for i in sim.items.values() if i.type in ("Movie", "Episode")]
+    # Source titles only: Marquee's own STRM copies come and go with every republish.
+    titles = [
+        i.id for i in sim.items.values() if i.type in ("Movie", "Episode") and (i.path or "").startswith(str(media))
+    ]
     played: list[tuple[str, str]] = []
     started = time.monotonic()
     for n in range(playbacks):
@@ -252,41 +260,49 @@ async def run(args: argparse.Namespace) -> None:
                 "MARQUEE_LOG_LEVEL": "WARNING",
             },
         )
-        print(f"first start: healthy after {await marquee.start():.1f} s")
-        admin = Admin(marquee.url)
         try:
-            boss = next(u for u in sim.user_list() if u.is_admin)
-            await admin.login(boss.name, boss.password)
-            await admin.call("PATCH", "/api/admin/settings/publish", json={"convert_all_folders_users": True})
-            setup = time.monotonic()
-            for name in PIPELINE:
-                await admin.run_job(name)
-            print(f"first pipeline done in {time.monotonic() - setup:.0f} s")
-            await _wait_settled(data_dir, 600)
-            plays_before = _query(data_dir, "SELECT count(*) FROM play_event WHERE completed")[0][0]
-            sim.webhooks.add_target(f"{marquee.url}/webhooks/jellyfin?token=soak-webhook-secret")
-            driving = time.monotonic()
-            played = await _drive(sim, args.playbacks, args.rate, args.seed)
-            sent = time.monotonic() - driving
-            settled = await _wait_settled(data_dir, 3600)
-            print(f"{len(played)} playbacks sent in {sent:.0f} s; Marquee settled {settled:.0f} s after the last one")
-            _report_correctness(sim, data_dir, len(played), plays_before)
-            before = await _state(data_dir)
-            await admin.run_job(PRUNE_JOB)
-            after = await _state(data_dir)
+            await _soak(sim, marquee, root, args)
         finally:
-            await admin.aclose()
-        sim.webhooks.clear_targets()
-        print("state:")
-        _print_state("before pruning", before)
-        _print_state("after pruning", after)
-        stop_s, code = marquee.stop()
-        print(f"clean stop (SIGTERM): exit {code} after {stop_s:.1f} s")
-        healthy = await marquee.start()
-        verdict = "ok" if healthy <= HEALTHY_GOAL_S else f"over the {HEALTHY_GOAL_S:.0f} s goal"
-        print(f"restart: healthy after {healthy:.1f} s ({verdict}); Redis AOF {_mib(_aof_bytes(data_dir))}")
-        stop_s, code = marquee.stop()
-        print(f"final stop: exit {code} after {stop_s:.1f} s")
+            marquee.kill()
+
+
+async def _soak(sim: Simulator, marquee: Marquee, root: Path, args: argparse.Namespace) -> None:
+    data_dir = marquee.data_dir
+    print(f"first start: healthy after {await marquee.start():.1f} s")
+    admin = Admin(marquee.url)
+    try:
+        boss = next(u for u in sim.user_list() if u.is_admin)
+        await admin.login(boss.name, boss.password)
+        await admin.call("PATCH", "/api/admin/settings/publish", json={"convert_all_folders_users": True})
+        setup = time.monotonic()
+        for name in PIPELINE:
+            await admin.run_job(name)
+        print(f"first pipeline done in {time.monotonic() - setup:.0f} s")
+        await _wait_settled(data_dir, 600)
+        plays_before = _query(data_dir, "SELECT count(*) FROM play_event WHERE completed")[0][0]
+        sim.webhooks.add_target(f"{marquee.url}/webhooks/jellyfin?token=soak-webhook-secret")
+        driving = time.monotonic()
+        played = await _drive(sim, root / "media", args.playbacks, args.rate, args.seed)
+        sent = time.monotonic() - driving
+        settled = await _wait_settled(data_dir, 3600)
+        print(f"{len(played)} playbacks sent in {sent:.0f} s; Marquee settled {settled:.0f} s after the last one")
+        _report_correctness(sim, data_dir, len(played), plays_before)
+        before = await _state(data_dir)
+        await admin.run_job(PRUNE_JOB)
+        after = await _state(data_dir)
+    finally:
+        await admin.aclose()
+    sim.webhooks.clear_targets()
+    print("state:")
+    _print_state("before pruning", before)
+    _print_state("after pruning", after)
+    stop_s, code = marquee.stop()
+    print(f"clean stop (SIGTERM): exit {code} after {stop_s:.1f} s")
+    healthy = await marquee.start()
+    verdict = "ok" if healthy <= HEALTHY_GOAL_S else f"over the {HEALTHY_GOAL_S:.0f} s goal"
+    print(f"restart: healthy after {healthy:.1f} s ({verdict}); Redis AOF {_mib(_aof_bytes(data_dir))}")
+    stop_s, code = marquee.stop()
+    print(f"final stop: exit {code} after {stop_s:.1f} s")
 
 
 def _report_correctness(sim: Simulator, data_dir: Path, playbacks: int, plays_before: int) -> None:
