@@ -13,10 +13,13 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.convertors import register_url_convertor
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
 
 from sidecar.embedded import Infrastructure
 from sidecar.errors import MarqueeError, NotFound, WebhookRejected
@@ -25,7 +28,14 @@ from sidecar.runtime import prepare_infrastructure
 from sidecar.services import Services, open_services
 from sidecar.settings import Settings
 from sidecar.web import health, pages
-from sidecar.web.templating import templates
+from sidecar.web.middleware import (
+    BODY_TIMEOUT_S,
+    BodyTimeoutMiddleware,
+    SecurityHeadersMiddleware,
+    add_security_headers,
+)
+from sidecar.web.schemas import IdConvertor
+from sidecar.web.templating import STATIC_DIR, templates
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +63,9 @@ def _error_response(request: Request, status: int, message: str) -> Response:
 
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
-    return _error_response(request, exc.status_code, str(exc.detail))
+    response = _error_response(request, exc.status_code, str(exc.detail))
+    response.headers.update(exc.headers or {})  # e.g. Retry-After on 429, Allow on 405
+    return response
 
 
 async def _marquee_error(request: Request, exc: Exception) -> Response:
@@ -66,7 +78,9 @@ async def _marquee_error(request: Request, exc: Exception) -> Response:
 
 async def _server_error(request: Request, exc: Exception) -> Response:
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-    return _error_response(request, 500, "Internal error; the server log has the details.")
+    response = _error_response(request, 500, "Internal error; the server log has the details.")
+    add_security_headers(response.headers)  # sent by ServerErrorMiddleware, outside the app's middleware
+    return response
 
 
 def _load_feature_routes() -> list[BaseRoute]:
@@ -89,6 +103,7 @@ def create_app(
     *,
     run_worker: bool | None = None,
     startup_hooks: Sequence[StartupHook] = (),
+    body_timeout_s: float = BODY_TIMEOUT_S,
 ) -> Starlette:
     settings = settings.with_persisted_secrets()
     with_worker = settings.run_worker if run_worker is None else run_worker
@@ -119,14 +134,20 @@ def create_app(
                 await app.state.services.aclose()
             infra.close()
 
+    register_url_convertor("id", IdConvertor())  # {name:id} in the feature routes below
     routes: list[BaseRoute] = [
         Route("/healthz", health.healthz),
+        Mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static"),
         Route("/", pages.home, name="home"),
         *_load_feature_routes(),
     ]
     return Starlette(
         routes=routes,
         lifespan=lifespan,
+        middleware=[
+            Middleware(SecurityHeadersMiddleware),
+            Middleware(BodyTimeoutMiddleware, timeout_s=body_timeout_s),
+        ],
         exception_handlers={
             HTTPException: _http_error,
             MarqueeError: _marquee_error,

@@ -212,7 +212,14 @@ async def _demo(settings: Any, args: argparse.Namespace) -> None:
         app = create_app(settings, run_worker=True)
         tune_gc()
         server = uvicorn.Server(
-            uvicorn.Config(app, host=settings.host, port=settings.port, log_level="warning", lifespan="on")
+            uvicorn.Config(
+                app,
+                host=settings.host,
+                port=settings.port,
+                log_level="warning",
+                lifespan="on",
+                proxy_headers=False,  # X-Forwarded-For is Marquee's business (MARQUEE_TRUSTED_PROXIES)
+            )
         )
         server_task = asyncio.create_task(server.serve())
         while not server.started:

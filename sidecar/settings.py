@@ -7,6 +7,7 @@ schedules) live in the database instead (``runtime_setting``), edited from the U
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import secrets
@@ -110,6 +111,25 @@ class Settings(BaseSettings):
         description="At most this many applied/ignored webhook events (and finished job runs) are kept per kind, "
         "newest first, whatever their age.",
     )
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _trusted_proxies(cls, value: str) -> str:
+        """Each entry an IP address or CIDR range; stored normalised (``10.0.0.1/32,172.16.0.0/12``)."""
+        networks, wrong = [], []
+        for entry in (part.strip() for part in value.split(",")):
+            if not entry:
+                continue
+            try:
+                networks.append(str(ipaddress.ip_network(entry, strict=False)))
+            except ValueError:
+                wrong.append(repr(entry))
+        if wrong:
+            raise ValueError(
+                f"{', '.join(wrong)} is not an IP address or CIDR range: MARQUEE_TRUSTED_PROXIES takes a "
+                "comma-separated list such as 127.0.0.1, 10.0.0.0/8, ::1"
+            )
+        return ",".join(networks)
 
     @field_validator("media_server_url", "openai_base_url", "base_url")
     @classmethod

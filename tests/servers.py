@@ -20,7 +20,10 @@ def free_port() -> int:
 @contextlib.asynccontextmanager
 async def serve(app: Any, *, port: int | None = None, lifespan: str = "on") -> AsyncIterator[str]:
     port = port or free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan=lifespan)
+    # proxy_headers=False as in `marquee serve`: X-Forwarded-For is the app's business (MARQUEE_TRUSTED_PROXIES).
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=port, log_level="warning", lifespan=lifespan, proxy_headers=False
+    )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
     for _ in range(500):

@@ -114,7 +114,7 @@ async def login(request: Request) -> Response:
     try:
         user, session_id = await auth.login(services, data.name, data.password, auth.client_address(request))
     except auth.LoginFailed as exc:
-        raise HTTPException(exc.status_code, str(exc)) from exc
+        raise HTTPException(exc.status_code, str(exc), headers=exc.headers) from exc
     response = ok(
         {"user": {"id": user.id, "name": user.name, "is_admin": user.is_admin}, "csrf_token": user.csrf_token}
     )
@@ -435,16 +435,16 @@ def routes() -> list[BaseRoute]:
         Route("/api/me/settings", me_settings, methods=["PUT"]),
         Route("/api/picks", picks, methods=["GET"]),
         Route("/api/items", items, methods=["GET"]),
-        Route("/api/items/{item_id:int}", item, methods=["GET"]),
-        Route("/api/items/{item_id:int}/similar", similar, methods=["GET"]),
+        Route("/api/items/{item_id:id}", item, methods=["GET"]),
+        Route("/api/items/{item_id:id}/similar", similar, methods=["GET"]),
         Route("/api/stats", watch_stats, methods=["GET"]),
         Route("/api/history", history, methods=["GET"]),
         Route("/api/taste", taste, methods=["GET"]),
         Route("/api/taste/{media_type}/regenerate", taste_regenerate, methods=["POST"]),
         Route("/api/top-picks", top_picks, methods=["GET"]),
         Route("/api/channels", channels, methods=["GET", "POST"]),
-        Route("/api/channels/{channel_id:int}", channel, methods=["GET", "PUT", "DELETE"]),
-        Route("/api/channels/{channel_id:int}/fill", channel_fill, methods=["POST"]),
+        Route("/api/channels/{channel_id:id}", channel, methods=["GET", "PUT", "DELETE"]),
+        Route("/api/channels/{channel_id:id}/fill", channel_fill, methods=["POST"]),
         Route("/api/admin/settings", admin_settings, methods=["GET"]),
         Route("/api/admin/settings/recommendations/{media_type}", admin_patch_recommendations, methods=["PATCH"]),
         Route("/api/admin/settings/top-picks/{media_type}", admin_patch_top_picks, methods=["PATCH"]),
@@ -452,12 +452,12 @@ def routes() -> list[BaseRoute]:
         Route("/api/admin/settings/publish", admin_patch_publish, methods=["PATCH"]),
         Route("/api/admin/settings/publish-files", admin_patch_publish_files, methods=["PATCH"]),
         Route("/api/admin/users", admin_users, methods=["GET"]),
-        Route("/api/admin/users/{user_id:int}", admin_user, methods=["PATCH"]),
+        Route("/api/admin/users/{user_id:id}", admin_user, methods=["PATCH"]),
         Route("/api/admin/libraries", admin_libraries, methods=["GET"]),
-        Route("/api/admin/libraries/{library_id:int}", admin_library, methods=["PATCH"]),
+        Route("/api/admin/libraries/{library_id:id}", admin_library, methods=["PATCH"]),
         Route("/api/admin/jobs", admin_jobs, methods=["GET"]),
         Route("/api/admin/jobs/runs", admin_runs, methods=["GET"]),
-        Route("/api/admin/jobs/runs/{run_id:int}", admin_run, methods=["GET"]),
+        Route("/api/admin/jobs/runs/{run_id:id}", admin_run, methods=["GET"]),
         Route("/api/admin/jobs/{name}", admin_job, methods=["PATCH"]),
         Route("/api/admin/jobs/{name}/run", admin_job_run, methods=["POST"]),
         Route("/api/admin/webhook-events", admin_webhook_events, methods=["GET"]),

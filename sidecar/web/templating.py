@@ -1,4 +1,5 @@
-"""Jinja templates from the top-level ``templates/`` folder (base.html, _partials/, one page per screen)."""
+"""Jinja templates from the top-level ``templates/`` folder (base.html, _partials/, one page per screen), and
+the stylesheet and scripts they load from ``static/`` (served at ``/static``; the CSP allows no inline ones)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from starlette.templating import Jinja2Templates
 from sidecar import __version__
 
 TEMPLATES_DIR = Path(__file__).resolve().parents[2] / "templates"
+STATIC_DIR = Path(__file__).resolve().parents[2] / "static"
 
 templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
 templates.env.globals["version"] = __version__

@@ -72,7 +72,9 @@ async def login_submit(request: Request) -> Response:
     try:
         _user, session_id = await auth.login(services, data.name, data.password, auth.client_address(request))
     except auth.LoginFailed as exc:
-        return await _login_page(request, error=str(exc), status=exc.status_code, name=name)
+        page = await _login_page(request, error=str(exc), status=exc.status_code, name=name)
+        page.headers.update(exc.headers)
+        return page
     response = see_other(auth.safe_next(str(form.get("next") or "")))
     auth.set_session_cookie(request, response, services.settings, session_id)
     response.delete_cookie(auth.PRELOGIN_COOKIE, path="/")
@@ -444,8 +446,8 @@ def routes() -> list[BaseRoute]:
         Route("/logout", logout_submit, methods=["POST"]),
         Route("/picks", picks_page),
         Route("/browse", browse_page),
-        Route("/items/{item_id:int}", item_page),
-        Route("/images/items/{item_id:int}", poster),
+        Route("/items/{item_id:id}", item_page),
+        Route("/images/items/{item_id:id}", poster),
         Route("/taste", taste_page),
         Route("/taste/regenerate", taste_regenerate, methods=["POST"]),
         Route("/stats", stats_page),
@@ -454,11 +456,11 @@ def routes() -> list[BaseRoute]:
         Route("/channels", channels_page, methods=["GET"]),
         Route("/channels", channel_create, methods=["POST"]),
         Route("/channels/new", channel_new),
-        Route("/channels/{channel_id:int}", channel_page, methods=["GET"]),
-        Route("/channels/{channel_id:int}", channel_update, methods=["POST"]),
-        Route("/channels/{channel_id:int}/edit", channel_edit),
-        Route("/channels/{channel_id:int}/delete", channel_delete, methods=["POST"]),
-        Route("/channels/{channel_id:int}/fill", channel_fill, methods=["POST"]),
+        Route("/channels/{channel_id:id}", channel_page, methods=["GET"]),
+        Route("/channels/{channel_id:id}", channel_update, methods=["POST"]),
+        Route("/channels/{channel_id:id}/edit", channel_edit),
+        Route("/channels/{channel_id:id}/delete", channel_delete, methods=["POST"]),
+        Route("/channels/{channel_id:id}/fill", channel_fill, methods=["POST"]),
         Route("/settings", settings_page, methods=["GET"]),
         Route("/settings", settings_submit, methods=["POST"]),
         *admin_ui.routes(),
