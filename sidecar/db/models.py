@@ -370,8 +370,9 @@ class JobRun(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     job_name: str
     arq_job_id: str | None = None
+    worker_id: str | None = None  # the worker running it (sidecar.jobs.liveness)
     args: dict[str, Any] = _json({})
-    status: str = "running"  # running | done | failed | cancelled
+    status: str = "running"  # running | done | failed | retrying | interrupted
     progress_current: int = 0
     progress_total: int | None = None
     message: str = ""

@@ -81,10 +81,14 @@ class Progress:
 
 
 async def start_run(
-    sessions: async_sessionmaker[AsyncSession], job_name: str, arq_job_id: str | None, args: dict[str, Any]
+    sessions: async_sessionmaker[AsyncSession],
+    job_name: str,
+    arq_job_id: str | None,
+    args: dict[str, Any],
+    worker_id: str | None = None,
 ) -> Progress:
     async with sessions() as session:
-        run = JobRun(job_name=job_name, arq_job_id=arq_job_id, args=args)
+        run = JobRun(job_name=job_name, arq_job_id=arq_job_id, args=args, worker_id=worker_id)
         session.add(run)
         await session.commit()
         await session.refresh(run)

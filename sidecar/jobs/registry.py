@@ -2,14 +2,17 @@
 
 A job is a plain coroutine ``async def job(services, progress, **kwargs) -> dict | None`` declared with
 ``@job(name, description, schedule=...)`` in one of the modules listed in ``JOB_MODULES``. ``wrap`` turns
-it into an arq function that records a ``job_run`` row, reports progress and maps transient media-server
-errors to ``arq.Retry`` with back-off.
+it into an arq function that records a ``job_run`` row (with the worker running it), claims the job for
+its worker (``sidecar.jobs.liveness``), reports progress, marks a cancelled run ``interrupted`` and maps
+transient media-server errors to ``arq.Retry`` with back-off. Jobs with ``manual=False`` are internal: they
+need arguments Marquee gives them (one webhook event, one user) and are never started by hand.
 
 Schedules: ``"interval:<minutes>"``, ``"daily:HH:MM"``, ``"weekly:<mon..sun>:HH:MM"`` or ``None`` (manual).
 """
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 import logging
 from collections.abc import Awaitable, Callable
@@ -20,6 +23,7 @@ from arq import Retry
 from arq.worker import Function
 from arq.worker import func as arq_func
 
+from sidecar.jobs import liveness
 from sidecar.jobs.progress import Progress, finish_run, start_run
 
 log = logging.getLogger(__name__)
@@ -45,6 +49,7 @@ class JobSpec:
     timeout_s: int = 3600
     max_tries: int = 5
     track: bool = True  # record a job_run row (off for high-frequency internal jobs)
+    manual: bool = True  # may be started by hand (Run now, marquee run-job)
 
 
 _REGISTRY: dict[str, JobSpec] = {}
@@ -58,9 +63,10 @@ def job(
     timeout_s: int = 3600,
     max_tries: int = 5,
     track: bool = True,
+    manual: bool = True,
 ) -> Callable[[JobFunc], JobFunc]:
     def register(func: JobFunc) -> JobFunc:
-        _REGISTRY[name] = JobSpec(name, func, description, schedule, timeout_s, max_tries, track)
+        _REGISTRY[name] = JobSpec(name, func, description, schedule, timeout_s, max_tries, track, manual)
         return func
 
     return register
@@ -84,27 +90,52 @@ def _is_transient(exc: BaseException) -> bool:
     return isinstance(exc, ProviderUnavailable)
 
 
+async def _interrupted(progress: Progress, spec: JobSpec) -> None:
+    """A cancelled run says so (the worker is stopping, or the job passed its timeout); arq queues a job
+    cancelled by a stopping worker again for the next one."""
+    progress.log("interrupted")
+    error = f"interrupted: the worker stopped, or the run passed its {spec.timeout_s} s timeout, before it finished"
+    try:
+        await asyncio.wait_for(finish_run(progress, "interrupted", error=error), 5)
+    except Exception as exc:  # the database may be going away with the worker; reap settles the run later
+        log.warning("cannot mark run %s of %s interrupted: %s", progress.run_id, spec.name, exc)
+
+
 def wrap(spec: JobSpec) -> Function:
     async def run(ctx: dict[str, Any], **kwargs: Any) -> dict[str, Any] | None:
         services = ctx["services"]
         tries = int(ctx.get("job_try", 1))
-        progress = (
-            await start_run(services.sessions, spec.name, ctx.get("job_id"), kwargs)
-            if spec.track
-            else Progress.detached()
-        )
+        job_id: str | None = ctx.get("job_id")
+        worker_id: str | None = ctx.get(liveness.CTX_WORKER_ID)
+        claimed = job_id is not None and worker_id is not None
+        if claimed:
+            assert job_id is not None and worker_id is not None
+            await liveness.claim(services.redis, job_id, worker_id)
         try:
-            result = await spec.func(services, progress, **kwargs)
-        except Exception as exc:
-            transient = _is_transient(exc) and tries < spec.max_tries
-            progress.log(f"{'retrying after' if transient else 'failed:'} {exc}")
-            await finish_run(progress, "retrying" if transient else "failed", error=str(exc))
-            if transient:
-                raise Retry(defer=min(300, 5 * 2**tries)) from exc
-            log.exception("job %s failed", spec.name)
-            raise
-        await finish_run(progress, "done", result=result)
-        return result
+            progress = (
+                await start_run(services.sessions, spec.name, job_id, kwargs, worker_id)
+                if spec.track
+                else Progress.detached()
+            )
+            try:
+                result = await spec.func(services, progress, **kwargs)
+            except asyncio.CancelledError:
+                await _interrupted(progress, spec)
+                raise
+            except Exception as exc:
+                transient = _is_transient(exc) and tries < spec.max_tries
+                progress.log(f"{'retrying after' if transient else 'failed:'} {exc}")
+                await finish_run(progress, "retrying" if transient else "failed", error=str(exc))
+                if transient:
+                    raise Retry(defer=min(300, 5 * 2**tries)) from exc
+                log.exception("job %s failed", spec.name)
+                raise
+            await finish_run(progress, "done", result=result)
+            return result
+        finally:
+            if claimed:
+                assert job_id is not None and worker_id is not None
+                await liveness.release(services.redis, job_id, worker_id)
 
     # keep_result=0: outcomes live in job_run, and a kept result would block re-enqueueing the same _job_id.
     return arq_func(run, name=spec.name, timeout=spec.timeout_s, max_tries=spec.max_tries, keep_result=0)

@@ -25,7 +25,13 @@ EMBED_JOBS = {"movies": "generate-embeddings", "series": "generate-series-embedd
 MAX_FOLLOW_UP_ROUNDS = 20
 
 
-@job(PROCESS_JOB, "Apply one stored webhook event using the server's current data.", track=False, max_tries=5)
+@job(
+    PROCESS_JOB,
+    "Apply one stored webhook event using the server's current data.",
+    track=False,
+    max_tries=5,
+    manual=False,
+)
 async def process_webhook_event(services: Services, progress: Progress, event_id: int) -> dict[str, Any]:
     outcome = await process_event(services, event_id)
     if outcome.user_id is not None and outcome.media_types:
@@ -37,7 +43,7 @@ async def process_webhook_event(services: Services, progress: Progress, event_id
     return outcome.as_dict()
 
 
-@job(FOLLOW_UP_JOB, "After a user's watch state changed: refresh their picks and libraries.")
+@job(FOLLOW_UP_JOB, "After a user's watch state changed: refresh their picks and libraries.", manual=False)
 async def user_follow_up(services: Services, progress: Progress, user_id: int) -> dict[str, Any]:
     rounds: list[dict[str, Any]] = []
     async with follow_up_lock(services.engine, user_id):

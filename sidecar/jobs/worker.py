@@ -17,6 +17,7 @@ from arq.worker import Worker
 from sqlmodel import select
 
 from sidecar.db.models import JobDefinition
+from sidecar.jobs import liveness
 from sidecar.jobs.queue import enqueue
 from sidecar.jobs.registry import load_jobs, wrap
 from sidecar.jobs.schedule import is_due, seed_job_definitions
@@ -35,8 +36,9 @@ HEALTH_CHECK_KEY = f"{QUEUE_NAME}:health-check"
 
 
 async def scheduler_tick(ctx: dict[str, Any]) -> int:
-    """Every minute: enqueue the jobs whose schedule says they are due."""
+    """Every minute: settle the runs of dead workers, then enqueue the jobs whose schedule says they are due."""
     services: Services = ctx["services"]
+    await liveness.reap(services)
     now = datetime.now(UTC)
     started = 0
     async with services.sessions() as session:
@@ -55,6 +57,7 @@ async def on_startup(ctx: dict[str, Any]) -> None:
         ctx["services"] = await open_services(settings, ctx["database_url"], ctx["redis_url"])
         ctx["owns_services"] = True
     services: Services = ctx["services"]
+    await liveness.start(ctx, services)
     await seed_job_definitions(services.sessions, load_jobs())
     # Events whose job was lost while no worker ran, and a first sync never done, are queued right away.
     from sidecar.sync.sweeper import on_worker_start
@@ -65,6 +68,7 @@ async def on_startup(ctx: dict[str, Any]) -> None:
 
 
 async def on_shutdown(ctx: dict[str, Any]) -> None:
+    liveness.stop(ctx)
     if ctx.get("owns_services"):
         await ctx["services"].aclose()
 

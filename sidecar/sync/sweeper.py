@@ -3,7 +3,9 @@
 Run at worker start-up (``on_worker_start``) and every minute (the ``sweep-webhooks`` job): pending
 webhook events older than a few seconds are queued again (their processing is idempotent and locked,
 so a duplicate job is harmless), follow-ups still requested are queued again, and the first full sync
-is queued when a media server is configured and the database has never synced.
+is queued when a media server is configured and the database has never synced. At start-up the runs of
+workers that died are settled first (``sidecar.jobs.liveness.reap``; the scheduler tick does it every
+minute), so their jobs run again instead of waiting for arq's hour-long in-progress timeout.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+from sidecar.jobs.liveness import reap
 from sidecar.jobs.queue import enqueue
 from sidecar.services import Services
 from sidecar.sync import state
@@ -49,5 +52,7 @@ async def sweep(services: Services, *, older_than_s: float = PENDING_GRACE_S) ->
 
 
 async def on_worker_start(services: Services) -> None:
-    """Worker start-up hook: everything pending is queued at once, not after the first minute."""
+    """Worker start-up hook: dead workers' runs are settled and everything pending is queued at once, not
+    after the first minute."""
+    await reap(services)
     await sweep(services, older_than_s=0.0)
