@@ -58,13 +58,13 @@ async def test_seeding_keeps_an_admins_schedule(services: Services) -> None:
     specs = load_jobs()
     await seed_job_definitions(services.sessions, specs)
     async with services.sessions() as session:
-        row = await session.get(JobDefinition, "prune-job-runs")
+        row = await session.get(JobDefinition, "prune-history")
         assert row is not None
         row.schedule = "interval:15"
         await session.commit()
     await seed_job_definitions(services.sessions, specs)
     async with services.sessions() as session:
-        again = await session.get(JobDefinition, "prune-job-runs")
+        again = await session.get(JobDefinition, "prune-history")
         assert again is not None and again.schedule == "interval:15"
         names = set((await session.exec(select(JobDefinition.name))).all())
     assert set(specs) <= names

@@ -68,9 +68,12 @@ def is_due(schedule: str | None, last_enqueued_at: datetime | None, now: datetim
 
 
 async def seed_job_definitions(sessions: async_sessionmaker[AsyncSession], specs: dict[str, JobSpec]) -> None:
-    """Insert a row for every registered job (keeping schedules an admin already changed)."""
+    """Insert a row for every registered job (keeping schedules an admin already changed); rows of jobs that
+    no longer exist (e.g. ``prune-job-runs``, now ``prune-history``) go, so the Jobs page offers only real jobs."""
     async with sessions() as session:
         existing = {d.name: d for d in (await session.exec(select(JobDefinition))).all()}
+        for name in set(existing) - set(specs):
+            await session.delete(existing.pop(name))
         now = datetime.now(UTC)
         for spec in specs.values():
             if spec.name in existing:

@@ -1,10 +1,16 @@
 """Top Picks popularity: what this server's users watched most over a time window.
 
-Movies: per title, the different viewers, the plays (``stop``/``played``/``sync`` events, at least one per
-viewer) and the mean completion (the viewer's ``watch_state.completion``, 1 when played). Series:
-episodes roll up to their series; plays are the episodes watched in the window and completion is the
-share of the series' episodes each viewer has played. A viewer counts when they have an event in the
-window or their ``last_played_at`` falls in it, so a sync that only brought watch state still counts.
+Movies: per title, the different viewers, the plays (at least one per viewer) and the mean completion
+(the viewer's ``watch_state.completion``, 1 when played). Series: episodes roll up to their series; plays
+are the episodes watched in the window and completion is the share of the series' episodes each viewer
+has played. A viewer counts when they have an event in the window or their ``last_played_at`` falls in
+it, so a sync that only brought watch state still counts.
+
+A play is a play event that ends a playback or marks a title played (``stop``/``played``/``sync``), or
+any event that brought a completed play (``completed``: by the server's truth, see
+``sidecar.sync.webhook_apply``). One playback makes one such event: Jellyfin's second event of a playback
+(PlaybackStop beside UserDataSaved/PlaybackFinished) finds nothing new and writes none, and a start applied
+after the stop carries the completed play itself.
 
 Each measure is normalised to 0..1 (viewers and plays by the maximum among eligible titles) before the
 weights apply, so the weights mean what they say whatever the server's size.
@@ -20,15 +26,14 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from sidecar.runtime_settings import TopPicksWeights
 
-PLAY_KINDS = ("stop", "played", "sync")
-
 _MOVIES = text(
     """
     WITH ev AS (
         SELECT pe.user_id, pe.item_id, count(*) AS plays, bool_or(pe.completed) AS completed,
                max(pe.position_ticks)::float / nullif(max(i.runtime_ticks), 0) AS fraction
         FROM play_event pe JOIN item i ON i.id = pe.item_id
-        WHERE pe.at >= :since AND pe.kind IN ('stop', 'played', 'sync') AND i.kind = 'Movie' AND i.gone_at IS NULL
+        WHERE pe.at >= :since AND (pe.completed OR pe.kind IN ('stop', 'played', 'sync'))
+          AND i.kind = 'Movie' AND i.gone_at IS NULL
         GROUP BY pe.user_id, pe.item_id
     ), ws AS (
         SELECT w.user_id, w.item_id, w.completion, w.played
@@ -54,7 +59,7 @@ _SERIES = text(
     WITH watched AS (
         SELECT pe.user_id, e.series_id, e.id AS episode_id
         FROM play_event pe JOIN item e ON e.id = pe.item_id
-        WHERE pe.at >= :since AND pe.kind IN ('stop', 'played', 'sync') AND e.kind = 'Episode'
+        WHERE pe.at >= :since AND (pe.completed OR pe.kind IN ('stop', 'played', 'sync')) AND e.kind = 'Episode'
           AND e.series_id IS NOT NULL AND e.gone_at IS NULL
         UNION
         SELECT w.user_id, e.series_id, e.id

@@ -4,6 +4,12 @@ The event row is locked (``FOR UPDATE SKIP LOCKED``) for the whole run and flipp
 in the same transaction that writes the watch state and the play event, so a re-delivered job, a
 sweeper re-enqueue or a crash mid-way can never apply an event twice. The payload only says *what*
 changed; the values come from the media server (user data, item, user), re-read here.
+
+Plays are counted once, from the server's truth. Events about one user's item are applied one at a time
+(an advisory lock per user and item), each compared with the state the previous one stored: an event that
+finds nothing new (Jellyfin sends PlaybackStop *and* UserDataSaved/PlaybackFinished for one playback)
+writes no play event, and the play event that brings a completed play (played now, and not before or
+with a higher play count) is the one marked ``completed`` — what Top Picks counts as a play.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from providers.base import UserData
 from providers.errors import ProviderNotFound, ProviderUnavailable
+from sidecar.db.locks import lock_key
 from sidecar.errors import JobError
 from sidecar.services import Services
 from sidecar.sync import webhook_store as store
@@ -27,12 +34,12 @@ from sidecar.sync.rollup import rollup_series
 from sidecar.sync.server import ensure_server, provider
 from sidecar.sync.users import refresh_user, user_row_id
 from sidecar.sync.watch import ItemRef, apply_user_data, item_refs
-from sidecar.webhook_parsing import ParsedEvent, WebhookParseError, parse_request, payload_item_facts
+from sidecar.webhook_parsing import ParsedEvent, WebhookParseError, parse_request
 
 log = logging.getLogger(__name__)
 
 MEDIA_TYPE_OF_KIND = {"Movie": "movies", "Series": "series", "Season": "series", "Episode": "series"}
-PROVIDER_KEYS = ("Tmdb", "Imdb", "Tvdb")
+PROVIDER_KEYS = store.COPY_PROVIDER_KEYS
 
 
 @dataclass
@@ -118,13 +125,15 @@ async def _act(
         return Outcome(store.DONE, await secure_changed_user(services, event.user_id), user_id=user_id)
     assert event.item_id is not None
     if event.action in ("item_added", "item_deleted"):
+        # The server's announcements of Marquee's own copies are settled at ingest; one stored before that
+        # (or while no server row existed) is settled here by the same rule, without a round trip.
+        facts = store.item_facts(event, payload)
+        assert facts is not None
+        server_id = await ensure_server(services)
+        settled = await store.settle_copies(conn, services.settings, [(event_id, facts)], server_id=server_id)
+        if event_id in settled:
+            return Outcome(store.DONE, settled[event_id])
         known = await _known_item_ids(conn, services, [event.item_id])
-        # Every republish makes the server scan Marquee's own libraries and announce each copy it adds or
-        # drops; those are settled here without a round trip to the server.
-        if event.action == "item_deleted" and not known:
-            return Outcome(store.DONE, "not an item Marquee holds")
-        if event.action == "item_added" and not known and await _is_known_copy(conn, services, payload):
-            return Outcome(store.DONE, "a copy of a title Marquee already holds (e.g. an AI Picks entry)")
         row_id = await refresh_item(services, event.item_id)
         if row_id is None:
             return Outcome(store.DONE, "not in a source library, or gone from the server")
@@ -132,32 +141,6 @@ async def _act(
         kind = refs[event.item_id].kind if event.item_id in refs else "Movie"
         return Outcome(store.DONE, new_items=0 if known else 1, media_types={MEDIA_TYPE_OF_KIND.get(kind, "movies")})
     return await _apply_user_data(services, conn, event_id, event, received_at)
-
-
-async def _is_known_copy(conn: AsyncConnection, services: Services, payload: dict[str, Any]) -> bool:
-    """Whether an added item is a copy in Marquee's own output (by its path), or shares a provider id with
-    a live source title (a second source copy is still picked up by the daily catalogue sync)."""
-    ids, path = payload_item_facts(payload)
-    if is_output_path(services.settings, path):
-        return True
-    if not ids:
-        return False
-    server_id = await ensure_server(services)
-    for key, value in ids.items():
-        if key not in PROVIDER_KEYS:
-            continue
-        row = (
-            await conn.execute(
-                text(
-                    "SELECT 1 FROM item WHERE server_id = :s AND gone_at IS NULL AND provider_ids ->> :key = :value"
-                    " LIMIT 1"
-                ),
-                {"s": server_id, "key": key, "value": value},
-            )
-        ).first()
-        if row is not None:
-            return True
-    return False
 
 
 async def _known_item_ids(conn: AsyncConnection, services: Services, provider_ids: list[str]) -> set[str]:
@@ -224,6 +207,36 @@ def _play_kind(event: ParsedEvent, data: UserData) -> str:
     return "favourite" if data.is_favorite else "unfavourite"
 
 
+NO_CHANGE = "nothing changed on the server since an earlier event (e.g. the other event of the same playback)"
+
+
+@dataclass(frozen=True)
+class WatchTruth:
+    """A user's stored watch state of one item: the server's truth as last applied."""
+
+    played: bool
+    play_count: int
+    is_favorite: bool
+    position_ticks: int
+    last_played_at: datetime | None
+    rating: float | None
+    completion: float
+
+    def visible(self) -> tuple[Any, ...]:
+        """The part recommendations depend on (watched, plays, favourite, started)."""
+        return (self.played, self.is_favorite, self.play_count, self.completion >= 0.05)
+
+
+def is_new_play(before: WatchTruth | None, after: WatchTruth | None) -> bool:
+    """A completed play, by the server's truth: the item is played now, and it was not before or its play
+    count grew. Jellyfin sends PlaybackStop *and* UserDataSaved (PlaybackFinished) for one playback, and a
+    start read after the stop sees the same truth: whichever is applied first counts the play, the others
+    find nothing new."""
+    if after is None or not after.played:
+        return False
+    return before is None or not before.played or after.play_count > before.play_count
+
+
 async def _apply_user_data(
     services: Services, conn: AsyncConnection, event_id: int, event: ParsedEvent, received_at: datetime
 ) -> Outcome:
@@ -237,11 +250,15 @@ async def _apply_user_data(
     ref, server_item_id = resolved
     found = await provider(services).get_user_data(event.user_id, [server_item_id])
     data = found.get(server_item_id) or UserData(item_id=server_item_id)
-    before = await _visible_state(conn, user_id, ref.id)
+    # Events about one user's item are applied one at a time, each against what the previous one stored
+    # (the lock is held until this transaction commits).
+    await conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": lock_key(f"watch:{user_id}:{ref.id}")})
+    before = await _stored(conn, user_id, ref.id)
     stale = await apply_user_data(conn, user_id, [(ref, data)])
-    changed = await _visible_state(conn, user_id, ref.id) != before
+    after = await _stored(conn, user_id, ref.id)
     await rollup_series(conn, user_id, stale)
-    completed = data.played if event.played_to_completion is None else event.played_to_completion
+    if after == before:
+        return Outcome(store.DONE, NO_CHANGE, user_id=user_id)
     await conn.execute(
         text(
             "INSERT INTO play_event (user_id, item_id, kind, at, position_ticks, completed, source, webhook_event_id)"
@@ -252,26 +269,26 @@ async def _apply_user_data(
             "i": ref.id,
             "k": _play_kind(event, data),
             "at": received_at,
-            "pos": event.position_ticks if event.position_ticks is not None else data.position_ticks,
-            "done": completed,
+            "pos": data.position_ticks,
+            "done": is_new_play(before, after),
             "e": event_id,
         },
     )
     # Only a change the recommender can see is worth a follow-up (a playback start at 0 %, or a progress save
     # that stays in the same band, would recompute and republish the same list).
+    changed = (before.visible() if before else None) != (after.visible() if after else None)
     media_types = {MEDIA_TYPE_OF_KIND.get(ref.kind, "movies")} if changed else set()
     return Outcome(store.DONE, user_id=user_id, media_types=media_types)
 
 
-async def _visible_state(conn: AsyncConnection, user_id: int, item_id: int) -> tuple[Any, ...] | None:
-    """The part of a watch state that recommendations depend on (watched, in progress, favourite, plays)."""
+async def _stored(conn: AsyncConnection, user_id: int, item_id: int) -> WatchTruth | None:
     row = (
         await conn.execute(
             text(
-                "SELECT played, is_favorite, play_count, completion >= 0.05 FROM watch_state"
-                " WHERE user_id = :u AND item_id = :i"
+                "SELECT played, play_count, is_favorite, position_ticks, last_played_at, rating, completion"
+                " FROM watch_state WHERE user_id = :u AND item_id = :i"
             ),
             {"u": user_id, "i": item_id},
         )
     ).first()
-    return tuple(row) if row is not None else None
+    return WatchTruth(*row) if row is not None else None

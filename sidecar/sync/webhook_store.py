@@ -2,6 +2,15 @@
 
 The receiver is the hot path: rows go through ``EventWriter``, which writes concurrent requests in one
 multi-row insert. The content hash (source + body) makes a re-delivered request a no-op.
+
+Marquee's own copies are settled at ingest. Every republish makes the server scan Marquee's libraries and
+announce each copy it added or dropped (item.added / item.deleted). In the transaction that stores them,
+``settle_copies`` marks such events ``done`` with the reason and queues no job; ``prune-history`` removes
+them later with the other settled events. The rule, the only one Marquee applies: an item.deleted for an
+item Marquee does not hold; an item.added for an item it does not hold whose path lies in Marquee's
+output (Emby sends paths) or that shares a Tmdb/Imdb/Tvdb id with a live title (Jellyfin's ItemAdded has
+no path, only ``Provider_*`` ids). A genuinely new second copy of a title is still picked up by the daily
+catalogue sync.
 """
 
 from __future__ import annotations
@@ -22,10 +31,12 @@ from arq.jobs import serialize_job
 from redis.exceptions import RedisError
 from sqlalchemy import text
 from sqlalchemy.exc import InterfaceError, OperationalError
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from sidecar.services import QUEUE_NAME, Services
-from sidecar.webhook_parsing import ParsedEvent
+from sidecar.settings import Settings
+from sidecar.sync.libraries import is_output_path
+from sidecar.webhook_parsing import ParsedEvent, payload_item_facts
 
 log = logging.getLogger(__name__)
 
@@ -75,11 +86,87 @@ KEPT_HEADERS = (
 )
 
 
+COPY_PROVIDER_KEYS = ("Tmdb", "Imdb", "Tvdb")
+NOT_HELD = "not an item Marquee holds"
+A_COPY = "a copy of a title Marquee already holds (e.g. an AI Picks entry)"
+
+
 @dataclass(frozen=True)
 class Stored:
     id: int
     status: str
     duplicate: bool
+
+
+@dataclass(frozen=True)
+class ItemFacts:
+    """What an item.added / item.deleted event says about its item: enough to tell a copy of Marquee's."""
+
+    deleted: bool
+    item_id: str
+    provider_ids: dict[str, str]
+    path: str | None
+
+
+def item_facts(event: ParsedEvent | None, payload: dict[str, Any] | None) -> ItemFacts | None:
+    if event is None or event.item_id is None or event.action not in ("item_added", "item_deleted"):
+        return None
+    ids, path = payload_item_facts(payload) if payload and event.action == "item_added" else ({}, None)
+    kept = {k: v for k, v in ids.items() if k in COPY_PROVIDER_KEYS}
+    return ItemFacts(event.action == "item_deleted", event.item_id, kept, path)
+
+
+# The rule, for many events at once; :server NULL means the media server Marquee saw last (the receiver
+# never asks the server, so it may not know the row id).
+_SETTLE_COPIES = text(
+    """
+    WITH facts AS (
+        SELECT * FROM json_to_recordset(CAST(:facts AS json))
+                 AS f(id int, deleted boolean, item text, ids jsonb, output boolean)
+    ), srv AS (
+        SELECT coalesce(CAST(:server AS int),
+                        (SELECT id FROM media_server ORDER BY last_seen_at DESC NULLS LAST, id DESC LIMIT 1)) AS id
+    ), copies AS (
+        SELECT f.id, CASE WHEN f.deleted THEN :not_held ELSE :a_copy END AS note
+        FROM facts f CROSS JOIN srv
+        WHERE NOT EXISTS (
+                SELECT 1 FROM item i WHERE i.server_id = srv.id AND i.provider_id = f.item AND i.gone_at IS NULL)
+          AND (f.deleted OR f.output OR EXISTS (
+                SELECT 1 FROM jsonb_each_text(f.ids) AS k(key, value)
+                JOIN item i ON i.provider_ids @> jsonb_build_object(k.key, k.value)
+                WHERE i.server_id = srv.id AND i.gone_at IS NULL))
+    )
+    UPDATE webhook_event e
+    SET status = 'done', error = c.note, processed_at = now()
+    FROM copies c
+    WHERE e.id = c.id AND e.status = 'pending'
+    RETURNING e.id, e.error
+    """
+)
+
+
+async def settle_copies(
+    conn: AsyncConnection, settings: Settings | None, events: list[tuple[int, ItemFacts]], *, server_id: int | None
+) -> dict[int, str]:
+    """Mark the pending events that announce Marquee's own copies (see the module docstring) ``done``, in the
+    caller's transaction; returns {event id: note} of those settled."""
+    if not events:
+        return {}
+    facts = [
+        {
+            "id": event_id,
+            "deleted": f.deleted,
+            "item": f.item_id,
+            "ids": f.provider_ids,
+            "output": settings is not None and is_output_path(settings, f.path),
+        }
+        for event_id, f in events
+    ]
+    rows = await conn.execute(
+        _SETTLE_COPIES,
+        {"facts": json.dumps(facts), "server": server_id, "not_held": NOT_HELD, "a_copy": A_COPY},
+    )
+    return {int(r[0]): str(r[1]) for r in rows}
 
 
 def content_hash(source: str, body: bytes) -> str:
@@ -135,6 +222,7 @@ def event_row(
         "item_provider_id": event.item_id if event else None,
         "status": status,
         "error": _clean(error),
+        "item_facts": item_facts(event, payload) if status == PENDING else None,
     }
 
 
@@ -159,9 +247,16 @@ class EventWriter:
     go into the next one, so a burst costs one transaction (one WAL flush) and one Redis round trip per
     batch instead of per request. Each caller gets its answer only after its row is committed."""
 
-    def __init__(self, engine: Callable[[], AsyncEngine], redis: Callable[[], ArqRedis], max_batch: int = 256) -> None:
+    def __init__(
+        self,
+        engine: Callable[[], AsyncEngine],
+        redis: Callable[[], ArqRedis],
+        max_batch: int = 256,
+        settings: Settings | None = None,
+    ) -> None:
         self._engine = engine
         self._redis = redis
+        self._settings = settings
         self._max_batch = max_batch
         self._pending: list[_Waiting] = []
         self._task: asyncio.Task[None] | None = None
@@ -214,15 +309,22 @@ class EventWriter:
                     {"h": missing},
                 )
                 existing = {str(r[0]): (int(r[1]), str(r[2])) for r in found}
+            item_events = [
+                (inserted[row["content_hash"]], row["item_facts"])
+                for row in unique
+                if row["content_hash"] in inserted and row.get("item_facts") is not None
+            ]
+            settled = await settle_copies(conn, self._settings, item_events, server_id=None)
         results: list[Stored] = []
         claimed: set[str] = set()
         for row in rows:
             digest = row["content_hash"]
+            status = DONE if inserted.get(digest) in settled else row["status"]
             if digest in inserted and digest not in claimed:
                 claimed.add(digest)
-                results.append(Stored(inserted[digest], row["status"], duplicate=False))
+                results.append(Stored(inserted[digest], status, duplicate=False))
             elif digest in inserted:
-                results.append(Stored(inserted[digest], row["status"], duplicate=True))
+                results.append(Stored(inserted[digest], status, duplicate=True))
             else:
                 event_id, status = existing[digest]
                 results.append(Stored(event_id, status, duplicate=True))
@@ -252,7 +354,7 @@ def _json_text(value: str | None) -> str | None:
 def event_writer(services: Services) -> EventWriter:
     writer = services.extras.get(_WRITER_KEY)
     if not isinstance(writer, EventWriter):
-        writer = EventWriter(lambda: services.engine, lambda: services.redis)
+        writer = EventWriter(lambda: services.engine, lambda: services.redis, settings=services.settings)
         services.extras[_WRITER_KEY] = writer
     return writer
 
