@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import logging
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 from pydantic import SecretStr, ValidationError
@@ -15,7 +17,7 @@ from sidecar import __version__
 from sidecar.embedded import Infrastructure
 from sidecar.errors import MarqueeError
 from sidecar.logs import configure_logging
-from sidecar.settings import Settings
+from sidecar.settings import SECRETS_FILE, Settings
 
 log = logging.getLogger("marquee")
 
@@ -32,15 +34,18 @@ def _load_settings() -> Settings:
 
 def _prepare(settings: Settings) -> tuple[Settings, Infrastructure]:
     """Start embedded servers if needed and check both connections before anything else runs."""
-    from sidecar.db.engine import check_database, make_engine
-    from sidecar.runtime import check_redis, prepare_infrastructure
+    from sidecar.db.engine import make_engine
+    from sidecar.runtime import check_postgres, check_redis, prepare_infrastructure
 
     infra = prepare_infrastructure(settings)
 
     async def check() -> None:
         engine = make_engine(infra.database_url)
         try:
-            await check_database(engine)
+            if infra.postgres is not None:
+                await check_postgres(engine, f"{infra.postgres.name}; MARQUEE_DATABASE_URL is not set")
+            else:
+                await check_postgres(engine)
         finally:
             await engine.dispose()
         await check_redis(infra.redis_url)
@@ -60,9 +65,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from sidecar.app import create_app
-    from sidecar.runtime import exit_cleanly_on_sigterm, tune_gc
+    from sidecar.runtime import tune_gc
 
-    exit_cleanly_on_sigterm()
     settings = _load_settings()
     if args.host:
         settings = settings.model_copy(update={"host": args.host})
@@ -84,7 +88,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 def cmd_worker(args: argparse.Namespace) -> int:
     from sidecar.jobs.worker import build_worker
-    from sidecar.runtime import tune_gc
+    from sidecar.runtime import ignore_sigterm_while_stopping, tune_gc
 
     settings = _load_settings().with_persisted_secrets()
     resolved, infra = _prepare(settings)
@@ -106,7 +110,10 @@ def cmd_worker(args: argparse.Namespace) -> int:
                 await worker.close()
 
         tune_gc()
-        asyncio.run(run())
+        try:
+            asyncio.run(run())
+        finally:
+            ignore_sigterm_while_stopping()  # arq's loop handled SIGTERM and left the default handler behind
     finally:
         infra.close()
     return 0
@@ -135,13 +142,45 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
 
 def cmd_webhook_url(args: argparse.Namespace) -> int:
-    settings = _load_settings().with_persisted_secrets()
-    token = settings.secret_value("webhook_secret")
-    base = settings.public_base_url
+    """Print the URLs with the secret of the Marquee on this data dir, without silently making one up."""
+    settings = _load_settings()
+    data_dir = settings.resolved_data_dir
+    demo_dir = data_dir / "demo"  # where `marquee demo` keeps its data (sidecar/commands.py)
+    own_secrets = data_dir / SECRETS_FILE
+    if settings.webhook_secret is None and not own_secrets.exists():
+        demo_token = _stored_webhook_secret(demo_dir / SECRETS_FILE)
+        if demo_token is not None:
+            # The demo sets its base URL to http://MARQUEE_HOST:MARQUEE_PORT (sidecar/commands.py).
+            base = f"http://{settings.host}:{settings.port}"
+            print(f"{data_dir} has no webhook secret yet; these are the demo's (its data is in {demo_dir}).")
+            print(f"The demo serves on {base} when started with the same MARQUEE_HOST and MARQUEE_PORT.")
+            _print_webhook_urls(base, demo_token)
+            return 0
+    created = settings.webhook_secret is None and _stored_webhook_secret(own_secrets) is None
+    settings = settings.with_persisted_secrets()
+    if created:
+        print(
+            f"A new webhook secret was created in {own_secrets}: these URLs work only with a Marquee that uses "
+            f"this data dir (MARQUEE_DATA_DIR={data_dir}). Run this command with the running Marquee's "
+            "MARQUEE_DATA_DIR if it uses another."
+        )
+    _print_webhook_urls(settings.public_base_url, settings.secret_value("webhook_secret"))
+    return 0
+
+
+def _stored_webhook_secret(path: Path) -> str | None:
+    try:
+        stored = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    token = stored.get("webhook_secret") if isinstance(stored, dict) else None
+    return token if isinstance(token, str) and token else None
+
+
+def _print_webhook_urls(base: str, token: str) -> None:
     print("These URLs contain the webhook secret: paste them into your media server only.")
     print(f"Jellyfin (Webhook plugin, Generic destination): {base}/webhooks/jellyfin?token={token}")
     print(f"Emby (Settings → Webhooks):                     {base}/webhooks/emby?token={token}")
-    return 0
 
 
 # Subcommands contributed by feature modules: name -> (help, add_arguments, handler)
@@ -200,7 +239,16 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# Commands that run until stopped: SIGTERM must unwind them (and stop the embedded servers) at any moment.
+_LONG_RUNNING = frozenset({"serve", "worker", "demo"})
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] and argv[0] in _LONG_RUNNING:
+        from sidecar.runtime import exit_cleanly_on_sigterm
+
+        exit_cleanly_on_sigterm()
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "handler", None):

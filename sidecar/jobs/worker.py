@@ -19,6 +19,7 @@ from sqlmodel import select
 from sidecar.db.models import JobDefinition
 from sidecar.jobs import liveness
 from sidecar.jobs.queue import enqueue
+from sidecar.jobs.reconnecting import ReconnectingWorker
 from sidecar.jobs.registry import load_jobs, wrap
 from sidecar.jobs.schedule import is_due, seed_job_definitions
 from sidecar.services import QUEUE_NAME, Services, open_services, redis_settings
@@ -67,6 +68,14 @@ async def on_startup(ctx: dict[str, Any]) -> None:
         await hook(services)
 
 
+async def on_redis_back(ctx: dict[str, Any]) -> None:
+    """Webhooks stored while Redis was down (and whatever a restart lost) are queued now, not at the next
+    minute's sweep."""
+    from sidecar.sync.sweeper import on_worker_start
+
+    await on_worker_start(ctx["services"])
+
+
 async def on_shutdown(ctx: dict[str, Any]) -> None:
     liveness.stop(ctx)
     if ctx.get("owns_services"):
@@ -78,8 +87,8 @@ def worker_functions() -> list[Any]:
 
 
 def build_worker(ctx: dict[str, Any], redis_url: str, *, handle_signals: bool = True, burst: bool = False) -> Worker:
-    """A worker sharing ``ctx`` (holding either ``services`` or ``settings``+URLs)."""
-    return Worker(
+    """A worker sharing ``ctx`` (holding either ``services`` or ``settings``+URLs); it survives Redis restarts."""
+    return ReconnectingWorker(
         functions=worker_functions(),
         cron_jobs=[cron(scheduler_tick, name="scheduler-tick", second=0, run_at_startup=True, keep_result=0)],
         redis_settings=redis_settings(redis_url),
@@ -95,6 +104,7 @@ def build_worker(ctx: dict[str, Any], redis_url: str, *, handle_signals: bool = 
         job_timeout=3600,
         keep_result=0,
         poll_delay=POLL_DELAY_S,
+        on_reconnect=on_redis_back,
     )
 
 

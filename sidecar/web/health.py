@@ -1,4 +1,8 @@
-"""``GET /healthz``: is the database, Redis and the worker alive? 200 when all are, 503 otherwise."""
+"""``GET /healthz``: is the database, Redis and the worker alive? 200 when all are, 503 otherwise.
+
+While an embedded server that died is being restarted (``sidecar.supervisor``), the status is
+"recovering" (503), so a probe can tell a restart under way from a lasting failure.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,7 @@ import asyncio
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from sidecar import __version__
+from sidecar import __version__, supervisor
 from sidecar.jobs.worker import HEALTH_CHECK_KEY
 from sidecar.services import Services
 
@@ -32,14 +36,15 @@ async def _check_redis_and_worker(services: Services) -> tuple[str, str]:
 async def healthz(request: Request) -> JSONResponse:
     services: Services = request.app.state.services
     database, (redis, worker) = await asyncio.gather(_check_database(services), _check_redis_and_worker(services))
-    healthy = database == redis == worker == "ok"
-    return JSONResponse(
-        {
-            "status": "ok" if healthy else "degraded",
-            "database": database,
-            "redis": redis,
-            "worker": worker,
-            "version": __version__,
-        },
-        status_code=200 if healthy else 503,
-    )
+    embedded = supervisor.state()
+    healthy = database == redis == worker == "ok" and embedded != "recovering"
+    body = {
+        "status": "recovering" if embedded == "recovering" else "ok" if healthy else "degraded",
+        "database": database,
+        "redis": redis,
+        "worker": worker,
+        "version": __version__,
+    }
+    if embedded is not None:
+        body["embedded_servers"] = embedded
+    return JSONResponse(body, status_code=200 if healthy else 503)
