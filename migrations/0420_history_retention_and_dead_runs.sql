@@ -1,9 +1,9 @@
 -- 0420: bounded history and runs that cannot hang.
 -- A job run records the worker that runs it, so a run whose worker died (its heartbeat key in Redis
 -- expired) can be told apart from one a live worker is still running; the partial index finds the
--- unfinished runs at once.
+-- running ones at once.
 ALTER TABLE job_run ADD COLUMN IF NOT EXISTS worker_id VARCHAR;
-CREATE INDEX IF NOT EXISTS ix_job_run_unfinished ON job_run (job_name, started_at) WHERE finished_at IS NULL;
+CREATE INDEX IF NOT EXISTS ix_job_run_running ON job_run (job_name, started_at) WHERE status = 'running';
 
 -- Retention walks the settled events of one kind from the oldest (prune-history).
 CREATE INDEX IF NOT EXISTS ix_webhook_event_settled ON webhook_event (event_type, id) WHERE status IN ('done', 'ignored');

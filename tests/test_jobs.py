@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from sqlalchemy import text
 from sqlmodel import select
 
 from sidecar.db.models import JobDefinition, JobRun
@@ -109,3 +110,125 @@ def test_arq_cli_worker_settings_need_external_urls(monkeypatch: pytest.MonkeyPa
     settings_class = worker_module.WorkerSettings
     assert settings_class.redis_settings.host == "cache"
     assert {f.name for f in settings_class.functions} >= {"initial-sync", "user-follow-up"}
+
+
+async def _insert_events(services: Services, rows: list[tuple[str | None, str, int]]) -> None:
+    """(event_type, status, days ago) → webhook_event rows."""
+    async with services.engine.begin() as conn:
+        for n, (event_type, status, days) in enumerate(rows):
+            await conn.execute(
+                text(
+                    "INSERT INTO webhook_event (source, content_hash, event_type, headers, body, status, attempts,"
+                    " received_at) VALUES ('jellyfin', :h, :t, '{}', 'x', :s, 0, now() - make_interval(days => :d))"
+                ),
+                {"h": f"h{n}", "t": event_type, "s": status, "d": days},
+            )
+
+
+async def test_prune_history_keeps_what_the_rules_say(services: Services) -> None:
+    await _insert_events(
+        services,
+        [("playback.stop", "done", 0)] * 130  # more than keep_events_max of one kind: the oldest 30 go
+        + [("item.added", "done", 20), ("item.added", "ignored", 15), ("item.added", "done", 1)]  # old ones go
+        + [(None, "rejected", 400), ("playback.stop", "failed", 400), ("playback.stop", "pending", 30)],  # kept
+    )
+    async with services.engine.begin() as conn:
+        await conn.execute(
+            text("INSERT INTO media_server (kind, url, name, settings) VALUES ('Jellyfin','u','s','{}')")
+        )
+        await conn.execute(
+            text(
+                "INSERT INTO app_user (server_id, provider_id, name, is_admin, is_disabled, enable_all_folders,"
+                " movies_enabled, series_enabled)"
+                " SELECT id, 'u1', 'alice', false, false, true, true, true FROM media_server"
+            )
+        )
+        await conn.execute(
+            text(
+                "INSERT INTO item (server_id, provider_id, kind, name, genres, tags, studios, people, provider_ids,"
+                " image_tags) SELECT id, 'm1', 'Movie', 'M', '[]', '[]', '[]', '[]', '{}', '{}' FROM media_server"
+            )
+        )
+        # the play history of a pruned event stays, unlinked
+        await conn.execute(
+            text(
+                "INSERT INTO play_event (user_id, item_id, kind, completed, source, webhook_event_id)"
+                " SELECT u.id, i.id, 'stop', true, 'webhook', (SELECT min(id) FROM webhook_event)"
+                " FROM app_user u, item i"
+            )
+        )
+        for days in (40, 30, 20):  # a weekly job: only its newest run survives the age limit
+            await conn.execute(
+                text(
+                    "INSERT INTO job_run (job_name, status, progress_current, message, started_at, finished_at)"
+                    " VALUES ('weekly', 'done', 0, '', now() - make_interval(days => :d),"
+                    " now() - make_interval(days => :d))"
+                ),
+                {"d": days},
+            )
+        await conn.execute(
+            text(
+                "INSERT INTO job_run (job_name, status, progress_current, message, started_at, finished_at)"
+                " SELECT 'busy', 'done', 0, '', now() - make_interval(secs => n), now() - make_interval(secs => n)"
+                " FROM generate_series(1, 105) AS n"
+            )
+        )
+        await conn.execute(
+            text(
+                "INSERT INTO job_run (job_name, status, progress_current, message, started_at)"
+                " VALUES ('weekly', 'running', 0, '', now() - interval '30 days')"
+            )
+        )
+    services.settings = services.settings.model_copy(update={"keep_events_days": 14, "keep_events_max": 100})
+    result = await _run(services, load_jobs()["prune-history"])
+    assert result["events"] == {"playback.stop": 30, "item.added": 2}
+    assert result["job_runs"] == 2 + 5
+    async with services.engine.connect() as conn:
+        kept = {
+            (r[0], r[1]): r[2]
+            for r in await conn.execute(
+                text("SELECT coalesce(event_type, '?'), status, count(*) FROM webhook_event GROUP BY 1, 2")
+            )
+        }
+        newest_stop = (
+            await conn.execute(
+                text("SELECT min(id) FROM webhook_event WHERE status = 'done' AND event_type = 'playback.stop'")
+            )
+        ).scalar_one()
+        runs = {
+            (r[0], r[1]): r[2]
+            for r in await conn.execute(text("SELECT job_name, status, count(*) FROM job_run GROUP BY 1, 2"))
+        }
+        history = (await conn.execute(text("SELECT count(*), count(webhook_event_id) FROM play_event"))).one()
+    assert kept == {
+        ("playback.stop", "done"): 100,
+        ("item.added", "done"): 1,
+        ("?", "rejected"): 1,
+        ("playback.stop", "failed"): 1,
+        ("playback.stop", "pending"): 1,
+    }
+    assert newest_stop == 31  # the 30 oldest of the kind went
+    assert runs == {
+        ("weekly", "done"): 1,
+        ("weekly", "running"): 1,
+        ("busy", "done"): 100,
+        ("prune-history", "done"): 1,
+    }
+    assert tuple(history) == (1, 0)
+
+
+async def test_the_minutely_internal_jobs_record_no_runs(services: Services) -> None:
+    """The scheduler tick (an arq cron job, never wrapped) and the minutely sweep would otherwise add a job_run
+    row every minute."""
+    from sidecar.jobs.queue import enqueue
+    from sidecar.jobs.worker import build_worker
+
+    worker = build_worker({"services": services}, services.redis_url, handle_signals=False, burst=True)
+    await enqueue(services.redis, "sweep-webhooks", job_id="sweep-webhooks")
+    await enqueue(services.redis, "test-counting", job_id="test-counting", upto=1)
+    await asyncio.wait_for(worker.async_run(), timeout=30)
+    await worker.close()
+    assert worker.jobs_complete == 3  # the tick at start-up, the sweep and the counting job
+    async with services.sessions() as session:
+        runs = (await session.exec(select(JobRun.job_name))).all()
+    assert runs == ["test-counting"]

@@ -239,7 +239,7 @@ async def reap(services: Services) -> Reaped:
     async with services.engine.connect() as conn:
         rows = (
             await conn.execute(
-                text("SELECT id, worker_id, arq_job_id FROM job_run WHERE finished_at IS NULL ORDER BY id")
+                text("SELECT id, worker_id, arq_job_id FROM job_run WHERE status = 'running' ORDER BY id")
             )
         ).all()
     owners = set(claims.values()) | {str(r.worker_id) for r in rows if r.worker_id is not None}
@@ -268,7 +268,7 @@ async def reap(services: Services) -> Reaped:
                 result = await conn.execute(
                     text(
                         "UPDATE job_run SET status = 'interrupted', error = :error, finished_at = now()"
-                        " WHERE finished_at IS NULL AND worker_id = :w RETURNING id"
+                        " WHERE status = 'running' AND worker_id = :w RETURNING id"
                     ),
                     {"w": worker_id, "error": _reason(worker_id)},
                 )
@@ -277,7 +277,7 @@ async def reap(services: Services) -> Reaped:
                 result = await conn.execute(
                     text(
                         "UPDATE job_run SET status = 'interrupted', error = :error, finished_at = now()"
-                        " WHERE finished_at IS NULL AND worker_id IS NULL AND id = ANY(:ids) RETURNING id"
+                        " WHERE status = 'running' AND worker_id IS NULL AND id = ANY(:ids) RETURNING id"
                     ),
                     {"ids": orphaned, "error": _LEGACY_REASON},
                 )

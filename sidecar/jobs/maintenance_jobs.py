@@ -9,7 +9,7 @@ Rules (``MARQUEE_KEEP_EVENTS_DAYS``, default 14, and ``MARQUEE_KEEP_EVENTS_MAX``
   (``POST /api/admin/webhook-events/clear``).
 - **Job runs** that finished (done, failed, retrying, interrupted) follow the same rule per job name,
   except that the newest finished run of every job is always kept, so the Jobs page still shows when a
-  weekly or manual job last ran. Unfinished runs are never pruned (dead ones are settled by
+  weekly or manual job last ran. Running runs are never pruned (dead ones are settled by
   ``sidecar.jobs.liveness``).
 - **Play events** are the watch history (statistics, Top Picks): never pruned here. Their link to the
   webhook event that brought them is set to NULL when that event goes (``ON DELETE SET NULL``).
@@ -52,11 +52,11 @@ _DELETE_RUNS = text(
     """
     DELETE FROM job_run WHERE id IN (
         SELECT id FROM (
-            SELECT id, finished_at,
+            SELECT id, coalesce(finished_at, started_at) AS ended,
                    row_number() OVER (PARTITION BY job_name ORDER BY started_at DESC, id DESC) AS newest
-            FROM job_run WHERE finished_at IS NOT NULL
+            FROM job_run WHERE status <> 'running'
         ) ranked
-        WHERE newest > 1 AND (newest > :keep OR finished_at < :cutoff)
+        WHERE newest > 1 AND (newest > :keep OR ended < :cutoff)
         ORDER BY id LIMIT :batch
     )
     """

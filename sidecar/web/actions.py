@@ -10,13 +10,16 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from arq.constants import job_key_prefix
 from sqlalchemy import delete
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from sidecar.db.models import AppUser, Channel, ChannelShare, Item, Library
+from sidecar.db.models import AppUser, Channel, ChannelShare, Item, JobRun, Library, WebhookEvent
 from sidecar.errors import NotFound
+from sidecar.jobs import liveness
 from sidecar.jobs.queue import enqueue
+from sidecar.jobs.registry import load_jobs
 from sidecar.services import Services
 from sidecar.web import queries
 from sidecar.web.schemas import ChannelIn, JobPatch, LibraryPatch, UserPatch, UserSettingsIn
@@ -166,9 +169,68 @@ async def queued_job_names(services: Services) -> set[str]:
     return {job.function for job in await services.redis.queued_jobs()}
 
 
+NOT_STARTED_REASONS = ("internal", "running", "queued")
+
+
+def not_started_message(name: str, reason: str, since: str | None = None) -> str:
+    """Why "Run now" did not start ``name`` (the API's ``error`` and the Jobs page's notice)."""
+    if reason == "internal":
+        return (
+            f"{name} is an internal job: Marquee starts it itself with what it needs (one webhook event, one "
+            "user), so it cannot be run by hand."
+        )
+    if reason == "running":
+        return f"{name} was not started: it is already running" + (f" (since {since} UTC)." if since else ".")
+    return f"{name} was not started: it is already queued and starts as soon as a worker is free."
+
+
+class JobNotStarted(Exception):
+    """Run now refused, with the reason (``NOT_STARTED_REASONS``); ``status`` is the HTTP answer."""
+
+    def __init__(self, name: str, reason: str, since: str | None = None) -> None:
+        super().__init__(not_started_message(name, reason, since))
+        self.name = name
+        self.reason = reason
+        self.since = since
+        self.status = 400 if reason == "internal" else 409
+
+
 async def run_job(services: Services, name: str) -> dict[str, Any]:
-    """Enqueue a job now; a manual run already waiting in the queue absorbs this one."""
+    """Enqueue a job now, or raise ``JobNotStarted`` saying why not (``NotFound`` for an unknown job).
+
+    Runs whose worker died are settled first (``sidecar.jobs.liveness.reap``), so they never block this."""
     async with services.sessions() as session:
         await queries.get_job(session, name)
-    job = await enqueue(services.redis, name, job_id=f"manual:{name}")
-    return {"name": name, "queued": job is not None, "job_id": job.job_id if job is not None else f"manual:{name}"}
+    spec = load_jobs().get(name)
+    if spec is None:  # a definition left by an older version
+        raise NotFound(f"There is no job named {name!r}.")
+    if not spec.manual:
+        raise JobNotStarted(name, "internal")
+    await liveness.reap(services)
+    async with services.sessions() as session:
+        running = (
+            await session.exec(
+                select(JobRun.started_at)
+                .where(JobRun.job_name == name, JobRun.status == "running")
+                .order_by(col(JobRun.started_at))
+            )
+        ).first()
+    if running is not None:
+        raise JobNotStarted(name, "running", f"{running.astimezone(UTC):%H:%M}")
+    manual_id = f"manual:{name}"
+    # The scheduler and `marquee run-job` queue a job under its name, "Run now" under manual:<name>.
+    if await services.redis.exists(job_key_prefix + name, job_key_prefix + manual_id):
+        raise JobNotStarted(name, "queued")
+    job = await enqueue(services.redis, name, job_id=manual_id)
+    if job is None:
+        raise JobNotStarted(name, "queued")
+    return {"name": name, "queued": True, "job_id": job.job_id}
+
+
+async def clear_failed_webhooks(session: AsyncSession, status: str | None = None) -> int:
+    """Delete the rejected and failed webhook events (or only ``status``) the admin has looked at; they are
+    the only ones retention keeps until then."""
+    statuses = [status] if status else ["rejected", "failed"]
+    result = await session.exec(delete(WebhookEvent).where(col(WebhookEvent.status).in_(statuses)))
+    await session.commit()
+    return int(getattr(result, "rowcount", 0) or 0)

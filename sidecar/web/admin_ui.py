@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any
 from urllib.parse import quote
@@ -17,6 +18,7 @@ from starlette.routing import BaseRoute, Route
 
 from providers.errors import MediaServerError
 from sidecar import runtime_settings as rs
+from sidecar.jobs.registry import load_jobs
 from sidecar.publish.options import PUBLISH_FILES, PublishFileSettings
 from sidecar.web import actions, auth, queries
 from sidecar.web.auth import require_admin, services_of
@@ -209,6 +211,18 @@ async def admin_test_connection(request: Request) -> Response:
 
 # --- admin: jobs and webhooks ----------------------------------------------------------------------
 
+_HHMM = re.compile(r"\d\d:\d\d")
+
+
+def _not_started(request: Request) -> str | None:
+    """The notice after a "Run now" that did not start (from the redirect's query, validated)."""
+    name = request.query_params.get("not_started")
+    reason = request.query_params.get("reason")
+    since = request.query_params.get("since")
+    if not name or reason not in actions.NOT_STARTED_REASONS:
+        return None
+    return actions.not_started_message(name, reason, since if since and _HHMM.fullmatch(since) else None)
+
 
 async def _jobs_page(request: Request, *, error: str | None = None, status: int = 200) -> Response:
     services = services_of(request)
@@ -223,8 +237,10 @@ async def _jobs_page(request: Request, *, error: str | None = None, status: int 
             "jobs": jobs,
             "running": running,
             "queued": queued,
+            "internal": {name for name, spec in load_jobs().items() if not spec.manual},
             "error": error,
             "started": request.query_params.get("started"),
+            "not_started": _not_started(request),
             "page": "admin-jobs",
         },
         status,
@@ -240,7 +256,11 @@ async def admin_jobs_page(request: Request) -> Response:
 async def admin_job_run(request: Request) -> Response:
     await auth.checked_form(request)
     name = str(request.path_params["name"])
-    await actions.run_job(services_of(request), name)
+    try:
+        await actions.run_job(services_of(request), name)
+    except actions.JobNotStarted as exc:
+        since = f"&since={quote(exc.since)}" if exc.since else ""
+        return see_other(f"/admin/jobs?not_started={quote(name)}&reason={exc.reason}{since}#job-{quote(name)}")
     return see_other(f"/admin/jobs?started={quote(name)}#job-{quote(name)}")
 
 
@@ -281,6 +301,7 @@ async def admin_webhooks_page(request: Request) -> Response:
     if status not in (None, "pending", "done", "ignored", "rejected", "failed"):
         raise HTTPException(400, "status is one of pending, done, ignored, rejected, failed")
     services = services_of(request)
+    cleared = request.query_params.get("cleared", "")
     async with services.sessions() as session:
         events = await queries.webhook_events(session, status=status, limit=200)
         counts = await queries.webhook_status_counts(session)
@@ -292,9 +313,21 @@ async def admin_webhooks_page(request: Request) -> Response:
             "counts": counts,
             "status": status,
             "webhook_url": f"{services.settings.public_base_url}/webhooks/",
+            "cleared": cleared if cleared.isdigit() else None,
+            "keep_days": services.settings.keep_events_days,
+            "keep_max": services.settings.keep_events_max,
             "page": "admin-webhooks",
         },
     )
+
+
+@require_admin
+async def admin_webhooks_clear(request: Request) -> Response:
+    """The admin has read the rejected and failed events: delete them (nothing else ever does)."""
+    await auth.checked_form(request)
+    async with services_of(request).sessions() as session:
+        cleared = await actions.clear_failed_webhooks(session)
+    return see_other(f"/admin/webhooks?cleared={cleared}")
 
 
 async def admin_index(request: Request) -> Response:
@@ -312,4 +345,5 @@ def routes() -> list[BaseRoute]:
         Route("/admin/jobs/{name}/run", admin_job_run, methods=["POST"]),
         Route("/admin/jobs/{name}/schedule", admin_job_schedule, methods=["POST"]),
         Route("/admin/webhooks", admin_webhooks_page),
+        Route("/admin/webhooks/clear", admin_webhooks_clear, methods=["POST"]),
     ]

@@ -399,7 +399,13 @@ async def admin_job(request: Request) -> Response:
 
 @require_admin
 async def admin_job_run(request: Request) -> Response:
-    return ok(await actions.run_job(services_of(request), str(request.path_params["name"])), 202)
+    """202 ``{"queued": true}``, or why the job did not start: 400 for an internal job, 409 when it is already
+    running or queued (``reason``: internal | running | queued)."""
+    name = str(request.path_params["name"])
+    try:
+        return ok(await actions.run_job(services_of(request), name), 202)
+    except actions.JobNotStarted as exc:
+        return ok({"error": str(exc), "name": name, "queued": False, "reason": exc.reason}, exc.status)
 
 
 @require_admin
@@ -425,6 +431,16 @@ async def admin_webhook_events(request: Request) -> Response:
                 "counts": await queries.webhook_status_counts(session),
             }
         )
+
+
+@require_admin
+async def admin_clear_webhook_events(request: Request) -> Response:
+    """Delete the rejected and failed events (``?status=`` one of them only); retention never does."""
+    status = request.query_params.get("status") or None
+    if status not in (None, "rejected", "failed"):
+        raise HTTPException(422, "status: clear 'rejected' or 'failed' events (or both, without status)")
+    async with services_of(request).sessions() as session:
+        return ok({"cleared": await actions.clear_failed_webhooks(session, status)})
 
 
 def routes() -> list[BaseRoute]:
@@ -461,6 +477,7 @@ def routes() -> list[BaseRoute]:
         Route("/api/admin/jobs/{name}", admin_job, methods=["PATCH"]),
         Route("/api/admin/jobs/{name}/run", admin_job_run, methods=["POST"]),
         Route("/api/admin/webhook-events", admin_webhook_events, methods=["GET"]),
+        Route("/api/admin/webhook-events/clear", admin_clear_webhook_events, methods=["POST"]),
     ]
 
 

@@ -263,3 +263,66 @@ async def test_hostile_inputs_are_4xx_never_500(web: Web) -> None:
     ]:
         response = await admin.post(path, data={"csrf_token": page_token, **data})
         assert 400 <= response.status_code < 500, (path, response.status_code, response.text[:300])
+
+
+async def test_run_now_says_why_a_job_does_not_start(web: Web) -> None:
+    from sqlalchemy import text
+
+    from sidecar.jobs import liveness
+
+    async with web.services.sessions() as session:
+        for name in ("sync-movies", "sync-series", "process-webhook-event"):
+            session.add(JobDefinition(name=name, description=name))
+        await session.commit()
+    admin, token = await web.api_login("admin")
+    headers = {"X-CSRF-Token": token}
+
+    internal = await admin.post("/api/admin/jobs/process-webhook-event/run", headers=headers)
+    assert internal.status_code == 400 and internal.json()["reason"] == "internal"
+    assert "cannot be run by hand" in internal.json()["error"]
+
+    first = await admin.post("/api/admin/jobs/sync-movies/run", headers=headers)
+    assert first.status_code == 202 and first.json()["queued"] is True
+    again = await admin.post("/api/admin/jobs/sync-movies/run", headers=headers)
+    assert again.status_code == 409 and again.json()["reason"] == "queued" and again.json()["queued"] is False
+    assert "already queued" in again.json()["error"]
+
+    # A run of a live worker blocks "Run now" and says since when.
+    await web.services.redis.set(liveness.alive_key("host:1:live"), "{}", ex=60)
+    async with web.services.engine.begin() as conn:
+        await conn.execute(
+            text(
+                "INSERT INTO job_run (job_name, arq_job_id, worker_id, status, progress_current, message, started_at)"
+                " VALUES ('sync-series', 'sync-series', 'host:1:live', 'running', 0, '', '2026-05-09 21:07:00+00')"
+            )
+        )
+    running = await admin.post("/api/admin/jobs/sync-series/run", headers=headers)
+    assert running.status_code == 409 and running.json()["reason"] == "running"
+    assert "already running (since 21:07 UTC)" in running.json()["error"]
+
+
+async def test_admin_clears_rejected_and_failed_webhook_events(web: Web) -> None:
+    from sqlalchemy import text
+
+    async with web.services.engine.begin() as conn:
+        for n, status in enumerate(("rejected", "failed", "failed", "done", "ignored", "pending")):
+            await conn.execute(
+                text(
+                    "INSERT INTO webhook_event (source, content_hash, headers, body, status, attempts)"
+                    " VALUES ('emby', :h, '{}', 'x', :s, 0)"
+                ),
+                {"h": f"h{n}", "s": status},
+            )
+    admin, token = await web.api_login("admin")
+    assert (await admin.post("/api/admin/webhook-events/clear")).status_code == 403  # no CSRF token
+    bad = await admin.post("/api/admin/webhook-events/clear?status=done", headers={"X-CSRF-Token": token})
+    assert bad.status_code == 422
+    only = await admin.post("/api/admin/webhook-events/clear?status=rejected", headers={"X-CSRF-Token": token})
+    assert only.json() == {"cleared": 1}
+    cleared = await admin.post("/api/admin/webhook-events/clear", headers={"X-CSRF-Token": token})
+    assert cleared.status_code == 200 and cleared.json() == {"cleared": 2}
+    counts = (await admin.get("/api/admin/webhook-events")).json()["counts"]
+    assert counts == {"done": 1, "ignored": 1, "pending": 1}
+    alice, alice_token = await web.api_login("alice")
+    refused = await alice.post("/api/admin/webhook-events/clear", headers={"X-CSRF-Token": alice_token})
+    assert refused.status_code == 403
