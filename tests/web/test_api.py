@@ -326,3 +326,41 @@ async def test_admin_clears_rejected_and_failed_webhook_events(web: Web) -> None
     alice, alice_token = await web.api_login("alice")
     refused = await alice.post("/api/admin/webhook-events/clear", headers={"X-CSRF-Token": alice_token})
     assert refused.status_code == 403
+
+
+async def test_huge_and_out_of_range_numbers_are_4xx_with_a_message(web: Web) -> None:
+    """A 5,000-digit number (beyond Python's int-conversion limit), numbers no column can hold and deep nesting:
+    each a 4xx naming the problem, never a 500, on every kind of JSON body."""
+    huge = "9" * 5000
+    alice = await web.user_row("alice")
+    admin, token = await web.api_login("admin")
+    headers = {"X-CSRF-Token": token, "Content-Type": "application/json"}
+    cases: list[tuple[str, str, str, int, str]] = [
+        ("POST", "/api/channels", '{"name": "x", "example_item_ids": [' + huge + "]}", 400, "5000 digits"),
+        ("POST", "/api/channels", '{"name": "x", "shared_with": [-' + huge + "]}", 400, "5000 digits"),
+        ("POST", "/api/channels", '{"name": "x", "example_item_ids": [9223372036854775808]}', 422, "example_item_ids"),
+        ("POST", "/api/channels", '{"name": "x", "shared_with": [2147483648]}', 422, "shared_with"),
+        ("POST", "/api/channels", "[" * 10_000 + "]" * 10_000, 400, "nested too deeply"),
+        ("POST", "/api/channels", '{"name": "x", "genre_filters": ' + "[" * 70 + "]" * 70 + "}", 400, "nested"),
+        ("POST", "/api/channels", b'{"name": "\xff"}'.decode("latin-1"), 400, "UTF-8"),
+        ("PATCH", "/api/admin/settings/recommendations/movies", '{"count": ' + huge + "}", 400, "5000 digits"),
+        ("PATCH", "/api/admin/settings/recommendations/movies", '{"count": ' + "9" * 4000 + "}", 422, "count"),
+        ("PATCH", "/api/admin/settings/recommendations/movies", '{"weights": {"novelty": 1e400}}', 422, "novelty"),
+        ("PATCH", "/api/admin/settings/top-picks/movies", '{"window_days": 9223372036854775808}', 422, "window_days"),
+        ("PATCH", "/api/admin/settings/publish-files", '{"scan_timeout_s": ' + "9" * 400 + "}", 422, "scan_timeout_s"),
+        ("PATCH", f"/api/admin/users/{alice.id}", '{"movies_enabled": ' + huge + "}", 400, "5000 digits"),
+        ("PUT", "/api/me/settings", '{"show_explanations": ' + huge + "}", 400, "5000 digits"),
+    ]
+    for method, path, body, status, message in cases:
+        response = await admin.request(method, path, content=body.encode("latin-1"), headers=headers)
+        assert response.status_code == status, (method, path, response.text[:300])
+        assert message in response.json()["error"], (path, response.text[:300])
+    login = await web.client().post(
+        "/api/auth/login",
+        content='{"name": "alice", "password": ' + huge + "}",
+        headers={"Content-Type": "application/json"},
+    )
+    assert login.status_code == 400 and "5000 digits" in login.json()["error"]
+    # Nothing was saved along the way.
+    settings = (await admin.get("/api/admin/settings")).json()
+    assert settings["recommendations"]["movies"]["count"] == 50

@@ -624,3 +624,26 @@ async def test_browse_searches_and_filters_the_catalogue(web: Web) -> None:
     assert page.status_code == 200 and "The Thing" in page.text and "Thing_1" not in page.text
     assert (await client.get("/browse?page=0")).status_code == 400
     assert (await client.get("/api/items?per_page=1000")).status_code == 422
+
+
+async def test_forms_with_huge_or_foreign_numbers_are_400_with_a_message(web: Web) -> None:
+    """Form fields are text: a 5,000-digit number or a non-ASCII digit is a 400 page naming the field."""
+    huge = "9" * 5000
+    admin = await web.login("admin")
+    token = await csrf_of(admin, "/admin/settings")
+    weights = {"similarity": "0.5", "novelty": "0.3", "rating": "0.2", "diversity": "0.3", "recent_watch_limit": "9"}
+    for field, value in (("count", huge), ("similarity", huge), ("recent_watch_limit", "-" + huge)):
+        data = {"csrf_token": token, **weights, "count": "20", field: value}
+        response = await admin.post("/admin/settings/recommendations-movies", data=data)
+        assert response.status_code == 400, (field, response.text[:200])
+        assert field in response.text
+    for ids in (huge, "²", "١٢", "12abc", "2147483648"):
+        response = await admin.post("/admin/settings/libraries", data={"csrf_token": token, "library": ids})
+        assert response.status_code == 400, (ids[:10], response.text[:200])
+        assert "library:" in response.text and "is not an id" in response.text
+    alice = await web.login("alice")
+    alice_token = await csrf_of(alice, "/channels/new")
+    channel = await alice.post(
+        "/channels", data={"csrf_token": alice_token, "name": "x", "media_type": "movies", "shared_with": huge}
+    )
+    assert channel.status_code == 400 and "shared_with" in channel.text
