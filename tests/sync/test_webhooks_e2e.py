@@ -228,7 +228,8 @@ async def test_library_events_add_and_remove_items(sim_env: SimEnv, flavor: str)
 
 @pytest.mark.parametrize("flavor", ["jellyfin", "emby"])
 async def test_copies_announced_by_a_scan_are_settled_without_asking_the_server(sim_env: SimEnv, flavor: str) -> None:
-    """A scan of an AI Picks library makes the server announce each copy; those must not cost a round trip."""
+    """A scan of an AI Picks library makes the server announce each copy it adds or drops; those are settled
+    at ingest: no job, no round trip to the server."""
     from providers.simulator import CatalogMovie
 
     sim = sim_env.sim
@@ -241,17 +242,22 @@ async def test_copies_announced_by_a_scan_are_settled_without_asking_the_server(
         copy = sim.add_movie(
             CatalogMovie("copy-1", source.name, source.year, list(source.genres), tmdb_id=source.provider_ids["Tmdb"])
         )
-        await sim.webhooks.drain()
-    sim.inject_fault(500, 1000, path_contains="/items", method="GET")  # any item lookup would now fail
-    worker = sync_worker(services, burst=True)
-    await asyncio.wait_for(worker.async_run(), 60)
-    await worker.close()
+        sim.remove_item(copy.id)  # the next republish drops it again
+
+        async def both_stored() -> bool:
+            return await _scalar(services, "SELECT count(*) FROM webhook_event") == 2
+
+        await _wait_for(both_stored, 15, "the copy's two events")
+    # Settled as they were stored: no job queued, nothing asked of the server.
+    queued = [m.decode() for m in await services.redis.zrange("marquee:queue", 0, -1)]
+    assert not [q for q in queued if q.startswith("webhook:")], queued
     async with services.engine.connect() as conn:
-        row = (
+        rows = (
             await conn.execute(
-                text("SELECT status, error FROM webhook_event WHERE item_provider_id = :p"), {"p": copy.id}
+                text("SELECT event_type, status, error FROM webhook_event WHERE item_provider_id = :p ORDER BY id"),
+                {"p": copy.id},
             )
-        ).one()
-    assert row.status == "done"
-    assert "copy of a title" in (row.error or "")
+        ).all()
+    assert [(r.event_type, r.status) for r in rows] == [("item.added", "done"), ("item.deleted", "done")]
+    assert "copy of a title" in (rows[0].error or "") and "not an item Marquee holds" in (rows[1].error or "")
     assert await _scalar(services, f"SELECT count(*) FROM item WHERE provider_id = '{copy.id}'") == 0
