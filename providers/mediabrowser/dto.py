@@ -6,6 +6,7 @@ them, except Jellyfin GUIDs, which are normalised to 32 lowercase hex (webhooks 
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime
 from typing import Any, cast
 
@@ -80,22 +81,30 @@ def _str(value: Any) -> str | None:
     return None if value is None else str(value)
 
 
-def _int(value: Any) -> int | None:
+INT32_MAX = 2**31 - 1  # INTEGER columns: years, episode and season numbers, play counts
+INT64_MAX = 2**63 - 1  # BIGINT columns: ticks
+
+
+def _int(value: Any, limit: int = INT32_MAX) -> int | None:
+    """A whole number the server sent, or None when it is missing, not a number, or beyond the column it goes
+    into (``-limit-1..limit``): one odd field must not fail a whole sync."""
     if value is None or isinstance(value, bool):
         return None
     try:
-        return int(value)
-    except (TypeError, ValueError):
+        number = int(value)
+    except (TypeError, ValueError, OverflowError):  # OverflowError: int(inf)
         return None
+    return number if -limit - 1 <= number <= limit else None
 
 
 def _float(value: Any) -> float | None:
     if value is None or isinstance(value, bool):
         return None
     try:
-        return float(value)
-    except (TypeError, ValueError):
+        number = float(value)
+    except (TypeError, ValueError, OverflowError):  # OverflowError: a huge int
         return None
+    return number if math.isfinite(number) else None
 
 
 def _names(values: Any) -> list[str]:
@@ -122,7 +131,7 @@ def user_data_from_dto(dto: Dto, item_id: str) -> UserData:
         play_count=_int(dto.get("PlayCount")) or 0,
         is_favorite=bool(dto.get("IsFavorite", False)),
         last_played=parse_datetime(dto.get("LastPlayedDate")),
-        position_ticks=_int(dto.get("PlaybackPositionTicks")) or 0,
+        position_ticks=_int(dto.get("PlaybackPositionTicks"), INT64_MAX) or 0,
         played_percentage=_float(dto.get("PlayedPercentage")),
         rating=_float(dto.get("Rating")),
         likes=dto.get("Likes") if isinstance(dto.get("Likes"), bool) else None,
@@ -163,7 +172,7 @@ def item_from_dto(dto: Dto) -> Item:
         community_rating=_float(dto.get("CommunityRating")),
         critic_rating=_float(dto.get("CriticRating")),
         official_rating=_str(dto.get("OfficialRating")),
-        runtime_ticks=_int(dto.get("RunTimeTicks")),
+        runtime_ticks=_int(dto.get("RunTimeTicks"), INT64_MAX),
         provider_ids=normalise_provider_ids(dto.get("ProviderIds")),
         path=_str(dto.get("Path")),
         parent_id=normalise_id(str(dto["ParentId"])) if dto.get("ParentId") else None,
