@@ -38,6 +38,7 @@ from datetime import UTC, datetime, timedelta
 from urllib.parse import quote
 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
+from redis.exceptions import RedisError
 from sqlalchemy import delete
 from sqlmodel import select
 from starlette.datastructures import FormData
@@ -375,7 +376,13 @@ async def _count_attempt(services: Services, name: str, address: str) -> list[st
     """Count this attempt against both limits (atomically), or raise 429 if either is used up."""
     keys = _limit_keys(name, address)
     script = services.redis.register_script(_COUNT_ATTEMPT)
-    full, ttl = await script(keys=keys, args=[LOGIN_MAX_FAILURES, LOGIN_WINDOW_S])
+    try:
+        full, ttl = await script(keys=keys, args=[LOGIN_MAX_FAILURES, LOGIN_WINDOW_S])
+    except (RedisError, OSError) as exc:  # no limit, no login: never let guesses through uncounted
+        log.error("cannot count a login attempt: %s", exc)
+        raise LoginFailed(
+            "Logins are unavailable for a moment (Marquee cannot reach Redis); try again soon.", 503
+        ) from None
     if int(full) == 0:
         return keys
     minutes = max(1, (int(ttl) + 59) // 60)
@@ -385,7 +392,10 @@ async def _count_attempt(services: Services, name: str, address: str) -> list[st
 
 
 async def _give_back(services: Services, keys: list[str]) -> None:
-    await services.redis.register_script(_GIVE_BACK)(keys=keys)
+    try:
+        await services.redis.register_script(_GIVE_BACK)(keys=keys)
+    except (RedisError, OSError) as exc:  # the attempt stays counted: errs on the safe side
+        log.warning("cannot give back a login attempt: %s", exc)
 
 
 async def login(services: Services, name: str, password: str, address: str) -> tuple[CurrentUser, str]:

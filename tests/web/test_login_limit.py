@@ -11,13 +11,14 @@ from typing import Any
 
 import httpx
 import pytest
+from arq.connections import ArqRedis
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from providers.simulator import Simulator, synthetic_catalog
 from sidecar.settings import Settings
 from sidecar.web import auth
-from tests.servers import serve
+from tests.servers import free_port, serve
 from tests.web.conftest import Web, running_web
 
 LIMIT = auth.LOGIN_MAX_FAILURES
@@ -198,3 +199,16 @@ def test_trusted_proxies_are_normalised() -> None:
     settings = Settings(_env_file=None, trusted_proxies=" 127.0.0.1 , 10.1.2.3/8,::1,, ")  # type: ignore[call-arg]
     assert settings.trusted_proxies == "127.0.0.1/32,10.0.0.0/8,::1/128"
     assert Settings(_env_file=None).trusted_proxies == ""  # type: ignore[call-arg]
+
+
+async def test_without_redis_logins_are_refused_not_uncounted(direct: tuple[Web, CountingLogins]) -> None:
+    web, counting = direct
+    real = web.services.redis
+    web.services.redis = ArqRedis(host="127.0.0.1", port=free_port(), socket_connect_timeout=0.2)
+    try:
+        response = await _attempt(web.client(), "alice", web.password("alice"))
+    finally:
+        await web.services.redis.aclose()
+        web.services.redis = real
+    assert response.status_code == 503 and "Redis" in response.json()["error"]
+    assert counting.logins == 0
