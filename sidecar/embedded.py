@@ -111,13 +111,27 @@ def _import_pgserver() -> Any:
     return pgserver
 
 
-class _NoLogDump(logging.Filter):
-    """pgserver logs the whole server log when a start fails; our error says what went wrong in one line."""
+class _PgserverQuiet(logging.Filter):
+    """pgserver logs whole logs and outputs when a command fails; keep the one line that says why, for the
+    error Marquee reports."""
+
+    last_failure = ""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        return not str(record.msg).startswith(
-            ("Failed to start server", "Timeout starting server", "Failed postgres command")
-        )
+        message = str(record.msg)
+        if message.startswith("Failed postgres command") and isinstance(record.args, tuple) and len(record.args) == 5:
+            failed, _, _, stdout, stderr = record.args
+            command = failed[1][0] if isinstance(failed, tuple) and len(failed) > 1 and failed[1] else "command"
+            lines = [line.strip() for line in f"{stdout}\n{stderr}".splitlines() if line.strip()]
+            errors = [line for line in lines if "error" in line.lower() or "FATAL" in line] or lines[-1:]
+            _PgserverQuiet.last_failure = f"{Path(str(command)).name}: {errors[0] if errors else 'failed'}"
+            return False
+        return not message.startswith(("Failed to start server", "Timeout starting server"))
+
+    @classmethod
+    def take(cls, exc: BaseException) -> str:
+        reason, cls.last_failure = cls.last_failure, ""
+        return reason or _one_line(exc)
 
 
 @dataclass
@@ -144,8 +158,8 @@ class EmbeddedPostgres:
         pgdata = self.pgdata
         pgdata.mkdir(parents=True, exist_ok=True)
         quiet = logging.getLogger("pgserver")
-        if not any(isinstance(f, _NoLogDump) for f in quiet.filters):
-            quiet.addFilter(_NoLogDump())
+        if not any(isinstance(f, _PgserverQuiet) for f in quiet.filters):
+            quiet.addFilter(_PgserverQuiet())
         _forget_dead_handles(pgdata)
         left = _running_postmaster(pgdata)
         if left is not None and not _live_handles(pgdata):
@@ -154,7 +168,7 @@ class EmbeddedPostgres:
             self._server = pgserver.get_server(str(pgdata), cleanup_mode="stop")
         except Exception as exc:  # pgserver raises plain exceptions; make them one clear line
             raise ConfigError(
-                f"Could not start {self.name}: {_one_line(exc)} ({_pg_log_reason(pgdata / 'log')})"
+                f"Could not start {self.name}: {_PgserverQuiet.take(exc)} (its log: {_pg_log_reason(pgdata / 'log')})"
             ) from exc
         admin_uri = self._server.get_uri()
         with psycopg.connect(admin_uri, autocommit=True) as conn:
@@ -184,7 +198,7 @@ class EmbeddedPostgres:
             with pgserver.PostgresServer._lock:  # the inter-process lock pgserver takes around starting a server
                 self._server.ensure_postgres_running()
         except Exception as exc:
-            raise ConfigError(f"pg_ctl start failed: {_pg_log_reason(self.pgdata / 'log')}") from exc
+            raise ConfigError(f"{_PgserverQuiet.take(exc)} (its log: {_pg_log_reason(self.pgdata / 'log')})") from exc
         if not self.alive():
             raise ConfigError("its old postmaster has not exited yet")
 

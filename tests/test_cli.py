@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import textwrap
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -13,6 +16,16 @@ import pytest
 from sidecar.cli import build_parser
 
 MARQUEE = [sys.executable, "-m", "sidecar.cli"]
+
+
+@pytest.fixture
+def data_dir() -> Iterator[Path]:
+    """A data dir for an embedded PostgreSQL, outside pytest's tmp_path: as root, pgserver runs PostgreSQL as
+    the user "pgserver", and every pytest session that starts resets /tmp/pytest-of-root to mode 0700, which
+    locks a running PostgreSQL out of its own data."""
+    parent = Path(tempfile.mkdtemp(prefix="marquee-test-"))
+    yield parent / "data"
+    shutil.rmtree(parent, ignore_errors=True)
 
 
 def run(args: list[str], env: dict[str, str], timeout: float = 60) -> subprocess.CompletedProcess[str]:
@@ -63,7 +76,7 @@ def test_bad_setting_value_names_the_variable(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_embedded_data_survives_restart_and_data_dir_is_exclusive(tmp_path: Path) -> None:
+def test_embedded_data_survives_restart_and_data_dir_is_exclusive(data_dir: Path) -> None:
     """Two processes on the embedded defaults: the first writes and stops, the second reads it back."""
     script = textwrap.dedent(
         """
@@ -93,9 +106,7 @@ def test_embedded_data_survives_restart_and_data_dir_is_exclusive(tmp_path: Path
         infra.close()
         """
     )
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MARQUEE_")} | {
-        "MARQUEE_DATA_DIR": str(tmp_path / "data")
-    }
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MARQUEE_")} | {"MARQUEE_DATA_DIR": str(data_dir)}
     first = subprocess.run(
         [sys.executable, "-c", script, "write"], env=env, capture_output=True, text=True, timeout=120
     )
@@ -131,7 +142,7 @@ def _servers_under(data: Path) -> list[str]:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("command", ["serve", "worker"])
-def test_sigterm_stops_cleanly_and_takes_the_embedded_servers_along(tmp_path: Path, command: str) -> None:
+def test_sigterm_stops_cleanly_and_takes_the_embedded_servers_along(data_dir: Path, command: str) -> None:
     """As ``docker stop`` or systemd would: the process exits 0 and no PostgreSQL or Redis is left running."""
     import signal
     import time
@@ -140,7 +151,7 @@ def test_sigterm_stops_cleanly_and_takes_the_embedded_servers_along(tmp_path: Pa
 
     from tests.servers import free_port
 
-    data = tmp_path / "data"
+    data = data_dir
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("MARQUEE_")} | {
         "MARQUEE_DATA_DIR": str(data),
@@ -176,3 +187,212 @@ def test_sigterm_stops_cleanly_and_takes_the_embedded_servers_along(tmp_path: Pa
             break
         time.sleep(0.2)
     assert _servers_under(data) == []
+
+
+def test_webhook_url_prints_the_demos_secret_when_the_data_dir_has_none(tmp_path: Path) -> None:
+    """`marquee demo` keeps its data in DATA_DIR/demo: its token, not a new one the demo would reject."""
+    import json
+
+    data = tmp_path / "data"
+    (data / "demo").mkdir(parents=True)
+    (data / "demo" / "secrets.json").write_text(json.dumps({"session_secret": "s", "webhook_secret": "demo-token"}))
+    result = run(["webhook-url"], {"MARQUEE_DATA_DIR": str(data), "MARQUEE_PORT": "8899"})
+    assert result.returncode == 0, result.stderr
+    assert "these are the demo's" in result.stdout
+    assert "http://127.0.0.1:8899/webhooks/jellyfin?token=demo-token" in result.stdout
+    assert "/webhooks/emby?token=demo-token" in result.stdout
+    assert not (data / "secrets.json").exists()
+
+
+def test_webhook_url_says_when_it_creates_a_secret(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    first = run(["webhook-url"], {"MARQUEE_DATA_DIR": str(data)})
+    assert first.returncode == 0, first.stderr
+    assert f"A new webhook secret was created in {data / 'secrets.json'}" in first.stdout
+    assert "MARQUEE_DATA_DIR" in first.stdout
+    token = first.stdout.split("/webhooks/jellyfin?token=", 1)[1].split()[0]
+    second = run(["webhook-url"], {"MARQUEE_DATA_DIR": str(data)})
+    assert "created" not in second.stdout
+    assert f"/webhooks/jellyfin?token={token}" in second.stdout
+
+
+def _wait_for(predicate: Callable[[], bool], proc: subprocess.Popen[str], timeout_s: float, what: str) -> None:
+    """Poll ``predicate`` while ``proc`` runs (its output is read at the end, so it never blocks on a pipe)."""
+    import time
+
+    deadline = time.monotonic() + timeout_s
+    while not predicate():
+        if proc.poll() is not None:
+            raise AssertionError(f"marquee exited with {proc.returncode} before {what}: {proc.communicate()[0]}")
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.005)
+
+
+def _healthy(port: int) -> Callable[[], bool]:
+    import httpx
+
+    def check() -> bool:
+        try:
+            return httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    return check
+
+
+def _marquee(command: str, data: Path, port: int) -> subprocess.Popen[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MARQUEE_")} | {
+        "MARQUEE_DATA_DIR": str(data),
+        "MARQUEE_PORT": str(port),
+    }
+    return subprocess.Popen([*MARQUEE, command], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def _stop(proc: subprocess.Popen[str]) -> str:
+    import signal
+
+    proc.send_signal(signal.SIGTERM)
+    try:
+        output, _ = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, output
+    assert "Traceback" not in output, output
+    return output
+
+
+def _no_servers_left(data: Path) -> None:
+    import time
+
+    deadline = time.monotonic() + 10
+    while _servers_under(data) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _servers_under(data) == []
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("command", ["serve", "worker"])
+@pytest.mark.parametrize("moment", ["data dir locked", "postgres starting", "redis socket open"])
+def test_sigterm_at_any_moment_of_start_up_exits_cleanly(data_dir: Path, command: str, moment: str) -> None:
+    """SIGTERM while the embedded servers are still starting: exit 0, no traceback, nothing left running."""
+    from tests.servers import free_port
+
+    data = data_dir
+    reached = {
+        "data dir locked": lambda: (data / "marquee.lock").exists(),
+        "postgres starting": lambda: (data / "postgres" / "postmaster.pid").exists(),
+        "redis socket open": lambda: (data / "redis" / "redis.sock").exists(),
+    }[moment]
+    proc = _marquee(command, data, free_port())
+    try:
+        _wait_for(reached, proc, 120, moment)
+    except BaseException:
+        proc.kill()
+        raise
+    _stop(proc)
+    _no_servers_left(data)
+
+
+@pytest.mark.slow
+def test_after_a_kill_9_the_next_start_stops_the_orphaned_redis_and_reuses_postgres(data_dir: Path) -> None:
+    """kill -9 of the whole process leaves redis-server and postgres running; the next start must not double
+    them: Redis is stopped (after an AOF fsync) and started afresh, PostgreSQL is joined."""
+    import psutil
+    import redis
+
+    from sidecar.jobs.worker import HEALTH_CHECK_KEY
+    from tests.servers import free_port
+
+    data = data_dir
+    sock = data / "redis" / "redis.sock"
+    first = _marquee("worker", data, free_port())
+
+    def worker_beats() -> bool:
+        if not sock.exists():
+            return False
+        client = redis.Redis(unix_socket_path=str(sock))
+        try:
+            return bool(client.exists(HEALTH_CHECK_KEY))
+        except redis.exceptions.ConnectionError:
+            return False
+        finally:
+            client.close()
+
+    try:
+        _wait_for(worker_beats, first, 120, "the worker's first heartbeat")
+        client = redis.Redis(unix_socket_path=str(sock))
+        client.set("marquee:test:marker", "kept")
+        client.close()
+    finally:
+        first.kill()
+        first.communicate()
+    orphaned_redis = _redis_pids(data)
+    postmaster = int((data / "postgres" / "postmaster.pid").read_text().split()[0])
+    assert len(orphaned_redis) == 1 and psutil.pid_exists(postmaster), _servers_under(data)
+
+    port = free_port()
+    second = _marquee("serve", data, port)
+    try:
+        _wait_for(_healthy(port), second, 120, "healthz ok")
+        running = _redis_pids(data)
+        assert len(running) == 1 and running != orphaned_redis
+        assert not psutil.pid_exists(orphaned_redis[0])
+        assert int((data / "postgres" / "postmaster.pid").read_text().split()[0]) == postmaster
+        client = redis.Redis(unix_socket_path=str(sock))
+        assert client.get("marquee:test:marker") == b"kept"
+        client.close()
+    except BaseException:
+        second.kill()
+        raise
+    output = _stop(second)
+    assert f"stopping a redis-server (pid {orphaned_redis[0]})" in output
+    assert f"reusing the embedded PostgreSQL in {data / 'postgres'} (pid {postmaster})" in output
+    _no_servers_left(data)
+
+
+def _redis_pids(data: Path) -> list[int]:
+    import psutil
+
+    target = str((data / "redis").resolve())
+    return [
+        p.pid
+        for p in psutil.process_iter(["name", "cwd", "status"])
+        if p.info["name"] == "redis-server" and p.info["cwd"] == target and p.info["status"] != "zombie"
+    ]
+
+
+@pytest.mark.slow
+def test_serve_starts_on_a_multi_mb_redis_aof(data_dir: Path) -> None:
+    """The issue: after ~2,000 playbacks a 5-7 MB AOF made every start fail on LOADING."""
+    import secrets
+
+    import redis
+
+    from sidecar.embedded import EmbeddedRedis
+    from tests.servers import free_port
+
+    data = data_dir
+    seeded = EmbeddedRedis(data)
+    seeded.start()
+    client = redis.Redis(unix_socket_path=str(seeded.socket_path))
+    pipe = client.pipeline(transaction=False)
+    for n in range(12_000):
+        pipe.set(f"marquee:test:{n}", secrets.token_bytes(600))
+    pipe.execute()
+    client.close()
+    seeded.stop()
+    assert (data / "redis" / "appendonly.aof").stat().st_size > 5_000_000
+    port = free_port()
+    proc = _marquee("serve", data, port)
+    try:
+        _wait_for(_healthy(port), proc, 120, "healthz ok")
+        client = redis.Redis(unix_socket_path=str(data / "redis" / "redis.sock"))
+        assert len(client.keys("marquee:test:*")) == 12_000
+        client.close()
+    except BaseException:
+        proc.kill()
+        raise
+    _stop(proc)
+    _no_servers_left(data)

@@ -7,8 +7,10 @@ import inspect
 import logging
 import os
 import secrets
+import shutil
 import signal
 import subprocess
+import tempfile
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
@@ -402,9 +404,18 @@ async def test_redis_killed_while_marquee_runs_comes_back_and_nothing_is_lost(
     assert any("the worker is back on Redis" in m for m in said)
 
 
+@pytest.fixture
+def pg_data_dir() -> Iterator[Path]:
+    """Outside pytest's tmp_path: as root, pgserver runs PostgreSQL as the user "pgserver", and every pytest
+    session that starts resets /tmp/pytest-of-root to mode 0700, which locks PostgreSQL out of its data."""
+    parent = Path(tempfile.mkdtemp(prefix="marquee-test-"))
+    yield parent / "data"
+    shutil.rmtree(parent, ignore_errors=True)
+
+
 @pytest.mark.slow
 async def test_postgres_killed_while_marquee_runs_comes_back(
-    settings: Settings, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+    settings: Settings, pg_data_dir: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     _own_jobs_only(monkeypatch)
     caplog.set_level(logging.INFO)
@@ -412,6 +423,7 @@ async def test_postgres_killed_while_marquee_runs_comes_back(
     async with serve_simulator(sim) as sim_url:
         configured = settings.model_copy(
             update={
+                "data_dir": pg_data_dir,
                 "database_url": None,  # both embedded, both supervised
                 "redis_url": None,
                 "media_server_url": sim_url,
