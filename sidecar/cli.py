@@ -79,7 +79,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
         app = create_app(resolved)
         tune_gc()
         print(f"Marquee {__version__} on http://{settings.host}:{settings.port} (data: {settings.resolved_data_dir})")
-        config = uvicorn.Config(app, host=settings.host, port=settings.port, log_config=None, lifespan="on")
+        # uvicorn would believe X-Forwarded-For from 127.0.0.1; Marquee decides (MARQUEE_TRUSTED_PROXIES).
+        config = uvicorn.Config(
+            app, host=settings.host, port=settings.port, log_config=None, lifespan="on", proxy_headers=False
+        )
         uvicorn.Server(config).run()
     finally:
         infra.close()
