@@ -117,13 +117,16 @@ class Admin:
         return response.json()
 
     async def run_job(self, name: str, timeout_s: float = 1800) -> dict[str, Any]:
-        before = {r["id"] for r in (await self.call("GET", "/api/admin/jobs/runs", params={"name": name}))["runs"]}
-        await self.call("POST", f"/api/admin/jobs/{name}/run")
+        """Run ``name`` and wait for it; a run already queued or going (409) is joined instead."""
+        runs = (await self.call("GET", "/api/admin/jobs/runs", params={"name": name}))["runs"]
+        finished = {r["id"] for r in runs if r["finished_at"] is not None}
+        response = await self.client.post(f"/api/admin/jobs/{name}/run", headers={"X-CSRF-Token": self.csrf})
+        if response.status_code not in (202, 409):
+            raise SystemExit(f"run {name}: {response.status_code} {response.text}")
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
-            runs = (await self.call("GET", "/api/admin/jobs/runs", params={"name": name}))["runs"]
-            for run in runs:
-                if run["id"] not in before and run["status"] in ("done", "failed", "interrupted"):
+            for run in (await self.call("GET", "/api/admin/jobs/runs", params={"name": name}))["runs"]:
+                if run["id"] not in finished and run["finished_at"] is not None:
                     if run["status"] != "done":
                         raise SystemExit(f"{name} {run['status']}: {run['error']}")
                     return dict(run)

@@ -141,7 +141,13 @@ class Transport:
     def decode(self, response: httpx.Response, method: str, path: str) -> Any:
         try:
             return response.json()
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        except (ValueError, RecursionError) as exc:  # bad JSON, bad UTF-8, a >4300-digit number, deep nesting
+            if not isinstance(exc, (json.JSONDecodeError, UnicodeDecodeError)):
+                raise ProviderResponseError(
+                    f"{self.label} answered {method} {path} with JSON Marquee cannot read ({exc})",
+                    server=self.label,
+                    status_code=response.status_code,
+                ) from exc
             raise ProviderResponseError(
                 f"{self.label} answered {method} {path} with something that is not JSON "
                 f"({response.headers.get('content-type', 'no content type')}): is the URL pointing at "

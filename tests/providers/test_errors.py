@@ -60,3 +60,25 @@ async def test_non_idempotent_post_is_not_repeated_after_500(served: Served) -> 
     with pytest.raises(ProviderUnavailable):
         await served.provider.create_collection("Once", [])
     assert await served.provider.find_collection("Once") is None
+
+
+@pytest.mark.parametrize("body", [b'{"Version": ' + b"9" * 5000 + b"}", b"[" * 100_000 + b"]" * 100_000])
+async def test_json_marquee_cannot_read_is_a_provider_error(body: bytes) -> None:
+    from starlette.applications import Starlette
+    from starlette.responses import Response
+    from starlette.routing import Route
+
+    from providers.errors import ProviderResponseError
+    from tests.servers import serve
+
+    async def answer(request: object) -> Response:
+        return Response(body, media_type="application/json")
+
+    app = Starlette(routes=[Route("/{path:path}", answer)])
+    async with serve(app) as url:
+        client = make_client("jellyfin", url, "k" * 32, retries=0)
+        try:
+            with pytest.raises(ProviderResponseError, match="cannot read"):
+                await client.server_info()
+        finally:
+            await client.aclose()
