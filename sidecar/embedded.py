@@ -357,6 +357,7 @@ class EmbeddedRedis:
             self._launch(timeout)
         except BaseException:
             self.stop()
+            _stop_orphaned_redis(workdir)  # one started by a Popen that a signal cut short before it returned
             raise
         _embedded_redis[self.url] = workdir
         return self.url

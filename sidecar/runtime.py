@@ -50,20 +50,20 @@ def prepare_infrastructure(settings: Settings, *, lock: bool = True) -> Infrastr
     postgres = EmbeddedPostgres(data_dir) if settings.database_url is None else None
     redis_server = EmbeddedRedis(data_dir) if settings.redis_url is None else None
     try:
-        # Not cut short by SIGTERM: pgserver would lose track of a server it had just started.
-        with sigterm_deferred():
-            if postgres is not None:
+        if postgres is not None:
+            # Not cut short by SIGTERM: pg_ctl would start a server pgserver no longer knows about.
+            with sigterm_deferred():
                 database_url = postgres.start()
-                log.info("embedded PostgreSQL in %s", postgres.pgdata)
-            else:
-                assert settings.database_url is not None
-                database_url = to_sqlalchemy_url(settings.database_url.get_secret_value())
-            if redis_server is not None:
-                redis_url = redis_server.start()
-                log.info("embedded Redis at %s", redis_url)
-            else:
-                assert settings.redis_url is not None
-                redis_url = settings.redis_url.get_secret_value()
+            log.info("embedded PostgreSQL in %s", postgres.pgdata)
+        else:
+            assert settings.database_url is not None
+            database_url = to_sqlalchemy_url(settings.database_url.get_secret_value())
+        if redis_server is not None:
+            redis_url = redis_server.start()  # cut short, it stops the redis-server it started
+            log.info("embedded Redis at %s", redis_url)
+        else:
+            assert settings.redis_url is not None
+            redis_url = settings.redis_url.get_secret_value()
     except BaseException:
         if redis_server is not None:
             redis_server.stop()
