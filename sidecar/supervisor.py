@@ -7,8 +7,8 @@ recovery is one log line. Clients need nothing special: redis-py opens a new con
 command (the socket path does not change), SQLAlchemy's pool pre-pings, and the job worker waits out a
 Redis outage (``sidecar.jobs.reconnecting``).
 
-While a server is down, ``state()`` is "recovering" and ``/healthz`` says so. The embedded servers are
-children of this process, so their state is the process's: ``state()`` covers every running supervisor
+While a server is down, ``state()`` is "recovering" and ``/healthz`` says so. The embedded servers belong
+to this process (the data-dir lock), so their state is the process's: ``state()`` covers every supervisor
 (in practice one), and is None when this process supervises nothing (external PostgreSQL and Redis).
 """
 
