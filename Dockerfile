@@ -7,6 +7,7 @@ COPY pyproject.toml README.md ./
 COPY sidecar ./sidecar
 COPY providers ./providers
 COPY templates ./templates
+COPY static ./static
 COPY migrations ./migrations
 RUN pip install --no-cache-dir -e ".[local]"
 RUN useradd --create-home marquee && mkdir -p /data /libraries && chown marquee /data /libraries

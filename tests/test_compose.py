@@ -38,7 +38,7 @@ def test_every_marquee_service_runs_a_real_subcommand_with_known_settings() -> N
 
 def test_dockerfile_copies_what_the_app_reads_at_run_time() -> None:
     dockerfile = (ROOT / "Dockerfile").read_text()
-    for folder in ("sidecar", "providers", "templates", "migrations"):
+    for folder in ("sidecar", "providers", "templates", "static", "migrations"):
         assert re.search(rf"^COPY {folder} ", dockerfile, re.M), folder
     assert "torch==2.13.0" in dockerfile
 
