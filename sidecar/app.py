@@ -86,7 +86,7 @@ async def _server_error(request: Request, exc: Exception) -> Response:
 def _load_feature_routes() -> list[BaseRoute]:
     import importlib
 
-    for module in ("sidecar.webhooks", "sidecar.web.api", "sidecar.web.ui"):
+    for module in ("sidecar.webhooks.receive", "sidecar.web.api", "sidecar.web.ui"):
         try:
             importlib.import_module(module)
         except ModuleNotFoundError as exc:

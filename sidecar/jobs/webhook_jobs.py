@@ -9,7 +9,7 @@ from sidecar.jobs.progress import Progress
 from sidecar.jobs.queue import enqueue
 from sidecar.jobs.registry import job
 from sidecar.services import Services
-from sidecar.sync.followups import (
+from sidecar.sync.follow_up_requests import (
     FOLLOW_UP_JOB,
     ensure_waiting_job,
     follow_up_lock,
@@ -17,9 +17,9 @@ from sidecar.sync.followups import (
     start_taking,
     take_requests,
 )
-from sidecar.sync.sweeper import sweep
-from sidecar.sync.webhook_apply import process_event
-from sidecar.sync.webhook_store import PROCESS_JOB
+from sidecar.webhooks.apply import process_event
+from sidecar.webhooks.store import PROCESS_JOB
+from sidecar.webhooks.sweeper import sweep
 
 EMBED_JOBS = {"movies": "generate-embeddings", "series": "generate-series-embeddings"}
 MAX_FOLLOW_UP_ROUNDS = 20

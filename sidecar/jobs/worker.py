@@ -61,7 +61,7 @@ async def on_startup(ctx: dict[str, Any]) -> None:
     await liveness.start(ctx, services)
     await seed_job_definitions(services.sessions, load_jobs())
     # Events whose job was lost while no worker ran, and a first sync never done, are queued right away.
-    from sidecar.sync.sweeper import on_worker_start
+    from sidecar.webhooks.sweeper import on_worker_start
 
     await on_worker_start(services)
     for hook in ctx.get("startup_hooks", ()):
@@ -71,7 +71,7 @@ async def on_startup(ctx: dict[str, Any]) -> None:
 async def on_redis_back(ctx: dict[str, Any]) -> None:
     """Webhooks stored while Redis was down (and whatever a restart lost) are queued now, not at the next
     minute's sweep."""
-    from sidecar.sync.sweeper import on_worker_start
+    from sidecar.webhooks.sweeper import on_worker_start
 
     await on_worker_start(ctx["services"])
 

@@ -8,7 +8,7 @@ it, so a sync that only brought watch state still counts.
 
 A play is a play event that ends a playback or marks a title played (``stop``/``played``/``sync``), or
 any event that brought a completed play (``completed``: by the server's truth, see
-``sidecar.sync.webhook_apply``). One playback makes one such event: Jellyfin's second event of a playback
+``sidecar.webhooks.apply``). One playback makes one such event: Jellyfin's second event of a playback
 (PlaybackStop beside UserDataSaved/PlaybackFinished) finds nothing new and writes none, and a start applied
 after the stop carries the completed play itself.
 

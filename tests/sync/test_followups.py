@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 
 from sidecar.services import QUEUE_NAME, Services
-from sidecar.sync.followups import (
+from sidecar.sync.follow_up_requests import (
     follow_up_lock,
     request_follow_up,
     requeue_waiting,

@@ -11,9 +11,9 @@ from typing import Any
 from sqlalchemy import text
 
 from sidecar.services import Services
-from sidecar.sync import webhook_store as store
-from sidecar.sync.webhook_store import EventWriter
-from sidecar.webhook_parsing import parse_event
+from sidecar.webhooks import store
+from sidecar.webhooks.parse import parse_event
+from sidecar.webhooks.store import EventWriter
 from tests.webhooks.conftest import SECRET, Receiver
 
 

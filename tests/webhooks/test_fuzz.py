@@ -19,8 +19,8 @@ from starlette.applications import Starlette
 
 from sidecar.app import create_app
 from sidecar.settings import Settings
-from sidecar.sync.webhook_store import content_hash
-from sidecar.webhook_parsing import parse_request
+from sidecar.webhooks.parse import parse_request
+from sidecar.webhooks.store import content_hash
 from tests.servers import serve
 from tests.webhooks.conftest import SECRET
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from sidecar.webhook_parsing import (
+from sidecar.webhooks.parse import (
     WebhookParseError,
     decode_body,
     normalise_id,

@@ -17,13 +17,13 @@ from typing import Any
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
 from sidecar.app import register_routes
 from sidecar.errors import WebhookRejected
 from sidecar.services import Services
-from sidecar.sync import webhook_store as store
-from sidecar.webhook_parsing import ParsedEvent, Source, WebhookParseError, decode_body, parse_event
+from sidecar.webhooks import store
+from sidecar.webhooks.parse import ParsedEvent, Source, WebhookParseError, decode_body, parse_event
 
 log = logging.getLogger(__name__)
 
@@ -130,9 +130,12 @@ async def emby_webhook(request: Request) -> Response:
     return await receive(request, "emby")
 
 
-register_routes(
-    lambda: [
+def routes() -> list[BaseRoute]:
+    """The webhook endpoints, for ``create_app`` to mount."""
+    return [
         Route("/webhooks/jellyfin", jellyfin_webhook, methods=["POST"], name="webhook-jellyfin"),
         Route("/webhooks/emby", emby_webhook, methods=["POST"], name="webhook-emby"),
     ]
-)
+
+
+register_routes(routes)

@@ -27,14 +27,14 @@ from providers.errors import ProviderNotFound, ProviderUnavailable
 from sidecar.db.locks import lock_key
 from sidecar.errors import JobError
 from sidecar.services import Services
-from sidecar.sync import webhook_store as store
 from sidecar.sync.items import refresh_item
 from sidecar.sync.libraries import is_output_path
 from sidecar.sync.rollup import rollup_series
 from sidecar.sync.server import ensure_server, provider
 from sidecar.sync.users import refresh_user, user_row_id
 from sidecar.sync.watch import ItemRef, apply_user_data, item_refs
-from sidecar.webhook_parsing import ParsedEvent, WebhookParseError, parse_request
+from sidecar.webhooks import store
+from sidecar.webhooks.parse import ParsedEvent, WebhookParseError, parse_request
 
 log = logging.getLogger(__name__)
 

@@ -17,8 +17,8 @@ from sidecar.jobs.liveness import reap
 from sidecar.jobs.queue import enqueue
 from sidecar.services import Services
 from sidecar.sync import state
-from sidecar.sync import webhook_store as store
-from sidecar.sync.followups import requeue_waiting
+from sidecar.sync.follow_up_requests import requeue_waiting
+from sidecar.webhooks import store
 
 log = logging.getLogger(__name__)
 

@@ -36,7 +36,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sidecar.services import QUEUE_NAME, Services
 from sidecar.settings import Settings
 from sidecar.sync.libraries import is_output_path
-from sidecar.webhook_parsing import ParsedEvent, payload_item_facts
+from sidecar.webhooks.parse import ParsedEvent, payload_item_facts
 
 log = logging.getLogger(__name__)
 
