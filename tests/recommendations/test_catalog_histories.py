@@ -5,8 +5,8 @@ from __future__ import annotations
 from sqlalchemy import text
 
 from sidecar.ai_factory import EMBEDDER_KEY
-from sidecar.catalog import load_user_history, started_series
-from sidecar.recommendations import refresh_user
+from sidecar.picks_store.inputs import load_user_history, started_series
+from sidecar.picks_store.refresh import refresh_user_picks
 from sidecar.services import Services
 from tests.embeddings.doubles import HashingEmbedder
 from tests.recommendations.catalogue import watch
@@ -79,5 +79,5 @@ async def test_an_empty_server_stores_an_empty_list(services: Services) -> None:
                 )
             )
         ).scalar_one()
-    result = await refresh_user(services, user, "series")
+    result = await refresh_user_picks(services, user, "series")
     assert result.picks == 0 and result.candidates == 0

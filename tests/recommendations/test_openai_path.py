@@ -9,7 +9,8 @@ from sqlalchemy import text
 from sidecar.ai_factory import EMBEDDER_KEY, TEXT_GENERATOR_KEY, aclose_ai, get_embedder
 from sidecar.jobs.progress import Progress
 from sidecar.jobs.registry import load_jobs
-from sidecar.recommendations import LLM_EXPLANATIONS, refresh_user
+from sidecar.picks_store.explain import LLM_EXPLANATIONS
+from sidecar.picks_store.refresh import refresh_user_picks
 from sidecar.services import Services
 from tests.ai.fake_openai import GOOD_KEY, FakeState, fake_openai_app
 from tests.recommendations.catalogue import MOVIES, seed_catalogue, seed_histories
@@ -50,10 +51,10 @@ async def test_embedding_and_writing_through_an_openai_compatible_endpoint(servi
             ).scalar_one()
         assert error is not None and "refused" in error
 
-        result = await refresh_user(services, seeded.users["alice"], "movies")
+        result = await refresh_user_picks(services, seeded.users["alice"], "movies")
         first_reply = state.chat_reply
         state.chat_reply = "A text written later."
-        again = await refresh_user(services, seeded.users["alice"], "movies")  # nothing changed
+        again = await refresh_user_picks(services, seeded.users["alice"], "movies")  # nothing changed
         await aclose_ai(services)
 
     assert result.picks > LLM_EXPLANATIONS

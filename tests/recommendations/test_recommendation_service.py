@@ -10,13 +10,16 @@ from sqlalchemy import text
 from providers.ai.writing import PickFacts, TasteFacts, TemplateWriter
 from sidecar import runtime_settings as rs
 from sidecar.ai_factory import TEXT_GENERATOR_KEY
-from sidecar.catalog import catalog_cache
 from sidecar.embeddings import embed_items, hnsw_index_name
 from sidecar.followup import registered_followups
 from sidecar.jobs.progress import Progress
 from sidecar.jobs.recommend_jobs import refresh_after_watch
 from sidecar.jobs.registry import load_jobs
-from sidecar.recommendations import KEEP_RUNS, refresh_user, regenerate_taste_profile, similar_items, snapshot_for
+from sidecar.picks_store.inputs import catalog_cache, snapshot_for
+from sidecar.picks_store.refresh import refresh_user_picks
+from sidecar.picks_store.runs import KEEP_RUNS
+from sidecar.picks_store.similar import similar_items
+from sidecar.picks_store.taste import regenerate_taste_profile
 from sidecar.services import Services
 from tests.recommendations.catalogue import SPACE, watch
 from tests.recommendations.conftest import World
@@ -104,7 +107,7 @@ async def test_taste_profiles_are_written_and_a_locked_one_is_kept(world: World)
         )
     assert await regenerate_taste_profile(services, s.users["alice"], "movies") is None
     await watch(services.engine, s.users["alice"], s.items["Dust Riders"], days_ago=0.1)
-    await refresh_user(services, s.users["alice"], "movies")
+    await refresh_user_picks(services, s.users["alice"], "movies")
     async with services.engine.connect() as conn:
         kept = (
             await conn.execute(
@@ -156,7 +159,7 @@ async def test_catalogue_changes_are_read_incrementally(world: World) -> None:
     assert stats["changed_rows"] == 2  # the new item and the gone one, nothing else re-read
     assert str(new_id) in snap.model.index and str(s.items["Mars Colony"]) not in snap.model.index
 
-    await refresh_user(services, s.users["alice"], "movies")
+    await refresh_user_picks(services, s.users["alice"], "movies")
     titles = [p["title"] for p in await current(services, s.users["alice"], "movies")]
     assert "Comet Hunters" in titles and "Mars Colony" not in titles
 
@@ -168,7 +171,7 @@ async def test_runtime_settings_shape_the_list_and_old_runs_are_pruned(world: Wo
         value.weights.novelty = 0.0
         await rs.save(session, rs.recommendation_key("movies"), value)
     for _ in range(KEEP_RUNS + 2):
-        await refresh_user(services, s.users["alice"], "movies")
+        await refresh_user_picks(services, s.users["alice"], "movies")
     picks = await current(services, s.users["alice"], "movies")
     assert len(picks) == 3 and picks[0]["params"]["count"] == 3
     assert picks[0]["params"]["weights"]["novelty"] == 0.0

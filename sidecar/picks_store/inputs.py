@@ -32,6 +32,7 @@ import numpy.typing as npt
 from sqlalchemy import bindparam, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from sidecar.ai_factory import get_embedder
 from sidecar.embeddings import ELIGIBLE_ITEM, ITEM_KIND, people_by_role
 from sidecar.recommender import MOVIE, SERIES, ItemFacts, PreparedModel, WatchEvent, prepare_model
 from sidecar.services import Services
@@ -384,3 +385,15 @@ def catalog_cache(services: Services) -> CatalogCache:
         cache = CatalogCache()
         services.extras[EXTRAS_KEY] = cache
     return cache
+
+
+def model_name(services: Services) -> str:
+    """The active embedding model's id (building the embedder loads nothing)."""
+    return get_embedder(services).name
+
+
+async def snapshot_for(services: Services, media_type: MediaType, *, fresh_histories: bool = False) -> Snapshot:
+    """The current snapshot of ``media_type`` for the active embedding model."""
+    return await catalog_cache(services).snapshot(
+        services, model_name(services), media_type, fresh_histories=fresh_histories
+    )

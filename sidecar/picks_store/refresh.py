@@ -1,0 +1,297 @@
+"""Refreshing stored picks: one user (``refresh_user_picks``, the webhook follow-up's unit of work) or
+every enabled user in batches (``refresh_all_picks``, the batch jobs).
+
+One user's refresh reads their history fresh, scores it against the process's cached ``PreparedModel``
+(``sidecar.picks_store.inputs``), writes a run with its picks (``runs``) and texts (``explain``) and keeps
+the user's taste profile current (``taste``), without reloading the catalogue.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from providers.ai.writing import TextGenerator
+from sidecar.ai_factory import get_text_generator, text_source
+from sidecar.jobs.progress import Progress
+from sidecar.picks_store.config import RecommendationConfig, config_from, load_config
+from sidecar.picks_store.explain import explain, previous_explanations
+from sidecar.picks_store.inputs import (
+    RECOMMENDER_TYPE,
+    MediaType,
+    Snapshot,
+    catalog_cache,
+    model_name,
+    snapshot_for,
+    started_series,
+    user_history,
+)
+from sidecar.picks_store.runs import store_run
+from sidecar.picks_store.taste import taste_facts, update_taste_profile
+from sidecar.recommender import Pick, WatchEvent, recommend, recommend_many
+from sidecar.recommender.picks import excluded_items
+from sidecar.services import Services
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(slots=True)
+class RefreshResult:
+    user_id: int
+    media_type: str
+    run_id: int
+    picks: int
+    candidates: int
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "user_id": self.user_id,
+            "media_type": self.media_type,
+            "run_id": self.run_id,
+            "picks": self.picks,
+            "candidates": self.candidates,
+            "timings_ms": {k: round(v * 1000, 2) for k, v in self.timings.items()},
+        }
+
+
+async def _write_user(
+    conn: AsyncConnection,
+    *,
+    snapshot: Snapshot,
+    config: RecommendationConfig,
+    user_id: int,
+    media_type: MediaType,
+    history: Sequence[WatchEvent],
+    picks: Sequence[Pick],
+    generator: TextGenerator,
+    trigger: str,
+    started_at: datetime,
+    update_taste: bool,
+    reuse_texts: bool,
+    timings: dict[str, float],
+) -> tuple[int, int]:
+    """Texts, the stored run and the taste profile for one user's computed picks: (run id, candidates)."""
+    # Picks are derived data, recomputed on the next refresh: no need to wait for the WAL flush.
+    await conn.execute(text("SET LOCAL synchronous_commit TO OFF"))
+    clock = time.perf_counter()
+    reuse = reuse_texts and text_source(generator) == "llm"
+    previous = await previous_explanations(conn, user_id, media_type) if reuse else {}
+    explanations = await explain(generator, snapshot, picks, previous)
+    timings["explain"] = time.perf_counter() - clock
+
+    clock = time.perf_counter()
+    model = snapshot.model
+    candidates = int(model.size - excluded_items(model, history).sum()) if model is not None else 0
+    run_id = await store_run(
+        conn,
+        user_id=user_id,
+        media_type=media_type,
+        trigger=trigger,
+        model=snapshot.model_name,
+        params=config.as_params(),
+        candidates=candidates,
+        picks=picks,
+        explanations=explanations,
+        started_at=started_at,
+    )
+    if update_taste:
+        facts = taste_facts(snapshot, history, config.recent_limit)
+        await update_taste_profile(conn, user_id, media_type, facts, generator)
+    timings["store"] = time.perf_counter() - clock
+    return run_id, candidates
+
+
+async def refresh_user_picks(
+    services: Services,
+    user_id: int,
+    media_type: MediaType,
+    *,
+    trigger: str = "job",
+    snapshot: Snapshot | None = None,
+    config: RecommendationConfig | None = None,
+    history: Sequence[WatchEvent] | None = None,
+    generator: TextGenerator | None = None,
+    update_taste: bool = True,
+    reuse_texts: bool = True,
+) -> RefreshResult:
+    """Recompute and store one user's picks for one media type.
+
+    Without ``snapshot`` the process's cached catalogue is used (re-reading only what changed);
+    without ``history`` the user's history is read fresh from the database. Texts of unchanged picks
+    are kept from the previous list unless ``reuse_texts`` is off.
+    """
+    started_at = datetime.now(UTC)
+    timings: dict[str, float] = {}
+    async with services.engine.begin() as conn:  # one connection and transaction for the whole refresh
+        clock = time.perf_counter()
+        config = config or await config_from(conn, media_type)
+        snapshot = snapshot or await catalog_cache(services).snapshot(
+            services, model_name(services), media_type, conn=conn
+        )
+        timings["snapshot"] = time.perf_counter() - clock
+
+        clock = time.perf_counter()
+        if history is None:
+            history = await user_history(conn, user_id, media_type)
+        timings["history"] = time.perf_counter() - clock
+
+        clock = time.perf_counter()
+        model = snapshot.model
+        picks = (
+            recommend(
+                model,
+                history,
+                weights=config.weights,
+                count=config.count,
+                recent_limit=config.recent_limit,
+                media_type=RECOMMENDER_TYPE[media_type],
+                exclude_ids=started_series(history) if media_type == "series" else (),
+            )
+            if model is not None
+            else []
+        )
+        timings["recommend"] = time.perf_counter() - clock
+        run_id, candidates = await _write_user(
+            conn,
+            snapshot=snapshot,
+            config=config,
+            user_id=user_id,
+            media_type=media_type,
+            history=history,
+            picks=picks,
+            generator=generator or get_text_generator(services),
+            trigger=trigger,
+            started_at=started_at,
+            update_taste=update_taste,
+            reuse_texts=reuse_texts,
+            timings=timings,
+        )
+    return RefreshResult(user_id, media_type, run_id, len(picks), candidates, timings)
+
+
+async def regenerate_explanations(services: Services, user_id: int, media_type: MediaType) -> int:
+    """Recompute the user's list with every "why we picked this" text written afresh; returns the picks."""
+    result = await refresh_user_picks(services, user_id, media_type, trigger="manual", reuse_texts=False)
+    return result.picks
+
+
+# --- all users -------------------------------------------------------------------------------------
+
+
+async def enabled_users(services: Services, media_type: MediaType) -> list[int]:
+    column = "movies_enabled" if media_type == "movies" else "series_enabled"
+    async with services.engine.connect() as conn:
+        rows = await conn.execute(
+            text(f"SELECT id FROM app_user WHERE gone_at IS NULL AND NOT is_disabled AND {column} ORDER BY id")
+        )
+        return [int(r[0]) for r in rows]
+
+
+BATCH_CHUNK = 32  # users whose picks are computed in one worker-thread hop of the batch job
+
+
+async def refresh_all_picks(
+    services: Services,
+    media_type: MediaType,
+    progress: Progress,
+    *,
+    trigger: str = "job",
+    user_ids: Sequence[int] | None = None,
+) -> dict[str, Any]:
+    """Recompute every enabled user's picks from one fresh snapshot (histories re-read once).
+
+    Picks are computed in batches (``recommend_many``) in a worker thread; each user's list is then
+    stored in its own transaction, so one user's failure is recorded on their run and the rest go on.
+    """
+    started = time.perf_counter()
+    snapshot = await snapshot_for(services, media_type, fresh_histories=True)
+    items = snapshot.model.size if snapshot.model is not None else 0
+    config = await load_config(services, media_type)
+    generator = get_text_generator(services)
+    users = await enabled_users(services, media_type)
+    if user_ids is not None:
+        wanted = set(user_ids)
+        users = [u for u in users if u in wanted]
+    progress.log(
+        f"{media_type}: {items} items, {len(users)} users, model {snapshot.model_name}"
+        f" (snapshot {time.perf_counter() - started:.2f}s)"
+    )
+    await progress.update(0, len(users), f"recommending {media_type}")
+    histories = {str(u): list(snapshot.histories.get(str(u), [])) for u in users}
+    exclude = {u: started_series(h) for u, h in histories.items()} if media_type == "series" else None
+    batches = (
+        recommend_many(
+            snapshot.model,
+            histories,
+            weights=config.weights,
+            count=config.count,
+            recent_limit=config.recent_limit,
+            media_type=RECOMMENDER_TYPE[media_type],
+            exclude_ids=exclude,
+        )
+        if snapshot.model is not None
+        else iter([(u, []) for u in sorted(histories)])
+    )
+    picks = failed = done = 0
+    while chunk := await asyncio.to_thread(lambda: list(itertools.islice(batches, BATCH_CHUNK))):
+        for key, user_picks in chunk:
+            user_id = int(key)
+            try:
+                async with services.engine.begin() as conn:
+                    await _write_user(
+                        conn,
+                        snapshot=snapshot,
+                        config=config,
+                        user_id=user_id,
+                        media_type=media_type,
+                        history=histories[key],
+                        picks=user_picks,
+                        generator=generator,
+                        trigger=trigger,
+                        started_at=datetime.now(UTC),
+                        update_taste=True,
+                        reuse_texts=True,
+                        timings={},
+                    )
+            except Exception as exc:  # one user's failure must not stop everyone else's list
+                failed += 1
+                log.exception("recommendations for user %s failed", user_id)
+                progress.log(f"user {user_id}: failed: {exc}")
+                async with services.engine.begin() as conn:
+                    await store_run(
+                        conn,
+                        user_id=user_id,
+                        media_type=media_type,
+                        trigger=trigger,
+                        model=snapshot.model_name,
+                        params=config.as_params(),
+                        candidates=0,
+                        picks=[],
+                        explanations=[],
+                        started_at=datetime.now(UTC),
+                        error=str(exc)[:1000],
+                    )
+            else:
+                picks += len(user_picks)
+            done += 1
+            await progress.update(done, len(users), f"recommended {done}/{len(users)} users")
+    seconds = time.perf_counter() - started
+    progress.log(f"{media_type}: {len(users)} users, {picks} picks, {failed} failed in {seconds:.1f}s")
+    return {
+        "media_type": media_type,
+        "users": len(users),
+        "picks": picks,
+        "failed": failed,
+        "items": items,
+        "seconds": round(seconds, 3),
+    }
