@@ -31,11 +31,11 @@ from sqlalchemy import text
 
 from benchmarks.bench_recommend_server import GENRES
 from sidecar.ai_factory import EMBEDDER_KEY
-from sidecar.catalog import catalog_cache
 from sidecar.embedded import EmbeddedRedis, start_postgres
 from sidecar.jobs.progress import Progress
 from sidecar.jobs.recommend_jobs import refresh_after_watch
-from sidecar.recommendations import refresh_all, refresh_user, snapshot_for
+from sidecar.picks_store.inputs import catalog_cache, snapshot_for
+from sidecar.picks_store.refresh import refresh_all_picks, refresh_user_picks
 from sidecar.services import Services, open_services
 from sidecar.settings import Settings
 
@@ -185,7 +185,7 @@ async def measure(services: Services, n_items: int, n_users: int, refreshes: int
         await refresh_after_watch(services, user, frozenset({"movies"}), progress)
         total_ms.append(1000 * (time.perf_counter() - t))
         if k < 30:  # the same work again, for its breakdown
-            result = await refresh_user(services, user, "movies", trigger="bench")
+            result = await refresh_user_picks(services, user, "movies", trigger="bench")
             for name, seconds in result.timings.items():
                 parts.setdefault(name, []).append(1000 * seconds)
     breakdown = ", ".join(f"{n} {_pct(v, 50):.1f}" for n, v in parts.items())
@@ -227,7 +227,7 @@ async def measure(services: Services, n_items: int, n_users: int, refreshes: int
     )
 
     t = time.perf_counter()
-    summary = await refresh_all(services, "movies", Progress.detached())
+    summary = await refresh_all_picks(services, "movies", Progress.detached())
     print(
         f"all users ({summary['users']}): {time.perf_counter() - t:.1f} s including a fresh history read,"
         f" {summary['picks']} picks stored"

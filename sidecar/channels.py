@@ -15,7 +15,7 @@ import numpy as np
 from sidecar.ai_factory import get_embedder
 from sidecar.db.models import Channel
 from sidecar.errors import NotFound
-from sidecar.recommendations import MediaType, snapshot_for
+from sidecar.picks_store.inputs import MediaType, snapshot_for
 from sidecar.recommender.catalogue import positive_event
 from sidecar.recommender.retrieval import channel_items
 from sidecar.services import Services

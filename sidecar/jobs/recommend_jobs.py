@@ -6,11 +6,12 @@ from typing import Any
 
 from sqlalchemy import text
 
-from sidecar.catalog import catalog_cache
 from sidecar.followup import register_followup
 from sidecar.jobs.progress import Progress
 from sidecar.jobs.registry import job
-from sidecar.recommendations import MediaType, clear_recommendations, refresh_all, refresh_user
+from sidecar.picks_store.inputs import MediaType, catalog_cache
+from sidecar.picks_store.refresh import refresh_all_picks, refresh_user_picks
+from sidecar.picks_store.runs import clear_recommendations
 from sidecar.services import Services
 
 
@@ -22,7 +23,7 @@ from sidecar.services import Services
 async def generate_recommendations(
     services: Services, progress: Progress, user_ids: list[int] | None = None
 ) -> dict[str, Any]:
-    return await refresh_all(services, "movies", progress, user_ids=user_ids)
+    return await refresh_all_picks(services, "movies", progress, user_ids=user_ids)
 
 
 @job(
@@ -33,7 +34,7 @@ async def generate_recommendations(
 async def generate_series_recommendations(
     services: Services, progress: Progress, user_ids: list[int] | None = None
 ) -> dict[str, Any]:
-    return await refresh_all(services, "series", progress, user_ids=user_ids)
+    return await refresh_all_picks(services, "series", progress, user_ids=user_ids)
 
 
 @job(
@@ -48,7 +49,7 @@ async def rebuild_recommendations(
     for media_type in media_types or ["movies", "series"]:
         cleared = await clear_recommendations(services, media_type)
         progress.log(f"{media_type}: cleared {cleared} runs")
-        results[media_type] = await refresh_all(services, media_type, progress, trigger="rebuild")
+        results[media_type] = await refresh_all_picks(services, media_type, progress, trigger="rebuild")
         results[media_type]["cleared_runs"] = cleared
     return results
 
@@ -77,7 +78,7 @@ async def refresh_after_watch(
     enabled = await _enabled_for(services, user_id)
     for media_type in ("movies", "series"):
         if media_type in media_types and media_type in enabled:
-            result = await refresh_user(services, user_id, media_type, trigger="webhook")
+            result = await refresh_user_picks(services, user_id, media_type, trigger="webhook")
             progress.log(
                 f"user {user_id} {media_type}: {result.picks} picks in {sum(result.timings.values()) * 1000:.0f} ms"
             )

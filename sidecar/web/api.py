@@ -16,11 +16,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from sidecar import recommendations
 from sidecar import runtime_settings as rs
 from sidecar.app import register_routes
 from sidecar.channels import fill_channel
 from sidecar.json_body import JsonBodyError, read_json
+from sidecar.picks_store.taste import regenerate_taste_profile
 from sidecar.publish.options import PUBLISH_FILES
 from sidecar.web import actions, auth, queries, stats
 from sidecar.web.auth import require_admin, require_user, services_of, user_of
@@ -222,7 +222,7 @@ async def taste(request: Request) -> Response:
 async def taste_regenerate(request: Request) -> Response:
     user = await user_of(request)
     media_type = media_type_path(request)
-    written = await recommendations.regenerate_taste_profile(services_of(request), user.id, media_type)
+    written = await regenerate_taste_profile(services_of(request), user.id, media_type)
     if written is None:
         raise HTTPException(409, "The profile is locked.")
     async with services_of(request).sessions() as session:

@@ -14,7 +14,6 @@ from sqlalchemy import ColumnElement, func, or_, text
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from sidecar import recommendations
 from sidecar.db.models import (
     AppUser,
     Channel,
@@ -31,6 +30,7 @@ from sidecar.db.models import (
     WebhookEvent,
 )
 from sidecar.errors import NotFound
+from sidecar.picks_store import similar
 from sidecar.services import Services
 from sidecar.web.schemas import MediaType
 
@@ -214,7 +214,7 @@ async def get_item(session: AsyncSession, item_id: int) -> Item:
 async def similar_items(services: Services, item: Item, limit: int) -> list[dict[str, Any]]:
     """Nearest titles of the same kind by embedding (the recommender's HNSW query), as summaries."""
     assert item.id is not None
-    nearest = await recommendations.similar_items(services, item.id, limit=limit)
+    nearest = await similar.similar_items(services, item.id, limit=limit)
     if not nearest:
         return []
     async with services.sessions() as session:

@@ -17,11 +17,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from sidecar import recommendations
 from sidecar import runtime_settings as rs
 from sidecar.app import register_routes
 from sidecar.channels import fill_channel
 from sidecar.db.models import MediaServer as MediaServerRow
+from sidecar.picks_store.taste import regenerate_taste_profile
 from sidecar.settings import Settings
 from sidecar.web import actions, admin_ui, auth, queries, stats
 from sidecar.web.auth import require_user, services_of, user_of
@@ -208,7 +208,7 @@ async def taste_regenerate(request: Request) -> Response:
     media_type = str(form.get("media_type") or "")
     if media_type not in MEDIA_TYPES:
         raise HTTPException(400, "media_type is 'movies' or 'series'")
-    written = await recommendations.regenerate_taste_profile(services_of(request), user.id, media_type)
+    written = await regenerate_taste_profile(services_of(request), user.id, media_type)
     if written is None:
         return await _taste_page(request, notice="That profile is locked, so it was kept as it is.", status=409)
     return see_other(f"/taste#{media_type}")

@@ -8,7 +8,7 @@ from sqlalchemy import text
 from sidecar.ai_factory import get_embedder
 from sidecar.jobs.progress import Progress
 from sidecar.jobs.registry import load_jobs
-from sidecar.recommendations import similar_items
+from sidecar.picks_store.similar import similar_items
 from sidecar.services import Services
 from tests.recommendations.catalogue import MOVIES, seed_catalogue, seed_histories
 

@@ -162,7 +162,7 @@ async def test_fill_channel_from_genres_and_examples(web: Web) -> None:
     from sqlalchemy import text
 
     from sidecar.db.models import WatchState
-    from sidecar.recommendations import model_name
+    from sidecar.picks_store.inputs import model_name
 
     alice = await web.user_row("alice")
     a = await web.add_item("Western A", year=1950, genres=["Western"], community_rating=7.0)

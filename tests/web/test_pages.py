@@ -17,7 +17,7 @@ from sidecar.db.models import (
     WatchState,
     WebhookEvent,
 )
-from sidecar.recommendations import model_name
+from sidecar.picks_store.inputs import model_name
 from sidecar.web.stats import Watched, watch_stats
 from tests.web.conftest import Web, csrf_of
 
