@@ -12,20 +12,21 @@ from pathlib import Path
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from sidecar.errors import ConfigError
+from sidecar.resources import migrations_dir
 
 log = logging.getLogger(__name__)
 
-MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
 _LOCK_KEY = 0x4D41525155  # "MARQU"
 
 
-def migration_files(directory: Path = MIGRATIONS_DIR) -> list[Path]:
+def migration_files(directory: Path | None = None) -> list[Path]:
+    directory = migrations_dir() if directory is None else directory
     if not directory.is_dir():
-        raise ConfigError(f"Migrations folder not found at {directory}; install Marquee from its repository")
+        raise ConfigError(f"Migrations folder not found at {directory}")
     return sorted(p for p in directory.glob("*.sql") if p.stem[:4].isdigit())
 
 
-async def migrate(engine: AsyncEngine, directory: Path = MIGRATIONS_DIR) -> list[str]:
+async def migrate(engine: AsyncEngine, directory: Path | None = None) -> list[str]:
     """Apply pending migrations; return the names applied."""
     applied: list[str] = []
     async with engine.begin() as conn:
