@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict
-from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -17,49 +15,26 @@ from sidecar.picks_store.config import config_from
 from sidecar.picks_store.inputs import RECOMMENDER_TYPE, MediaType, Snapshot, snapshot_for, user_history
 from sidecar.picks_store.runs import to_json
 from sidecar.recommender import WatchEvent
-from sidecar.recommender.catalogue import positive_event
-from sidecar.recommender.taste import history_weights
+from sidecar.recommender.summary import summarise_taste
 from sidecar.services import Services
-
-TASTE_TOP = 5
 
 
 def taste_facts(snapshot: Snapshot, history: Sequence[WatchEvent], recent_limit: int) -> TasteFacts:
-    """Weighted genres, typical decade, frequent people and recent/favourite titles of one user."""
+    """The recommender's ``summarise_taste`` of one user, as the facts the texts are written from."""
     model = snapshot.model
+    media_type = RECOMMENDER_TYPE[snapshot.media_type]
     if model is None:
-        return TasteFacts(media_type=RECOMMENDER_TYPE[snapshot.media_type])
-    events = [e for e in history if e.item_id in model.index and positive_event(e)]
-    events.sort(key=lambda e: (-(e.last_played or 0.0), e.item_id))
-    events = events[:recent_limit]
-    weights = history_weights(events).tolist() if events else []
-    genres: defaultdict[str, float] = defaultdict(float)
-    decades: defaultdict[int, float] = defaultdict(float)
-    people: defaultdict[str, float] = defaultdict(float)
-    appearances: defaultdict[str, int] = defaultdict(int)
-    for event, weight in zip(events, weights, strict=True):
-        item = model.items[model.index[event.item_id]]
-        for genre in item.genres:
-            genres[genre] += weight
-        if item.year:
-            decades[item.year // 10 * 10] += weight
-        for person in item.people[:4]:
-            people[person] += weight
-            appearances[person] += 1
-    titles = [model.items[model.index[e.item_id]].title for e in events]
+        return TasteFacts(media_type=media_type)
+    summary = summarise_taste(model, history, recent_limit)
     return TasteFacts(
-        media_type=RECOMMENDER_TYPE[snapshot.media_type],
-        top_genres=tuple(g for g, _ in _top(genres)),
-        recent_titles=tuple(titles[:TASTE_TOP]),
-        favourite_titles=tuple(t for t, e in zip(titles, events, strict=True) if e.favourite)[:TASTE_TOP],
-        frequent_people=tuple(p for p, _ in _top(people) if appearances[p] >= 2),
-        typical_decade=_top(decades, 1)[0][0] if decades else None,
-        titles_watched=len(events),
+        media_type=media_type,
+        top_genres=summary.top_genres,
+        recent_titles=summary.recent_titles,
+        favourite_titles=summary.favourite_titles,
+        frequent_people=summary.frequent_people,
+        typical_decade=summary.typical_decade,
+        titles_watched=summary.titles_watched,
     )
-
-
-def _top(counter: Mapping[Any, float], n: int = TASTE_TOP) -> list[tuple[Any, float]]:
-    return sorted(counter.items(), key=lambda kv: (-kv[1], kv[0]))[:n]
 
 
 async def update_taste_profile(

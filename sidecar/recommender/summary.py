@@ -1,48 +1,68 @@
-"""Plain facts about a user's taste, for the taste-profile text (template or LLM)."""
+"""Plain facts about a user's taste, for the taste-profile text (template or LLM) and the explanations.
+
+The user's positive events (played, favourite or half watched) in the catalogue, newest first and at most
+``recent_limit`` of them, each weighted as the taste is (``history_weights``: recency, completion,
+favourite, repeat plays). Genres, decades and the first four credited people of each title add up those
+weights; nothing is inferred beyond that.
+"""
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Sequence
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
-import numpy as np
-
-from sidecar.recommender.catalogue import PreparedModel
-from sidecar.recommender.taste import build_taste
+from sidecar.recommender.catalogue import PreparedModel, positive_event
+from sidecar.recommender.taste import history_weights
 from sidecar.recommender.types import WatchEvent
 
 TOP = 5
+PEOPLE_PER_TITLE = 4
+
+K = TypeVar("K", str, int)
 
 
 @dataclass(frozen=True, slots=True)
 class TasteSummary:
-    """Everything here is read off the history; nothing is inferred beyond counting."""
+    """Everything here is read off the history; nothing is inferred beyond weighted counting."""
 
     titles_watched: int
-    top_genres: tuple[str, ...]  # by recency-weighted share, largest first
+    top_genres: tuple[str, ...]  # by summed weight, largest first
     recent_titles: tuple[str, ...]  # newest first
-    favourite_titles: tuple[str, ...]
-    frequent_people: tuple[str, ...]  # people credited on at least two watched titles
-    typical_decade: int | None
+    favourite_titles: tuple[str, ...]  # newest first
+    frequent_people: tuple[str, ...]  # among the heaviest people, those credited on at least two titles
+    typical_decade: int | None  # the decade with the largest summed weight
 
 
 def summarise_taste(model: PreparedModel, history: Sequence[WatchEvent], recent_limit: int = 100) -> TasteSummary:
-    taste = build_taste(model, history, recent_limit)
-    if taste is None:
-        return TasteSummary(0, (), (), (), (), None)
-    items = [model.items[int(p)] for p in taste.positions]
-    order = np.lexsort((np.arange(len(model.genres)), -taste.genre_share))
-    genres = tuple(model.genres[int(g)] for g in order if taste.genre_share[g] > 0)[:TOP]
-    favourite_ids = {e.item_id for e in history if e.favourite}
-    people = Counter(p for it in items for p in dict.fromkeys(it.people))
-    frequent = tuple(name for name, n in sorted(people.items(), key=lambda kv: (-kv[1], kv[0])) if n >= 2)[:TOP]
-    decade = None if taste.mean_year is None else int(taste.mean_year // 10 * 10)
+    events = [e for e in history if e.item_id in model.index and positive_event(e)]
+    events.sort(key=lambda e: (-(e.last_played or 0.0), e.item_id))
+    events = events[:recent_limit]
+    weights = history_weights(events).tolist() if events else []
+    genres: defaultdict[str, float] = defaultdict(float)
+    decades: defaultdict[int, float] = defaultdict(float)
+    people: defaultdict[str, float] = defaultdict(float)
+    appearances: defaultdict[str, int] = defaultdict(int)
+    items = [model.items[model.index[e.item_id]] for e in events]
+    for item, weight in zip(items, weights, strict=True):
+        for genre in item.genres:
+            genres[genre] += weight
+        if item.year:
+            decades[item.year // 10 * 10] += weight
+        for person in item.people[:PEOPLE_PER_TITLE]:
+            people[person] += weight
+            appearances[person] += 1
+    titles = [item.title for item in items]
     return TasteSummary(
-        titles_watched=len(items),
-        top_genres=genres,
-        recent_titles=tuple(it.title for it in items[:TOP]),
-        favourite_titles=tuple(it.title for it in items if it.item_id in favourite_ids)[:TOP],
-        frequent_people=frequent,
-        typical_decade=decade,
+        titles_watched=len(events),
+        top_genres=tuple(g for g, _ in _top(genres)),
+        recent_titles=tuple(titles[:TOP]),
+        favourite_titles=tuple(t for t, e in zip(titles, events, strict=True) if e.favourite)[:TOP],
+        frequent_people=tuple(p for p, _ in _top(people) if appearances[p] >= 2),
+        typical_decade=_top(decades, 1)[0][0] if decades else None,
     )
+
+
+def _top(counter: Mapping[K, float], n: int = TOP) -> list[tuple[K, float]]:
+    return sorted(counter.items(), key=lambda kv: (-kv[1], kv[0]))[:n]
