@@ -44,6 +44,7 @@ from sidecar.logs import configure_logging
 
 PRUNE_JOB = "prune-history"
 HEALTHY_GOAL_S = 10.0
+MAX_BACKLOG = 20
 
 
 class Marquee:
@@ -219,6 +220,8 @@ async def _wait_settled(data_dir: Path, timeout_s: float) -> float:
 
 
 async def _drive(sim: Simulator, media: Path, playbacks: int, rate: float, seed: int) -> list[tuple[str, str]]:
+    """Playbacks at up to ``rate`` per second, never more than ``MAX_BACKLOG`` webhooks ahead of delivery: a
+    real server announces a playback as it happens, so a user's next playback finds the last one applied."""
     rng = random.Random(seed)
     viewers = [u.name for u in sim.user_list() if not u.is_admin]
     # Source titles only: Marquee's own STRM copies come and go with every republish.
@@ -234,6 +237,8 @@ async def _drive(sim: Simulator, media: Path, playbacks: int, rate: float, seed:
         ahead = started + (n + 1) / rate - time.monotonic()
         if ahead > 0:
             await asyncio.sleep(ahead)
+        while sim.webhooks.backlog > MAX_BACKLOG:  # noqa: ASYNC110 - the hub has no event to wait on
+            await asyncio.sleep(0.01)
         if (n + 1) % 1000 == 0:
             print(f"  {n + 1} playbacks sent ({time.monotonic() - started:.0f} s)", flush=True)
     await sim.webhooks.drain()
@@ -325,11 +330,29 @@ def _report_correctness(sim: Simulator, data_dir: Path, playbacks: int, plays_be
         " GROUP BY 1 HAVING count(*) > 1) t",
     )[0][0]
     plays = _query(data_dir, "SELECT count(*) FROM play_event WHERE completed")[0][0] - plays_before
+    differ = _watch_state_differences(sim, data_dir)
     print(
-        f"every event applied once: {pending} pending, {twice} applied twice; "
-        f"completed plays recorded {plays} for {playbacks} playbacks"
-        + ("" if plays == playbacks and not pending and not twice and not refused else "  << MISMATCH")
+        f"every event applied once: {pending} pending, {twice} applied twice, {differ} watch states differ from "
+        f"the server's; completed plays recorded {plays} for {playbacks} playbacks"
+        + ("" if plays == playbacks and not (pending or twice or refused or differ) else "  << MISMATCH")
     )
+
+
+def _watch_state_differences(sim: Simulator, data_dir: Path) -> int:
+    """(user, title) pairs whose play count or played flag in Marquee is not the server's."""
+    rows = _query(
+        data_dir,
+        "SELECT u.provider_id, i.provider_id, w.played, w.play_count FROM watch_state w"
+        " JOIN app_user u ON u.id = w.user_id JOIN item i ON i.id = w.item_id",
+    )
+    differ = 0
+    for user_id, item_id, played, play_count in rows:
+        item = sim.items.get(str(item_id).replace("-", "").lower())
+        if item is None:
+            continue
+        truth = sim.get_user_data(str(user_id).replace("-", "").lower(), item)
+        differ += (truth.played, truth.play_count) != (played, play_count)
+    return differ
 
 
 def main() -> None:

@@ -86,6 +86,11 @@ class WebhookHub:
     def clear_targets(self) -> None:
         self.targets.clear()
 
+    @property
+    def backlog(self) -> int:
+        """Webhooks waiting to be sent (the sender posts them one at a time, in order)."""
+        return len(self._queue)
+
     # --- delivery -----------------------------------------------------------------------------------
     def _enqueue(self, event: str, payload: dict[str, Any]) -> None:
         if not self.targets:
