@@ -13,10 +13,8 @@ Public API
 - `recommend(model, history, ...)` -> ranked `Pick`s with match %, component breakdown,
   genre analysis and evidence. Fast enough (tens of ms on 50k items) to call per webhook.
 - `recommend_many(model, histories, ...)`: the same for every user (nightly job), batched.
-- `rollup_series_history(...)`: episode events -> one `WatchEvent` per series.
-- `similar_items(model, item_id, ...)`, `channel_items(model, ...)`: item-to-item and
-  playlist retrieval on the same matrix.
-- `top_picks(histories, ...)`: what this server's users watch most in a time window.
+- `channel_items(model, ...)`: a channel's titles (genre filter, then similarity to a seed) on the
+  same matrix.
 - `summarise_taste(model, history)` -> `TasteSummary`: counted facts for the taste-profile text
   (map them onto `providers.ai.writing.TasteFacts` for the template or LLM writer).
 - `ItemDescription`, `embedding_text(...)`, `text_hash(...)`: the text to embed per item and
@@ -26,10 +24,8 @@ Public API
 from sidecar.recommender.catalogue import PreparedModel, prepare_model
 from sidecar.recommender.embedding_text import ItemDescription, embedding_text, text_hash
 from sidecar.recommender.picks import recommend, recommend_many
-from sidecar.recommender.retrieval import channel_items, similar_items
-from sidecar.recommender.series import rollup_series_history
+from sidecar.recommender.retrieval import channel_items
 from sidecar.recommender.summary import TasteSummary, summarise_taste
-from sidecar.recommender.top_picks import TopPick, top_picks
 from sidecar.recommender.types import (
     MOVIE,
     SERIES,
@@ -51,7 +47,6 @@ __all__ = [
     "PreparedModel",
     "ScoreBreakdown",
     "TasteSummary",
-    "TopPick",
     "WatchEvent",
     "Weights",
     "channel_items",
@@ -59,9 +54,6 @@ __all__ = [
     "prepare_model",
     "recommend",
     "recommend_many",
-    "rollup_series_history",
-    "similar_items",
     "summarise_taste",
     "text_hash",
-    "top_picks",
 ]

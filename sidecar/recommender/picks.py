@@ -222,8 +222,8 @@ def recommend(
 ) -> list[Pick]:
     """Ranked, explained picks for one user. Deterministic for the same inputs.
 
-    `history` is this user's events (for series, rolled up with `rollup_series_history`);
-    `recent_limit` caps how many recent titles shape the taste; `media_type` restricts the
+    `history` is this user's events (a series is one event, rolled up from its episodes when the
+    history is read); `recent_limit` caps how many recent titles shape the taste; `media_type` restricts the
     picks ("movie" or "series"); `exclude_ids` are further titles never to recommend.
     Each pick's match % is calibrated against the user's own taste titles, each scored
     leave-one-out on the candidates' scale (`sidecar.recommender.match` explains it).

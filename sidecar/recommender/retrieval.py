@@ -1,4 +1,4 @@
-"""Item-to-item similarity and channel (AI playlist) retrieval on the prepared matrix."""
+"""Channel (AI playlist) retrieval on the prepared matrix."""
 
 from __future__ import annotations
 
@@ -13,20 +13,6 @@ FloatArray = npt.NDArray[np.float64]
 
 # Share of a channel item's score that comes from its (shrunk) community rating.
 CHANNEL_QUALITY_SHARE = 0.1
-
-
-def similar_items(
-    model: PreparedModel, item_id: str, *, count: int = 20, same_media_type: bool = True
-) -> list[tuple[str, float]]:
-    """The `count` items most similar (cosine) to `item_id`, excluding its own copies."""
-    pos = model.index.get(item_id)
-    if pos is None or not model.has_vector[pos]:
-        return []
-    scores = (model.vectors @ model.vectors[pos]).astype(np.float64)
-    allowed = model.has_vector & ~model.same_title(np.array([pos], dtype=np.int64))
-    if same_media_type:
-        allowed &= model.media_type_of == model.media_type_of[pos]
-    return [(model.items[p].item_id, s) for p, s in _ranked(scores, allowed, count)]
 
 
 def _ranked(scores: FloatArray, allowed: npt.NDArray[np.bool_], count: int) -> list[tuple[int, float]]:

@@ -33,7 +33,8 @@ class ItemFacts:
 class WatchEvent:
     """One user's relation to one item, as the media server reports it.
 
-    For series use `rollup_series_history` to turn episode rows into one event per series.
+    A series is one event per user, rolled up from its episodes when the history is read
+    (`sidecar.picks_store.inputs.series_event`).
     """
 
     item_id: str

@@ -34,6 +34,18 @@ def test_ranking_normalises_and_weighs() -> None:
     assert rank_popular(stats, W(), min_viewers=4, count=10) == []
 
 
+def test_ranking_worked_example() -> None:
+    """(Was the pure recommender's ``top_picks`` test; its arithmetic now checks the one production ranking.)"""
+    x = Popularity(1, viewers=2, plays=4, completion=1.0)
+    y = Popularity(2, viewers=3, plays=2, completion=2.5 / 3)
+    solo = Popularity(3, viewers=1, plays=1, completion=1.0)
+    ranked = rank_popular([x, y, solo], W(), min_viewers=2, count=10)
+    # x: 0.5*2/3 + 0.3*4/4 + 0.2*1.0; y: 0.5*3/3 + 0.3*2/4 + 0.2*(2.5/3); solo has too few viewers
+    assert [(r.stats.item_id, r.score) for r in ranked] == [(1, 0.833333), (2, 0.816667)]
+    viewers_only = rank_popular([x, y, solo], W(unique_viewers=1, play_count=0, completion=0), min_viewers=2, count=10)
+    assert viewers_only[0].stats.item_id == 2 and viewers_only[0].score == 1.0
+
+
 async def _catalogue(services: Services) -> tuple[list[AppUser], list[Item], list[Item], dict[int, list[Item]]]:
     async with services.sessions() as session:
         server = MediaServer(kind="jellyfin", url="http://x", name="x")

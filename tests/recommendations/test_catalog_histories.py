@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sqlalchemy import text
 
 from sidecar.ai_factory import EMBEDDER_KEY
@@ -9,7 +11,7 @@ from sidecar.picks_store.inputs import load_user_history, started_series
 from sidecar.picks_store.refresh import refresh_user_picks
 from sidecar.services import Services
 from tests.embeddings.doubles import HashingEmbedder
-from tests.recommendations.catalogue import watch
+from tests.recommendations.catalogue import NOW, watch
 from tests.recommendations.conftest import World
 
 
@@ -56,6 +58,21 @@ async def test_series_roll_up_with_and_without_a_series_row(world: World) -> Non
     assert again[str(s.items["Space Patrol"])] == patrol
     outlaw = again[str(s.items["Outlaw Trail"])]
     assert outlaw.favourite and not outlaw.played and outlaw.position_fraction == 0.0
+
+
+async def test_series_roll_up_takes_the_newest_episode_and_an_episode_favourite(world: World) -> None:
+    """(Was the pure ``rollup_series_history`` test; the roll-up the recommender reads is this one.)"""
+    s, services = world.seeded, world.services
+    alice = s.users["alice"]
+    patrol_id = str(s.items["Space Patrol"])
+    await watch(services.engine, alice, s.episodes["Space Patrol"][1], days_ago=0.5, played=False, completion=0.3)
+    await watch(services.engine, alice, s.episodes["Space Patrol"][2], days_ago=1.5, favourite=True)
+    history = {e.item_id: e for e in await load_user_history(services, alice, "series")}
+    patrol = history[patrol_id]
+    assert (patrol.played, patrol.completion, patrol.position_fraction, patrol.favourite) == (False, 0.5, 1.0, True)
+    assert patrol.last_played == (NOW - timedelta(days=0.5)).timestamp()
+    crew = history[str(s.items["Deep Space Crew"])]
+    assert (crew.played, crew.completion, crew.last_played) == (True, 1.0, (NOW - timedelta(days=5)).timestamp())
 
 
 async def test_users_that_left_the_server_have_no_history(world: World) -> None:
