@@ -23,19 +23,17 @@ import redis
 from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-import sidecar.followup as followup
 from providers.simulator import serve_simulator
 from sidecar import supervisor
 from sidecar.app import create_app
 from sidecar.commands import run_and_wait
 from sidecar.embedded import REDIS_CONFIG, EmbeddedPostgres, EmbeddedRedis, _redis_binary
-from sidecar.jobs.registry import load_jobs, wrap
 from sidecar.runtime import check_redis
 from sidecar.services import Services
 from sidecar.settings import Settings
 from sidecar.sync import state
 from tests.servers import serve
-from tests.sync.conftest import OWN_JOB_MODULES, SimEnv, make_sim, same_state
+from tests.sync.conftest import SimEnv, make_sim, own_job_functions, same_state
 
 # sidecar/jobs/progress.py flushes with AsyncSession.execute, which sqlmodel deprecates; under
 # filterwarnings=error every tracked job run by a worker would fail at its first progress flush.
@@ -290,13 +288,12 @@ def test_errors_name_the_embedded_redis_not_the_setting(embedded_redis: Embedded
 def _own_jobs_only(monkeypatch: pytest.MonkeyPatch) -> None:
     """Only the sync and webhook jobs, with the follow-up stages of other features (models, publishing)
     replaced by nothing: what matters here is that work reaches the database, not what it computes."""
-    functions = [wrap(spec) for spec in load_jobs().values() if spec.func.__module__ in OWN_JOB_MODULES]
-    monkeypatch.setattr("sidecar.jobs.worker.worker_functions", lambda: functions)
 
     async def nothing(services: Services, user_id: int, media_types: frozenset[str], progress: Any) -> None:
         return None
 
-    monkeypatch.setattr(followup, "_hooks", [(10, "nothing", nothing)])
+    functions = own_job_functions((("nothing", nothing),))
+    monkeypatch.setattr("sidecar.jobs.worker.worker_functions", lambda: functions)
 
 
 def _embedded(kind: type[Any]) -> Any:

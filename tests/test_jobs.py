@@ -11,13 +11,13 @@ from sqlalchemy import text
 from sqlmodel import select
 
 from sidecar.db.models import JobDefinition, JobRun
+from sidecar.jobs.all_jobs import JOBS
 from sidecar.jobs.progress import Progress
-from sidecar.jobs.registry import JobSpec, job, load_jobs, wrap
+from sidecar.jobs.registry import JobSpec, load_jobs, wrap
 from sidecar.jobs.schedule import is_due, previous_slot, seed_job_definitions, validate_schedule
 from sidecar.services import Services
 
 
-@job("test-counting", "counts to three")
 async def _counting(services: Services, progress: Progress, upto: int = 3) -> dict[str, Any]:
     for i in range(upto):
         await progress.update(i + 1, upto, f"step {i + 1}")
@@ -25,9 +25,13 @@ async def _counting(services: Services, progress: Progress, upto: int = 3) -> di
     return {"counted": upto}
 
 
-@job("test-failing", "always fails")
 async def _failing(services: Services, progress: Progress) -> None:
     raise RuntimeError("the disk is full")
+
+
+# Jobs of this test only: run through ``wrap`` directly, never added to Marquee's job list.
+COUNTING = JobSpec("test-counting", _counting, "counts to three")
+FAILING = JobSpec("test-failing", _failing, "always fails")
 
 
 async def _run(services: Services, spec: JobSpec, **kwargs: Any) -> Any:
@@ -36,7 +40,7 @@ async def _run(services: Services, spec: JobSpec, **kwargs: Any) -> Any:
 
 
 async def test_a_run_records_progress_log_and_result(services: Services) -> None:
-    result = await _run(services, load_jobs()["test-counting"], upto=3)
+    result = await _run(services, COUNTING, upto=3)
     assert result == {"counted": 3}
     async with services.sessions() as session:
         run = (await session.exec(select(JobRun))).one()
@@ -48,7 +52,7 @@ async def test_a_run_records_progress_log_and_result(services: Services) -> None
 
 async def test_a_failure_is_recorded_with_its_message(services: Services) -> None:
     with pytest.raises(RuntimeError):
-        await _run(services, load_jobs()["test-failing"])
+        await _run(services, FAILING)
     async with services.sessions() as session:
         run = (await session.exec(select(JobRun))).one()
     assert run.status == "failed"
@@ -85,6 +89,15 @@ def test_schedules() -> None:
             validate_schedule(bad)
 
 
+@pytest.fixture
+def counting_job(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The worker runs the counting job too, for this test only."""
+    from sidecar.jobs import all_jobs
+
+    monkeypatch.setattr(all_jobs, "JOBS", (*all_jobs.JOBS, COUNTING))
+
+
+@pytest.mark.usefixtures("counting_job")
 async def test_the_worker_runs_an_enqueued_job(services: Services) -> None:
     from sidecar.jobs.queue import enqueue
     from sidecar.jobs.worker import build_worker
@@ -217,6 +230,7 @@ async def test_prune_history_keeps_what_the_rules_say(services: Services) -> Non
     assert tuple(history) == (1, 0)
 
 
+@pytest.mark.usefixtures("counting_job")
 async def test_the_minutely_internal_jobs_record_no_runs(services: Services) -> None:
     """The scheduler tick (an arq cron job, never wrapped) and the minutely sweep would otherwise add a job_run
     row every minute."""
@@ -232,3 +246,20 @@ async def test_the_minutely_internal_jobs_record_no_runs(services: Services) -> 
     async with services.sessions() as session:
         runs = (await session.exec(select(JobRun.job_name))).all()
     assert runs == ["test-counting"]
+
+
+def test_the_job_list_is_explicit_and_complete() -> None:
+    """Every job is listed once in ``JOBS``; a test's own jobs never leak into it."""
+    names = [spec.name for spec in JOBS]
+    assert len(names) == len(set(names))
+    assert list(load_jobs()) == names
+    assert {"test-counting", "test-failing"}.isdisjoint(names)
+    assert {
+        "sync-users", "sync-libraries", "sync-movies", "sync-series", "sync-catalogue", "sync-watch-history",
+        "sync-watch-history-full", "initial-sync", "process-webhook-event", "user-follow-up", "sweep-webhooks",
+        "generate-embeddings", "generate-series-embeddings", "generate-recommendations",
+        "generate-series-recommendations", "rebuild-recommendations", "sync-movie-libraries",
+        "sync-series-libraries", "refresh-top-picks", "prune-history",
+    } == set(names)  # fmt: skip
+    internal = {spec.name for spec in JOBS if not spec.manual}
+    assert internal == {"process-webhook-event", "user-follow-up"}

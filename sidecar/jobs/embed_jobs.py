@@ -8,7 +8,6 @@ from sidecar.ai_factory import get_embedder, pricing_model
 from sidecar.embeddings import MediaType, embed_items
 from sidecar.jobs.progress import Progress
 from sidecar.jobs.queue import enqueue
-from sidecar.jobs.registry import job
 from sidecar.services import Services
 
 RECOMMEND_JOB: dict[MediaType, str] = {
@@ -35,22 +34,12 @@ async def _run(
     return report.as_dict()
 
 
-@job(
-    "generate-embeddings",
-    "Embed new and changed movies (only what changed since the last run).",
-    schedule="daily:03:00",
-)
 async def generate_embeddings(
     services: Services, progress: Progress, retry_failed: bool = False, then_recommend: bool = True
 ) -> dict[str, Any]:
     return await _run(services, progress, "movies", retry_failed, then_recommend)
 
 
-@job(
-    "generate-series-embeddings",
-    "Embed new and changed series from their series-level metadata.",
-    schedule="daily:03:10",
-)
 async def generate_series_embeddings(
     services: Services, progress: Progress, retry_failed: bool = False, then_recommend: bool = True
 ) -> dict[str, Any]:

@@ -26,7 +26,6 @@ from typing import Any
 from sqlalchemy import text
 
 from sidecar.jobs.progress import Progress
-from sidecar.jobs.registry import job
 from sidecar.services import Services
 
 BATCH = 5000
@@ -101,12 +100,6 @@ async def prune_runs(services: Services, *, days: int, keep: int) -> int:
             return total
 
 
-@job(
-    "prune-history",
-    "Forget applied/ignored webhook events and finished job runs older than the retention (MARQUEE_KEEP_EVENTS_DAYS)"
-    " or beyond the newest MARQUEE_KEEP_EVENTS_MAX per kind; rejected and failed events stay until cleared.",
-    schedule="daily:03:30",
-)
 async def prune_history(services: Services, progress: Progress) -> dict[str, Any]:
     settings = services.settings
     days, keep = settings.keep_events_days, settings.keep_events_max

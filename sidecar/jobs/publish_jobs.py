@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sidecar.followup import register_followup
 from sidecar.jobs.progress import Progress
-from sidecar.jobs.registry import job
 from sidecar.publish.ai_picks import publish_everyone, publish_user
 from sidecar.publish.top_picks import refresh_top_picks_for
 from sidecar.services import Services
@@ -18,29 +16,14 @@ async def _sync(services: Services, progress: Progress, media_type: str) -> dict
     return report.as_dict()
 
 
-@job(
-    "sync-movie-libraries",
-    "Write every user's AI Picks movie library, refresh it, and remove libraries nobody owns.",
-    schedule="daily:04:30",
-)
 async def sync_movie_libraries(services: Services, progress: Progress) -> dict[str, Any]:
     return await _sync(services, progress, "movies")
 
 
-@job(
-    "sync-series-libraries",
-    "Write every user's AI Picks series library, refresh it, and remove libraries nobody owns.",
-    schedule="daily:04:45",
-)
 async def sync_series_libraries(services: Services, progress: Progress) -> dict[str, Any]:
     return await _sync(services, progress, "series")
 
 
-@job(
-    "refresh-top-picks",
-    "Rank the server's most watched titles and publish the Top Picks library, collection and playlist.",
-    schedule="daily:05:00",
-)
 async def refresh_top_picks(
     services: Services, progress: Progress, media_types: list[str] | None = None
 ) -> dict[str, Any]:
@@ -50,7 +33,6 @@ async def refresh_top_picks(
     return results
 
 
-@register_followup(20, "publish")
 async def publish_followup(services: Services, user_id: int, media_types: frozenset[str], progress: Progress) -> None:
     """After a user's recommendations changed: rewrite only that user's libraries."""
     report = await publish_user(services, user_id, media_types, progress)

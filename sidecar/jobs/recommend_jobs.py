@@ -6,41 +6,25 @@ from typing import Any
 
 from sqlalchemy import text
 
-from sidecar.followup import register_followup
 from sidecar.jobs.progress import Progress
-from sidecar.jobs.registry import job
 from sidecar.picks_store.inputs import MediaType, catalog_cache
 from sidecar.picks_store.refresh import refresh_all_picks, refresh_user_picks
 from sidecar.picks_store.runs import clear_recommendations
 from sidecar.services import Services
 
 
-@job(
-    "generate-recommendations",
-    "Recompute every enabled user's movie picks from the current catalogue and histories.",
-    schedule="daily:04:00",
-)
 async def generate_recommendations(
     services: Services, progress: Progress, user_ids: list[int] | None = None
 ) -> dict[str, Any]:
     return await refresh_all_picks(services, "movies", progress, user_ids=user_ids)
 
 
-@job(
-    "generate-series-recommendations",
-    "Recompute every enabled user's series picks (a series being watched is never a pick).",
-    schedule="daily:04:15",
-)
 async def generate_series_recommendations(
     services: Services, progress: Progress, user_ids: list[int] | None = None
 ) -> dict[str, Any]:
     return await refresh_all_picks(services, "series", progress, user_ids=user_ids)
 
 
-@job(
-    "rebuild-recommendations",
-    "Clear all picks and rebuild them from a full re-read of the catalogue (after changing models or weights).",
-)
 async def rebuild_recommendations(
     services: Services, progress: Progress, media_types: list[MediaType] | None = None
 ) -> dict[str, Any]:
@@ -70,7 +54,6 @@ async def _enabled_for(services: Services, user_id: int) -> set[str]:
     return {mt for mt, on in (("movies", row.movies_enabled), ("series", row.series_enabled)) if on}
 
 
-@register_followup(10, "recommend")
 async def refresh_after_watch(
     services: Services, user_id: int, media_types: frozenset[str], progress: Progress
 ) -> None:

@@ -1,11 +1,12 @@
-"""The job registry: every arq job Marquee knows, with its description and default schedule.
+"""What a job is (``JobSpec``) and how the worker runs one (``wrap``).
 
-A job is a plain coroutine ``async def job(services, progress, **kwargs) -> dict | None`` declared with
-``@job(name, description, schedule=...)`` in one of the modules listed in ``JOB_MODULES``. ``wrap`` turns
-it into an arq function that records a ``job_run`` row (with the worker running it), claims the job for
-its worker (``sidecar.jobs.liveness``), reports progress, marks a cancelled run ``interrupted`` and maps
-transient media-server errors to ``arq.Retry`` with back-off. Jobs with ``manual=False`` are internal: they
-need arguments Marquee gives them (one webhook event, one user) and are never started by hand.
+A job is a plain coroutine ``async def job(services, progress, **kwargs) -> dict | None`` in one of the job
+modules; ``sidecar.jobs.all_jobs.JOBS`` lists every one with its name, description and default schedule
+(``load_jobs()`` returns them by name). ``wrap`` turns a spec into an arq function that records a ``job_run``
+row (with the worker running it), claims the job for its worker (``sidecar.jobs.liveness``), reports
+progress, marks a cancelled run ``interrupted`` and maps transient media-server errors to ``arq.Retry``
+with back-off. Jobs with ``manual=False`` are internal: they need arguments Marquee gives them (one
+webhook event, one user) and are never started by hand.
 
 Schedules: ``"interval:<minutes>"``, ``"daily:HH:MM"``, ``"weekly:<mon..sun>:HH:MM"`` or ``None`` (manual).
 """
@@ -13,7 +14,6 @@ Schedules: ``"interval:<minutes>"``, ``"daily:HH:MM"``, ``"weekly:<mon..sun>:HH:
 from __future__ import annotations
 
 import asyncio
-import importlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -23,21 +23,13 @@ from arq import Retry
 from arq.worker import Function
 from arq.worker import func as arq_func
 
+from providers.errors import ProviderUnavailable
 from sidecar.jobs import liveness
 from sidecar.jobs.progress import Progress, finish_run, start_run
 
 log = logging.getLogger(__name__)
 
 JobFunc = Callable[..., Awaitable[dict[str, Any] | None]]
-
-JOB_MODULES = (
-    "sidecar.jobs.sync_jobs",
-    "sidecar.jobs.webhook_jobs",
-    "sidecar.jobs.embed_jobs",
-    "sidecar.jobs.recommend_jobs",
-    "sidecar.jobs.publish_jobs",
-    "sidecar.jobs.maintenance_jobs",
-)
 
 
 @dataclass(frozen=True)
@@ -52,41 +44,14 @@ class JobSpec:
     manual: bool = True  # may be started by hand (Run now, marquee run-job)
 
 
-_REGISTRY: dict[str, JobSpec] = {}
-
-
-def job(
-    name: str,
-    description: str,
-    *,
-    schedule: str | None = None,
-    timeout_s: int = 3600,
-    max_tries: int = 5,
-    track: bool = True,
-    manual: bool = True,
-) -> Callable[[JobFunc], JobFunc]:
-    def register(func: JobFunc) -> JobFunc:
-        _REGISTRY[name] = JobSpec(name, func, description, schedule, timeout_s, max_tries, track, manual)
-        return func
-
-    return register
-
-
 def load_jobs() -> dict[str, JobSpec]:
-    for module in JOB_MODULES:
-        try:
-            importlib.import_module(module)
-        except ModuleNotFoundError as exc:
-            if exc.name != module:
-                raise
-    return dict(_REGISTRY)
+    """Every job (``sidecar.jobs.all_jobs.JOBS``) by name, in the order listed."""
+    from sidecar.jobs.all_jobs import JOBS  # imported here: all_jobs builds its specs with JobSpec from this module
+
+    return {spec.name: spec for spec in JOBS}
 
 
 def _is_transient(exc: BaseException) -> bool:
-    try:
-        from providers.errors import ProviderUnavailable
-    except ImportError:  # pragma: no cover - providers always ship with the sidecar
-        return False
     return isinstance(exc, ProviderUnavailable)
 
 

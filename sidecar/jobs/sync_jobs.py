@@ -11,7 +11,6 @@ from typing import Any
 
 from sidecar.jobs.progress import Progress
 from sidecar.jobs.queue import enqueue
-from sidecar.jobs.registry import job
 from sidecar.services import Services
 from sidecar.sync import state
 from sidecar.sync.items import MOVIE_KINDS, SERIES_KINDS, count_catalogue, sync_kind
@@ -49,31 +48,22 @@ async def _watch(services: Services, progress: Progress, full: bool) -> dict[str
     return result
 
 
-@job("sync-users", "Read the media server's users.")
 async def sync_users_job(services: Services, progress: Progress) -> dict[str, Any]:
     return await sync_users(services)
 
 
-@job("sync-libraries", "Read the media server's libraries (Marquee's own output libraries are never sources).")
 async def sync_libraries_job(services: Services, progress: Progress) -> dict[str, Any]:
     return await sync_libraries(services)
 
 
-@job("sync-movies", "Read every movie of the enabled libraries; mark removed ones gone.")
 async def sync_movies_job(services: Services, progress: Progress) -> dict[str, Any]:
     return await _sync_items(services, progress, "movies")
 
 
-@job("sync-series", "Read every series, season and episode of the enabled libraries; mark removed ones gone.")
 async def sync_series_job(services: Services, progress: Progress) -> dict[str, Any]:
     return await _sync_items(services, progress, "series")
 
 
-@job(
-    "sync-catalogue",
-    "Users, libraries, movies and series in one run (catches items whose webhook never came).",
-    schedule="daily:02:30",
-)
 async def sync_catalogue_job(services: Services, progress: Progress) -> dict[str, Any]:
     return {
         "users": await sync_users(services),
@@ -83,21 +73,14 @@ async def sync_catalogue_job(services: Services, progress: Progress) -> dict[str
     }
 
 
-@job(
-    "sync-watch-history",
-    "Reconcile every user's watch history with the server (delta since the last run; full=true re-reads all).",
-    schedule="interval:60",
-)
 async def sync_watch_history_job(services: Services, progress: Progress, full: bool = False) -> dict[str, Any]:
     return await _watch(services, progress, full)
 
 
-@job("sync-watch-history-full", "Re-read every user's whole watch history and drop what the server no longer has.")
 async def sync_watch_history_full_job(services: Services, progress: Progress) -> dict[str, Any]:
     return await _watch(services, progress, True)
 
 
-@job("initial-sync", "The first full sync: users, libraries, movies, series, then every user's watch history.")
 async def initial_sync_job(services: Services, progress: Progress) -> dict[str, Any]:
     result: dict[str, Any] = {}
     progress.log("syncing users and libraries")

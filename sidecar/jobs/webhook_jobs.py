@@ -4,13 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from sidecar.followup import run_followups
+from sidecar.followup import FOLLOW_UP_STAGES, FollowUpStages, run_followups
 from sidecar.jobs.progress import Progress
 from sidecar.jobs.queue import enqueue
-from sidecar.jobs.registry import job
 from sidecar.services import Services
 from sidecar.sync.follow_up_requests import (
-    FOLLOW_UP_JOB,
     ensure_waiting_job,
     follow_up_lock,
     request_follow_up,
@@ -18,20 +16,12 @@ from sidecar.sync.follow_up_requests import (
     take_requests,
 )
 from sidecar.webhooks.apply import process_event
-from sidecar.webhooks.store import PROCESS_JOB
 from sidecar.webhooks.sweeper import sweep
 
 EMBED_JOBS = {"movies": "generate-embeddings", "series": "generate-series-embeddings"}
 MAX_FOLLOW_UP_ROUNDS = 20
 
 
-@job(
-    PROCESS_JOB,
-    "Apply one stored webhook event using the server's current data.",
-    track=False,
-    max_tries=5,
-    manual=False,
-)
 async def process_webhook_event(services: Services, progress: Progress, event_id: int) -> dict[str, Any]:
     outcome = await process_event(services, event_id)
     if outcome.user_id is not None and outcome.media_types:
@@ -43,8 +33,10 @@ async def process_webhook_event(services: Services, progress: Progress, event_id
     return outcome.as_dict()
 
 
-@job(FOLLOW_UP_JOB, "After a user's watch state changed: refresh their picks and libraries.", manual=False)
-async def user_follow_up(services: Services, progress: Progress, user_id: int) -> dict[str, Any]:
+async def user_follow_up(
+    services: Services, progress: Progress, user_id: int, *, stages: FollowUpStages = FOLLOW_UP_STAGES
+) -> dict[str, Any]:
+    """Run the follow-up stages for every request taken for ``user_id`` (a test binds its own ``stages``)."""
     rounds: list[dict[str, Any]] = []
     async with follow_up_lock(services.engine, user_id):
         await start_taking(services.redis, user_id)
@@ -53,7 +45,7 @@ async def user_follow_up(services: Services, progress: Progress, user_id: int) -
             media_types = await take_requests(services.redis, user_id)
             if not media_types:
                 break
-            ran = await run_followups(services, user_id, media_types, progress)
+            ran = await run_followups(services, user_id, media_types, progress, stages)
             rounds.append({"media_types": sorted(media_types), "stages": ran})
             progress.log(f"user {user_id}: {sorted(media_types)} → {ran or 'no stages registered'}")
         else:
@@ -61,12 +53,6 @@ async def user_follow_up(services: Services, progress: Progress, user_id: int) -
     return {"user_id": user_id, "rounds": rounds}
 
 
-@job(
-    "sweep-webhooks",
-    "Queue webhook events and follow-ups whose job was lost; queue the first sync if none ever ran.",
-    schedule="interval:1",
-    track=False,
-)
 async def sweep_webhooks(services: Services, progress: Progress) -> dict[str, Any]:
     result = await sweep(services)
     return {"events": result.events, "follow_ups": result.follow_ups, "initial_sync": result.initial_sync}

@@ -11,7 +11,7 @@ from providers.ai.writing import PickFacts, TasteFacts, TemplateWriter
 from sidecar import runtime_settings as rs
 from sidecar.ai_factory import TEXT_GENERATOR_KEY
 from sidecar.embeddings import embed_items, hnsw_index_name
-from sidecar.followup import registered_followups
+from sidecar.followup import FOLLOW_UP_STAGES
 from sidecar.jobs.progress import Progress
 from sidecar.jobs.recommend_jobs import refresh_after_watch
 from sidecar.jobs.registry import load_jobs
@@ -125,7 +125,7 @@ async def test_followup_refreshes_one_user_from_the_cached_catalogue(world: Worl
     before = await snapshot_for(services, "movies")
 
     await watch(services.engine, alice, s.items["Nebula Drift"], days_ago=0.1)
-    assert "recommend" in registered_followups()
+    assert dict(FOLLOW_UP_STAGES)["recommend"] is refresh_after_watch
     await refresh_after_watch(services, alice, frozenset({"movies"}), Progress.detached())
     picks = await current(services, alice, "movies")
     assert picks[0]["trigger"] == "webhook"

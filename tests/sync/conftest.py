@@ -2,22 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field, replace
+from functools import partial
 from typing import Any
 
 import pytest
-from arq.worker import Worker
+from arq.worker import Function, Worker
 from pydantic import SecretStr
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-import sidecar.followup as followup
 from providers.simulator import Simulator, serve_simulator, synthetic_catalog
+from sidecar.followup import FollowUpStages
 from sidecar.jobs.registry import load_jobs, wrap
 from sidecar.jobs.worker import on_shutdown, on_startup
 from sidecar.services import QUEUE_NAME, Services, open_services, redis_settings
 from sidecar.settings import Settings
+from sidecar.sync.follow_up_requests import FOLLOW_UP_JOB
 
 MOVIES = 80
 SERIES = 3
@@ -30,6 +32,16 @@ class SimEnv:
     settings: Settings
     services: Services
     follow_ups: list[tuple[int, frozenset[str]]] = field(default_factory=list)
+
+    @property
+    def stages(self) -> FollowUpStages:
+        """Follow-up stages that only record their calls in ``follow_ups`` (other features' stages —
+        recommending, publishing — are not part of these tests)."""
+
+        async def record(services: Services, user_id: int, media_types: frozenset[str], progress: Any) -> None:
+            self.follow_ups.append((user_id, media_types))
+
+        return (("record", record),)
 
     def user_id(self, name: str) -> str:
         return self.sim.user(name).id
@@ -91,20 +103,6 @@ def make_sim(flavor: str = "jellyfin") -> Simulator:
 
 
 @pytest.fixture
-def recorded_follow_ups(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, frozenset[str]]]:
-    """Replace the follow-up stages of other features with one that records its calls."""
-    load_jobs()  # job modules register their stages on import; import them before replacing the stages
-    calls: list[tuple[int, frozenset[str]]] = []
-
-    async def record(services: Services, user_id: int, media_types: frozenset[str], progress: Any) -> None:
-        calls.append((user_id, media_types))
-
-    hooks: list[tuple[int, str, Callable[..., Awaitable[None]]]] = [(10, "record", record)]
-    monkeypatch.setattr(followup, "_hooks", hooks)
-    return calls
-
-
-@pytest.fixture
 def flavor() -> str:
     return "jellyfin"
 
@@ -114,7 +112,6 @@ async def sim_env(
     settings: Settings,
     clean_db: AsyncEngine,
     clean_redis: str,
-    recorded_follow_ups: list[tuple[int, frozenset[str]]],
     flavor: str,
 ) -> AsyncIterator[SimEnv]:
     sim = make_sim(flavor)
@@ -129,7 +126,7 @@ async def sim_env(
         assert configured.database_url is not None
         services = await open_services(configured, configured.database_url.get_secret_value(), clean_redis)
         try:
-            yield SimEnv(sim, url, configured, services, recorded_follow_ups)
+            yield SimEnv(sim, url, configured, services)
         finally:
             await services.aclose()
             await sim.webhooks.aclose()
@@ -138,12 +135,23 @@ async def sim_env(
 OWN_JOB_MODULES = ("sidecar.jobs.sync_jobs", "sidecar.jobs.webhook_jobs")
 
 
-def sync_worker(services: Services, *, burst: bool, startup_hooks: list[Any] | None = None) -> Worker:
+def own_job_functions(stages: FollowUpStages) -> list[Function]:
+    """The sync and webhook jobs only, the follow-up job running ``stages``."""
+    specs = [spec for spec in load_jobs().values() if spec.func.__module__ in OWN_JOB_MODULES]
+    return [
+        wrap(replace(spec, func=partial(spec.func, stages=stages)) if spec.name == FOLLOW_UP_JOB else spec)
+        for spec in specs
+    ]
+
+
+def sync_worker(
+    services: Services, *, burst: bool, stages: FollowUpStages, startup_hooks: list[Any] | None = None
+) -> Worker:
     """A worker running only the sync and webhook jobs: jobs of other features queued by ours (embeddings,
-    recommendations) are dropped, so these tests neither load models nor publish libraries."""
-    functions = [wrap(spec) for spec in load_jobs().values() if spec.func.__module__ in OWN_JOB_MODULES]
+    recommendations) are dropped, so these tests neither load models nor publish libraries; the follow-up
+    job runs ``stages`` (``SimEnv.stages`` records the calls)."""
     return Worker(
-        functions=functions,
+        functions=own_job_functions(stages),
         redis_settings=redis_settings(services.redis_url),
         queue_name=QUEUE_NAME,
         on_startup=on_startup,

@@ -97,13 +97,13 @@ async def test_one_playback_counts_one_play(sim_env: SimEnv, flavor: str) -> Non
         per_playback = {"jellyfin": (3, 3), "emby": (2, 0)}[flavor]  # (applied, ignored progress reports)
         expected = {"pending": 3 * per_playback[0], "ignored": 3 * per_playback[1]}
         assert await _stored(services, 3 * sum(per_playback)) == {k: n for k, n in expected.items() if n}
-        worker = sync_worker(services, burst=True)
+        worker = sync_worker(services, stages=sim_env.stages, burst=True)
         await asyncio.wait_for(worker.async_run(), 60)
         await worker.close()
         assert await _completed_plays(services) == Counter({full_a: 1, full_b: 1})
 
         # Live: the worker runs while the playbacks happen; a title watched twice counts twice.
-        worker = sync_worker(services, burst=False)
+        worker = sync_worker(services, stages=sim_env.stages, burst=False)
         task = asyncio.create_task(worker.async_run())
         try:
             sim.play("alice", again, fraction=1.0)

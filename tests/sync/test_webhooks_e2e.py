@@ -47,7 +47,7 @@ def _hook_url(env: SimEnv, base: str) -> str:
 async def test_first_start_syncs_then_playback_stop_lands_within_seconds(sim_env: SimEnv, flavor: str) -> None:
     services = sim_env.services
     app = create_app(sim_env.settings, run_worker=False)
-    worker = sync_worker(services, burst=False, startup_hooks=[on_worker_start])
+    worker = sync_worker(services, stages=sim_env.stages, burst=False, startup_hooks=[on_worker_start])
     worker_task = asyncio.create_task(worker.async_run())
     try:
         await _first_start_then_playback(sim_env, app, services)
@@ -128,7 +128,7 @@ async def test_hundred_webhooks_while_the_worker_is_down_are_applied_once(sim_en
     assert 0 < changed < 100  # each event names its own (user, movie); some set what was already so
 
     for _ in range(2):  # the second round re-enqueues every event, as a confused sweeper would
-        worker = sync_worker(services, burst=True)
+        worker = sync_worker(services, stages=sim_env.stages, burst=True)
         await asyncio.wait_for(worker.async_run(), 60)
         await worker.close()
         assert await _scalar(services, "SELECT count(*) FROM webhook_event WHERE status = 'done'") == 100
@@ -186,7 +186,7 @@ async def test_pending_events_left_by_a_redis_outage_are_swept(sim_env: SimEnv) 
             await app_services.redis.aclose()
             app_services.redis = real
     assert [d.status for d in sim.webhooks.sent] == [202]
-    worker = sync_worker(services, burst=True, startup_hooks=[on_worker_start])
+    worker = sync_worker(services, stages=sim_env.stages, burst=True, startup_hooks=[on_worker_start])
     await asyncio.wait_for(worker.async_run(), 60)
     await worker.close()
     assert await _scalar(services, "SELECT status FROM webhook_event") == "done"
@@ -207,7 +207,7 @@ async def test_library_events_add_and_remove_items(sim_env: SimEnv, flavor: str)
         gone = next(i for i in sim.items.values() if i.type == "Movie" and i.id != added.id)
         sim.remove_item(gone.id)
         await sim.webhooks.drain()
-    worker = sync_worker(services, burst=True)
+    worker = sync_worker(services, stages=sim_env.stages, burst=True)
     await asyncio.wait_for(worker.async_run(), 60)
     await worker.close()
     async with services.engine.connect() as conn:

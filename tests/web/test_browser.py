@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -12,8 +12,9 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from providers.simulator import Simulator
-from sidecar.jobs import registry
+from sidecar.jobs import all_jobs
 from sidecar.jobs.progress import Progress
+from sidecar.jobs.registry import JobSpec
 from sidecar.services import Services
 from sidecar.settings import Settings
 from sidecar.sync import state as sync_state
@@ -48,14 +49,13 @@ async def _slow_job(services: Services, progress: Progress, **_: Any) -> dict[st
 
 
 @pytest.fixture
-def slow_job() -> Iterator[str]:
-    """A job that takes ~3 s with visible progress, registered only for this test."""
+def slow_job(monkeypatch: pytest.MonkeyPatch) -> str:
+    """A job that takes ~3 s with visible progress, one of Marquee's jobs for this test only."""
     name = "test-slow-progress"
-    registry.job(name, "Counts to six, slowly (test job).")(_slow_job)
-    try:
-        yield name
-    finally:
-        registry._REGISTRY.pop(name, None)  # keep other tests' job lists as they expect them
+    monkeypatch.setattr(
+        all_jobs, "JOBS", (*all_jobs.JOBS, JobSpec(name, _slow_job, "Counts to six, slowly (test job)."))
+    )
+    return name
 
 
 @pytest.fixture
