@@ -7,7 +7,7 @@ import asyncio
 import json
 import logging
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -186,31 +186,6 @@ def _print_webhook_urls(base: str, token: str) -> None:
     print(f"Emby (Settings → Webhooks):                     {base}/webhooks/emby?token={token}")
 
 
-# Subcommands contributed by feature modules: name -> (help, add_arguments, handler)
-_EXTRA_COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Callable[..., int]]] = {}
-
-
-def register_command(
-    name: str, help_text: str, add_arguments: Callable[[argparse.ArgumentParser], None]
-) -> Callable[[Callable[[argparse.Namespace], int]], Callable[[argparse.Namespace], int]]:
-    def decorate(handler: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
-        _EXTRA_COMMANDS[name] = (help_text, add_arguments, handler)
-        return handler
-
-    return decorate
-
-
-def _load_command_modules() -> None:
-    import importlib
-
-    for module in ("sidecar.commands",):
-        try:
-            importlib.import_module(module)
-        except ModuleNotFoundError as exc:
-            if exc.name != module:
-                raise
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="marquee", description="Personal, explained AI Picks libraries for Jellyfin and Emby."
@@ -234,11 +209,24 @@ def build_parser() -> argparse.ArgumentParser:
     hook = sub.add_parser("webhook-url", help="print the webhook URLs (they contain the secret)")
     hook.set_defaults(handler=cmd_webhook_url)
 
-    _load_command_modules()
-    for name, (help_text, add_arguments, handler) in _EXTRA_COMMANDS.items():
-        extra = sub.add_parser(name, help=help_text)
-        add_arguments(extra)
-        extra.set_defaults(handler=handler)
+    # The commands built on the rest of Marquee live in sidecar.commands (it imports this module's helpers).
+    from sidecar import commands
+
+    simulator = sub.add_parser("simulator", help="run a simulated Jellyfin or Emby server")
+    commands.simulator_args(simulator)
+    simulator.set_defaults(handler=commands.cmd_simulator)
+
+    evaluate = sub.add_parser("evaluate", help="measure recommendation quality on real users' ratings")
+    commands.evaluate_args(evaluate)
+    evaluate.set_defaults(handler=commands.cmd_evaluate)
+
+    run_job = sub.add_parser("run-job", help="run one job on the worker and follow its progress")
+    commands.run_job_args(run_job)
+    run_job.set_defaults(handler=commands.cmd_run_job)
+
+    demo = sub.add_parser("demo", help="simulator + Marquee on embedded defaults: sync, embed, recommend, publish")
+    commands.demo_args(demo)
+    demo.set_defaults(handler=commands.cmd_demo)
     return parser
 
 
@@ -275,7 +263,4 @@ def _level() -> str:
 
 
 if __name__ == "__main__":
-    # Re-import under the package name so subcommands registered by sidecar.commands land in one registry.
-    from sidecar import cli
-
-    sys.exit(cli.main())
+    sys.exit(main())

@@ -1,4 +1,5 @@
-"""The feature subcommands of ``marquee``: simulator, evaluate, run-job and demo."""
+"""The subcommands of ``marquee`` built on the rest of Marquee: simulator, evaluate, run-job and demo (wired
+in ``sidecar.cli.build_parser``)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from typing import Any
 from pydantic import SecretStr
 from sqlmodel import col, select
 
-from sidecar.cli import _load_settings, _prepare, register_command
+from sidecar.cli import _load_settings, _prepare
 from sidecar.db.models import JobRun
 from sidecar.errors import ConfigError, JobError
 from sidecar.services import Services
@@ -36,11 +37,10 @@ PIPELINE = (
 # --- simulator --------------------------------------------------------------------------------------
 
 
-def _simulator_args(parser: argparse.ArgumentParser) -> None:
+def simulator_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("args", nargs=argparse.REMAINDER, help="see `marquee simulator -- --help`")
 
 
-@register_command("simulator", "run a simulated Jellyfin or Emby server", _simulator_args)
 def cmd_simulator(args: argparse.Namespace) -> int:
     from providers.simulator.serve import run_simulator_cli
 
@@ -51,14 +51,13 @@ def cmd_simulator(args: argparse.Namespace) -> int:
 # --- evaluate ---------------------------------------------------------------------------------------
 
 
-def _evaluate_args(parser: argparse.ArgumentParser) -> None:
+def evaluate_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--movies", type=Path, default=SHARED_DATA / "movies.jsonl", help="movies.jsonl")
     parser.add_argument("--ratings", type=Path, default=SHARED_DATA / "ratings.csv", help="ratings.csv")
     parser.add_argument("--cache-dir", type=Path, default=None, help="embedding cache (default DATA_DIR/eval-cache)")
     parser.add_argument("--limit-users", type=int, default=None, help="evaluate only the first N users")
 
 
-@register_command("evaluate", "measure recommendation quality on real users' ratings", _evaluate_args)
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from sidecar.evaluate import run_evaluation
 
@@ -112,11 +111,10 @@ async def run_and_wait(
     raise JobError(f"{name} did not finish within {timeout_s:.0f}s")
 
 
-def _run_job_args(parser: argparse.ArgumentParser) -> None:
+def run_job_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("name", help="job name (see the admin Jobs page), e.g. initial-sync")
 
 
-@register_command("run-job", "run one job on the worker and follow its progress", _run_job_args)
 def cmd_run_job(args: argparse.Namespace) -> int:
     from sidecar.jobs.registry import load_jobs
     from sidecar.services import open_services
@@ -145,7 +143,7 @@ def cmd_run_job(args: argparse.Namespace) -> int:
 # --- demo -------------------------------------------------------------------------------------------
 
 
-def _demo_args(parser: argparse.ArgumentParser) -> None:
+def demo_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--flavor", choices=["jellyfin", "emby"], default="jellyfin")
     parser.add_argument("--movies", type=int, default=300, help="movies in the demo catalogue")
     parser.add_argument("--series", type=int, default=30, help="series in the demo catalogue")
@@ -154,7 +152,6 @@ def _demo_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--exit-after-setup", action="store_true", help="stop once the pipeline has run")
 
 
-@register_command("demo", "simulator + Marquee on embedded defaults: sync, embed, recommend, publish", _demo_args)
 def cmd_demo(args: argparse.Namespace) -> int:
     from sidecar.runtime import exit_cleanly_on_sigterm
 

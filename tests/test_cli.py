@@ -124,6 +124,29 @@ def test_parser_knows_every_documented_command() -> None:
     assert {"serve", "worker", "migrate", "webhook-url"} <= set(choices)
 
 
+def test_the_parser_lists_every_command_with_its_handler() -> None:
+    """Commands are listed in build_parser, not registered by importing a module: all eight, each wired."""
+    from sidecar import cli, commands
+
+    parser = build_parser()
+    choices = parser._subparsers._group_actions[0].choices  # type: ignore[union-attr]
+    assert list(choices) == [
+        "serve", "worker", "migrate", "webhook-url", "simulator", "evaluate", "run-job", "demo"
+    ]  # fmt: skip
+    handlers = {name: sub.get_default("handler") for name, sub in choices.items()}
+    assert handlers == {
+        "serve": cli.cmd_serve,
+        "worker": cli.cmd_worker,
+        "migrate": cli.cmd_migrate,
+        "webhook-url": cli.cmd_webhook_url,
+        "simulator": commands.cmd_simulator,
+        "evaluate": commands.cmd_evaluate,
+        "run-job": commands.cmd_run_job,
+        "demo": commands.cmd_demo,
+    }
+    assert not hasattr(cli, "register_command")
+
+
 def _servers_under(data: Path) -> list[str]:
     """Command lines of live processes (embedded PostgreSQL or Redis) that use ``data``."""
     found = []
