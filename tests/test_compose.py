@@ -36,10 +36,14 @@ def test_every_marquee_service_runs_a_real_subcommand_with_known_settings() -> N
     assert marquee_services == 2
 
 
-def test_dockerfile_copies_what_the_app_reads_at_run_time() -> None:
+def test_dockerfile_copies_what_the_app_is_built_from() -> None:
+    """The image copies exactly what tests/test_wheel.py builds a working wheel from (setup.py included)."""
+    from tests.test_wheel import SOURCES
+
     dockerfile = (ROOT / "Dockerfile").read_text()
-    for folder in ("sidecar", "providers", "templates", "static", "migrations"):
-        assert re.search(rf"^COPY {folder} ", dockerfile, re.M), folder
+    copied = {name for line in re.findall(r"^COPY (.+) \S+$", dockerfile, re.M) for name in line.split()}
+    assert set(SOURCES) <= copied, set(SOURCES) - copied
+    assert {"templates", "static", "migrations", "setup.py"} <= set(SOURCES)
     assert "torch==2.13.0" in dockerfile
 
 
