@@ -176,6 +176,13 @@ class ScanState(_Model):
     last_end: datetime | None = None
 
 
+class Image(_Model):
+    """An image's bytes as the server sent them, and their media type (``image/jpeg``, ``image/png``...)."""
+
+    data: bytes
+    content_type: str
+
+
 class MediaServer(Protocol):
     """What Marquee needs from a Jellyfin or Emby server. Implemented by ``providers.mediabrowser``.
 
@@ -349,6 +356,18 @@ class MediaServer(Protocol):
         tag: str | None = None,
         max_width: int | None = None,
     ) -> str: ...
+
+    async def fetch_image(
+        self,
+        item_id: str,
+        *,
+        image_type: str = "Primary",
+        tag: str | None = None,
+        max_width: int | None = None,
+    ) -> Image:
+        """An item's image (``Primary``, ``Backdrop``, ...), asked once (no retries: a missing poster must
+        not hold up a page or a publish). ``ProviderNotFound`` when the item has no such image."""
+        ...
 
     async def aclose(self) -> None: ...
 

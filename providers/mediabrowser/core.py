@@ -20,6 +20,7 @@ import httpx
 
 from providers.base import (
     Collection,
+    Image,
     Item,
     Library,
     Playlist,
@@ -615,6 +616,26 @@ class MediaBrowserServer:
         query: Mapping[str, Any] = {k: v for k, v in {"tag": tag, "maxWidth": max_width}.items() if v is not None}
         url = f"{self.base_url}{self.p(f'/Items/{item_id}/Images/{image_type}')}"
         return f"{url}?{urlencode(query)}" if query else url
+
+    async def fetch_image(
+        self,
+        item_id: str,
+        *,
+        image_type: str = "Primary",
+        tag: str | None = None,
+        max_width: int | None = None,
+    ) -> Image:
+        query = {k: v for k, v in {"tag": tag, "maxWidth": max_width}.items() if v is not None}
+        response = await self._http.request(
+            "GET",
+            self.p(f"/Items/{item_id}/Images/{image_type}"),
+            params=query,
+            what=f"{image_type} image of item {item_id}",
+            auth_headers={**self.auth_headers(self.api_key), "Accept": "image/*"},
+            retries=0,
+        )
+        content_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
+        return Image(data=response.content, content_type=content_type)
 
     async def aclose(self) -> None:
         await self._http.aclose()

@@ -85,13 +85,16 @@ class Transport:
         what: str = "",
         idempotent: bool | None = None,
         auth_headers: Mapping[str, str] | None = None,
+        retries: int | None = None,
     ) -> httpx.Response:
         """Send, retrying transient failures; returns a 2xx response or raises a MediaServerError.
 
         ``what`` names the thing asked for ("item 123") in a 404 message. POSTs are retried after a 500
         or a read error only when ``idempotent`` is true (a repeated "create" could make a duplicate).
         ``auth_headers`` replaces the API-key headers (a password login must not carry the key).
+        ``retries`` overrides the transport's count for this request (0: one attempt, fail fast).
         """
+        max_retries = self._retries if retries is None else max(0, retries)
         headers = self._auth_headers if auth_headers is None else dict(auth_headers)
         retry_ambiguous = idempotent if idempotent is not None else method.upper() in _IDEMPOTENT
         attempt = 0
@@ -126,7 +129,7 @@ class Transport:
                     return response
                 error = self._error_for(response, method, path, what)
                 retry = response.status_code in _RETRY_ALWAYS or (response.status_code >= 500 and retry_ambiguous)
-            if not retry or attempt >= self._retries:
+            if not retry or attempt >= max_retries:
                 if isinstance(error, ProviderUnavailable) and attempt:
                     error.message = f"{error.message} (gave up after {attempt + 1} attempts)"
                     error.args = (error.message,)

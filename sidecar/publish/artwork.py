@@ -11,11 +11,10 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import OrderedDict
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-import httpx
-
+from providers.errors import MediaServerError
 from sidecar.publish.placeholder import placeholder_png
 from sidecar.publish.titles import ImageRequest, TitlePlan
 from sidecar.publish.writer import OutFile, OutTitle
@@ -32,26 +31,26 @@ CACHE_BYTES = 48 * 1024 * 1024
 
 
 class ImageCache:
-    """Least-recently-used image bytes by URL, bounded in total size."""
+    """Least-recently-used image bytes by item, image type, tag and width, bounded in total size."""
 
     def __init__(self, max_bytes: int = CACHE_BYTES) -> None:
         self.max_bytes = max_bytes
         self._entries: OrderedDict[str, tuple[str, bytes]] = OrderedDict()
         self._size = 0
 
-    def get(self, url: str) -> tuple[str, bytes] | None:
-        entry = self._entries.get(url)
+    def get(self, key: str) -> tuple[str, bytes] | None:
+        entry = self._entries.get(key)
         if entry is not None:
-            self._entries.move_to_end(url)
+            self._entries.move_to_end(key)
         return entry
 
-    def put(self, url: str, entry: tuple[str, bytes]) -> None:
+    def put(self, key: str, entry: tuple[str, bytes]) -> None:
         if len(entry[1]) > self.max_bytes // 8:
             return
-        old = self._entries.pop(url, None)
+        old = self._entries.pop(key, None)
         if old is not None:
             self._size -= len(old[1])
-        self._entries[url] = entry
+        self._entries[key] = entry
         self._size += len(entry[1])
         while self._size > self.max_bytes:
             _, (_, data) = self._entries.popitem(last=False)
@@ -61,41 +60,36 @@ class ImageCache:
 _cache = ImageCache()
 
 
+def _cache_key(request: ImageRequest, width: int) -> str:
+    return f"{request.item_provider_id}/{request.image_type}/{request.tag}/{width}"
+
+
 async def _fetch(
-    http: httpx.AsyncClient,
-    server: MediaServer | None,
-    request: ImageRequest,
-    headers: Mapping[str, str],
-    limit: asyncio.Semaphore,
+    server: MediaServer | None, request: ImageRequest, limit: asyncio.Semaphore
 ) -> tuple[str, bytes] | None:
     if server is None:
         return None
     width = POSTER_WIDTH if request.stem == "poster" else FANART_WIDTH
-    url = server.image_url(request.item_provider_id, image_type=request.image_type, tag=request.tag, max_width=width)
-    if request.tag and (cached := _cache.get(url)) is not None:
+    key = _cache_key(request, width)
+    if request.tag and (cached := _cache.get(key)) is not None:
         return cached
     try:
         async with limit:
-            response = await http.get(url, headers=dict(headers))
-    except httpx.HTTPError as exc:
+            image = await server.fetch_image(
+                request.item_provider_id, image_type=request.image_type, tag=request.tag, max_width=width
+            )
+    except MediaServerError as exc:  # ProviderNotFound: the item has no such image
         log.info("no %s for %s: %s", request.image_type, request.item_provider_id, exc)
         return None
-    kind = response.headers.get("content-type", "").split(";")[0].strip().lower()
-    if response.status_code != 200 or kind not in _EXTENSIONS or not response.content:
+    if image.content_type not in _EXTENSIONS or not image.data:
         return None
     if request.tag:
-        _cache.put(url, (_EXTENSIONS[kind], response.content))
-    return _EXTENSIONS[kind], response.content
+        _cache.put(key, (_EXTENSIONS[image.content_type], image.data))
+    return _EXTENSIONS[image.content_type], image.data
 
 
-async def _resolve(
-    http: httpx.AsyncClient,
-    server: MediaServer | None,
-    request: ImageRequest,
-    headers: Mapping[str, str],
-    limit: asyncio.Semaphore,
-) -> OutFile | None:
-    fetched = await _fetch(http, server, request, headers, limit)
+async def _resolve(server: MediaServer | None, request: ImageRequest, limit: asyncio.Semaphore) -> OutFile | None:
+    fetched = await _fetch(server, request, limit)
     if fetched is not None:
         ext, data = fetched
         return OutFile(f"{request.stem}.{ext}", data=data)
@@ -107,16 +101,15 @@ async def _resolve(
 async def materialise(
     plans: Sequence[TitlePlan],
     *,
-    http: httpx.AsyncClient,
     server: MediaServer | None,
-    headers: Mapping[str, str] | None = None,
     concurrency: int = 8,
 ) -> list[OutTitle]:
+    """The changed titles' files, images fetched through the provider (or a placeholder poster)."""
     limit = asyncio.Semaphore(concurrency)
     jobs: list[tuple[int, ImageRequest]] = [
         (index, spec.image) for index, plan in enumerate(plans) for spec in plan.files if spec.image is not None
     ]
-    resolved = await asyncio.gather(*(_resolve(http, server, req, headers or {}, limit) for _, req in jobs))
+    resolved = await asyncio.gather(*(_resolve(server, req, limit) for _, req in jobs))
     images: dict[int, list[OutFile]] = {}
     for (index, _), out in zip(jobs, resolved, strict=True):
         if out is not None:

@@ -17,6 +17,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from providers.errors import MediaServerError
 from sidecar import runtime_settings as rs
 from sidecar.app import register_routes
 from sidecar.channels import fill_channel
@@ -167,16 +168,14 @@ async def poster(request: Request) -> Response:
     tag = item.image_tags.get("Primary")
     server = services.media_server
     if tag and server is not None:
-        url = server.image_url(item.provider_id, tag=tag, max_width=400)
         try:
-            upstream = await services.http.get(url)
-        except Exception as exc:
+            image = await server.fetch_image(item.provider_id, tag=tag, max_width=400)
+        except MediaServerError as exc:  # ProviderNotFound: no such image any more
             log.warning("poster of item %s unavailable: %s", item.id, type(exc).__name__)
         else:
-            content_type = upstream.headers.get("content-type", "")
-            if upstream.status_code == 200 and content_type.startswith("image/"):
+            if image.content_type.startswith("image/"):
                 return Response(
-                    upstream.content, media_type=content_type, headers={"Cache-Control": "private, max-age=86400"}
+                    image.data, media_type=image.content_type, headers={"Cache-Control": "private, max-age=86400"}
                 )
     title = escape(item.name[:28])
     return Response(

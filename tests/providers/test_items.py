@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 
-from providers.errors import ProviderNotFound
+from providers.errors import ProviderNotFound, ProviderUnavailable
 from tests.providers.conftest import Served
 
 
@@ -134,3 +134,24 @@ async def test_stream_and_image_urls_work(served: Served) -> None:
         assert (await http.get(provider.stream_url(movie.id, with_key=False))).status_code == 401
         image = await http.get(provider.image_url(movie.id, tag=movie.image_tag, max_width=300))
         assert image.status_code == 200 and image.content.startswith(b"\x89PNG")
+
+
+async def test_fetch_image_goes_through_the_provider(served: Served) -> None:
+    provider, sim = served.provider, served.sim
+    movie = next(i for i in sim.items.values() if i.type == "Movie")
+    image = await provider.fetch_image(movie.id, tag=movie.image_tag, max_width=300)
+    assert image.content_type == "image/png" and image.data.startswith(b"\x89PNG")
+    backdrop = await provider.fetch_image(movie.id, image_type="Backdrop", max_width=1280)
+    assert backdrop.data.startswith(b"\x89PNG")
+    with pytest.raises(ProviderNotFound):  # no such image: a 404 means "no image"
+        await provider.fetch_image(movie.id, image_type="Disc")
+    with pytest.raises(ProviderNotFound):  # no such item
+        await provider.fetch_image("f" * 32)
+
+
+async def test_fetch_image_fails_fast_when_the_server_fails(served: Served) -> None:
+    movie = next(i for i in served.sim.items.values() if i.type == "Movie")
+    served.sim.inject_fault(503, 2, path_contains=f"/items/{movie.id}/images/primary", method="GET")
+    with pytest.raises(ProviderUnavailable):
+        await served.provider.fetch_image(movie.id)
+    assert served.sim.faults[-1].remaining == 1  # asked once, not retried (other calls retry twice)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections import Counter
 
-import httpx
 import pytest
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -37,16 +36,16 @@ async def test_tagged_images_are_downloaded_once() -> None:
         return Response(b"\x89PNG-" + request.path_params["item"].encode(), media_type="image/png")
 
     app = Starlette(routes=[Route("/Items/{item}/Images/Primary", image)])
-    async with serve(app, lifespan="off") as url, httpx.AsyncClient() as http:
+    async with serve(app, lifespan="off") as url:
         server = make_media_server("jellyfin", url, "0" * 32)
         try:
             for _ in range(3):
-                titles = await materialise([_plan("a", "tag1"), _plan("b", None)], http=http, server=server)
+                titles = await materialise([_plan("a", "tag1"), _plan("b", None)], server=server)
                 files = {t.folder: {f.rel: f.data for f in t.files} for t in titles}
                 assert files["a"]["poster.png"] == b"\x89PNG-a"
                 assert files["b"]["poster.png"] == b"\x89PNG-b"
             assert hits == {"a": 1, "b": 3}
-            await materialise([_plan("a", "tag2")], http=http, server=server)  # a new image has a new tag
+            await materialise([_plan("a", "tag2")], server=server)  # a new image has a new tag
             assert hits["a"] == 2
         finally:
             await server.aclose()
@@ -62,3 +61,23 @@ def test_the_cache_evicts_the_least_recently_used_beyond_its_size() -> None:
     assert cache.get("b") is None and cache.get("a") is not None and cache.get("i") is not None
     cache.put("huge", ("png", b"x" * 101))  # more than an eighth of the cache: never kept
     assert cache.get("huge") is None
+
+
+async def test_a_missing_or_failing_image_leaves_the_title_without_it() -> None:
+    async def image(request: Request) -> Response:
+        item = request.path_params["item"]
+        if item == "gone":
+            return Response("no image", status_code=404)
+        if item == "broken":
+            return Response("boom", status_code=500)
+        return Response(b"\x89PNG-" + item.encode(), media_type="image/png")
+
+    app = Starlette(routes=[Route("/Items/{item}/Images/Primary", image)])
+    async with serve(app, lifespan="off") as url:
+        server = make_media_server("jellyfin", url, "0" * 32)
+        try:
+            titles = await materialise([_plan("gone", "t"), _plan("broken", "t"), _plan("ok", "t")], server=server)
+        finally:
+            await server.aclose()
+    files = {t.folder: {f.rel for f in t.files} for t in titles}
+    assert files == {"gone": {"movie.nfo"}, "broken": {"movie.nfo"}, "ok": {"movie.nfo", "poster.png"}}
