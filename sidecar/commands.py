@@ -19,8 +19,6 @@ from sidecar.db.models import JobRun
 from sidecar.errors import ConfigError, JobError
 from sidecar.services import Services
 
-SHARED_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
-
 # The demo pipeline, in order: what a new installation runs once.
 PIPELINE = (
     "initial-sync",
@@ -52,8 +50,14 @@ def cmd_simulator(args: argparse.Namespace) -> int:
 
 
 def evaluate_args(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--movies", type=Path, default=SHARED_DATA / "movies.jsonl", help="movies.jsonl")
-    parser.add_argument("--ratings", type=Path, default=SHARED_DATA / "ratings.csv", help="ratings.csv")
+    parser.add_argument(
+        "--dataset",
+        type=Path,
+        default=Path("."),
+        help="folder with movies.jsonl and ratings.csv (default: the current directory), e.g. ../shared/data",
+    )
+    parser.add_argument("--movies", type=Path, default=None, help="movies.jsonl (default: DATASET/movies.jsonl)")
+    parser.add_argument("--ratings", type=Path, default=None, help="ratings.csv (default: DATASET/ratings.csv)")
     parser.add_argument("--cache-dir", type=Path, default=None, help="embedding cache (default DATA_DIR/eval-cache)")
     parser.add_argument("--limit-users", type=int, default=None, help="evaluate only the first N users")
 
@@ -61,11 +65,16 @@ def evaluate_args(parser: argparse.ArgumentParser) -> None:
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from sidecar.evaluate import run_evaluation
 
-    for path in (args.movies, args.ratings):
-        if not path.exists():
-            raise ConfigError(f"{path} does not exist")
+    movies = args.movies or args.dataset / "movies.jsonl"
+    ratings = args.ratings or args.dataset / "ratings.csv"
+    missing = [str(path.resolve()) for path in (movies, ratings) if not path.is_file()]
+    if missing:
+        raise ConfigError(
+            f"evaluate needs {' and '.join(missing)}: pass --dataset (the folder with movies.jsonl and "
+            "ratings.csv, e.g. --dataset ../shared/data) or --movies and --ratings"
+        )
     cache = args.cache_dir or _load_settings().resolved_data_dir / "eval-cache"
-    run_evaluation(args.movies, args.ratings, cache_dir=cache, limit_users=args.limit_users)
+    run_evaluation(movies, ratings, cache_dir=cache, limit_users=args.limit_users)
     return 0
 
 

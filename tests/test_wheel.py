@@ -187,3 +187,11 @@ def test_simulator_runs_from_the_installed_package(installed: Installed) -> None
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.communicate()
+
+
+def test_evaluate_says_where_its_dataset_should_be(installed: Installed) -> None:
+    """An installed Marquee has no ../shared/data: the dataset is the current directory unless --dataset says."""
+    result = installed.run("marquee", "evaluate")
+    assert result.returncode == 2, result.stderr
+    assert str(installed.cwd / "movies.jsonl") in result.stderr and "--dataset" in result.stderr
+    assert "Traceback" not in result.stderr
