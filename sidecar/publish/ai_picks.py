@@ -19,7 +19,7 @@ from sidecar.db.models import AppUser, PublishedLibrary
 from sidecar.errors import JobError
 from sidecar.jobs.progress import Progress
 from sidecar.publish import access
-from sidecar.publish.library import Outcome, Target, publish_library, require_server, unpublish
+from sidecar.publish.library import LibraryResult, Target, publish_library, require_server, unpublish
 from sidecar.publish.naming import ai_picks_folder, ai_picks_library_name
 from sidecar.publish.picks import current_picks, explanations_shown, publishable_users
 from sidecar.publish.server_library import remove_library
@@ -31,7 +31,7 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class PublishReport:
-    outcomes: list[Outcome] = field(default_factory=list)
+    outcomes: list[LibraryResult] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     failures: dict[str, str] = field(default_factory=dict)
 
@@ -72,7 +72,7 @@ async def _rows(services: Services, media_type: str, user_id: int | None = None)
         return list((await session.exec(query)).all())
 
 
-async def publish_for(services: Services, user: AppUser, media_type: str, progress: Progress) -> Outcome | None:
+async def publish_for(services: Services, user: AppUser, media_type: str, progress: Progress) -> LibraryResult | None:
     """Publish one user's library of one type; None when they have no picks and no library yet."""
     async with services.sessions() as session:
         picks = await current_picks(session, int(user.id or 0), media_type)

@@ -39,7 +39,7 @@ from sidecar.publish.naming import COLLECTION_TYPE
 from sidecar.publish.options import PUBLISH_FILES, PublishFileSettings
 from sidecar.publish.picks import load_sources
 from sidecar.publish.server_library import ensure_library, refresh_and_verify, remove_library
-from sidecar.publish.sources import Pick
+from sidecar.publish.sources import RankedSource
 from sidecar.publish.titles import Mode, PlanOptions, StreamUrl, TitlePlan, UnpublishableTitle, plan_title
 from sidecar.publish.writer import Fault, LibraryDir, check_symlinks, check_writable, remove_path
 from sidecar.runtime_settings import PUBLISH, PublishSettings, load
@@ -64,7 +64,7 @@ class Target:
 
 
 @dataclass
-class Outcome:
+class LibraryResult:
     library: str
     media_type: str
     titles: int = 0
@@ -144,15 +144,15 @@ async def save_row(services: Services, row: PublishedLibrary, **changes: object)
         await session.commit()
 
 
-def build_plans(picks: Sequence[Pick], options: PlanOptions) -> tuple[list[TitlePlan], list[str]]:
+def build_plans(picks: Sequence[RankedSource], options: PlanOptions) -> tuple[list[TitlePlan], list[str]]:
     """Plans in rank order, renumbered 1..n after leaving out what cannot be published."""
     plans: list[TitlePlan] = []
-    usable: list[Pick] = []
+    usable: list[RankedSource] = []
     skipped: list[str] = []
     seen: set[str] = set()
     for pick in picks:
         try:
-            plan = plan_title(Pick(pick.source, len(plans) + 1, pick.explanation), options)
+            plan = plan_title(RankedSource(pick.source, len(plans) + 1, pick.explanation), options)
         except UnpublishableTitle as exc:
             skipped.append(str(exc))
             continue
@@ -164,7 +164,7 @@ def build_plans(picks: Sequence[Pick], options: PlanOptions) -> tuple[list[Title
     if len(plans) == options.total:
         return plans, skipped
     final = PlanOptions(options.mode, len(usable), options.anchor, options.artwork, options.stream_url)
-    plans = [plan_title(Pick(p.source, rank, p.explanation), final) for rank, p in enumerate(usable, start=1)]
+    plans = [plan_title(RankedSource(p.source, rank, p.explanation), final) for rank, p in enumerate(usable, start=1)]
     return plans, skipped
 
 
@@ -173,7 +173,7 @@ async def _publish_files(
     row: PublishedLibrary,
     target: Target,
     plans: list[TitlePlan],
-    outcome: Outcome,
+    outcome: LibraryResult,
     fault: Fault | None,
 ) -> Path | None:
     """Write and swap in the new version; returns the previous version folder, for the caller to remove."""
@@ -196,7 +196,7 @@ async def _publish_files(
     if current is not None and not changed and present == wanted:
         return None
     started = time.monotonic()
-    titles = await materialise(changed, server=services.media_server)
+    titles = await materialise(changed, http=services.http, server=services.media_server)
     outcome.seconds["artwork"] = time.monotonic() - started
     started = time.monotonic()
     version = await asyncio.to_thread(directory.write_version, titles, reuse, fault=fault)
@@ -241,7 +241,7 @@ async def _on_server(
     server: MediaServer,
     row: PublishedLibrary,
     target: Target,
-    outcome: Outcome,
+    outcome: LibraryResult,
     files: PublishFileSettings,
 ) -> Library:
     started = time.monotonic()
@@ -281,11 +281,11 @@ async def publish_library(
     progress: Progress,
     *,
     fault: Fault | None = None,
-) -> Outcome:
+) -> LibraryResult:
     """Publish ``picks`` (item id, explanation) in order as ``target``; see the module docstring."""
     server = require_server(services)
     root = services.settings.resolved_strm_root
-    outcome = Outcome(library=target.name, media_type=target.media_type)
+    outcome = LibraryResult(library=target.name, media_type=target.media_type)
     started = time.monotonic()
     await asyncio.to_thread(check_writable, root)
     if target.mode == "symlink":
@@ -319,7 +319,9 @@ async def publish_library(
                     f"{target.name}: WARNING: streaming-URL mode writes the media server's API key into .strm "
                     "files that every user of the server can read; prefer file paths (Settings → Publishing)."
                 )
-            chosen = [Pick(sources[i], rank, why) for rank, (i, why) in enumerate(picks, start=1) if i in sources]
+            chosen = [
+                RankedSource(sources[i], rank, why) for rank, (i, why) in enumerate(picks, start=1) if i in sources
+            ]
             options = PlanOptions(
                 mode=target.mode,
                 total=len(chosen),

@@ -11,7 +11,7 @@ import xml.etree.ElementTree as ET
 from datetime import datetime, timedelta
 
 from sidecar.publish.naming import sort_title
-from sidecar.publish.sources import Pick
+from sidecar.publish.sources import RankedSource
 
 WHY_HEADING = "Why we picked this:"
 MAX_ACTORS = 20
@@ -44,7 +44,7 @@ def _rating(value: float) -> str:
     return f"{value:.1f}"
 
 
-def build_nfo(pick: Pick, *, total: int, anchor: datetime) -> bytes:
+def build_nfo(pick: RankedSource, *, total: int, anchor: datetime) -> bytes:
     """``<movie>`` or ``<tvshow>`` for one pick at its rank."""
     src = pick.source
     root = ET.Element("tvshow" if src.kind == "Series" else "movie")

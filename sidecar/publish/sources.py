@@ -52,7 +52,7 @@ class TitleSource:
 
 
 @dataclass(frozen=True)
-class Pick:
+class RankedSource:
     """One title at one rank in a published list; ``explanation`` only when it may be shown."""
 
     source: TitleSource

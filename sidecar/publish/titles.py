@@ -24,7 +24,7 @@ from typing import Literal
 
 from sidecar.publish.naming import episode_file_base, season_folder, title_base, title_folder
 from sidecar.publish.nfo import build_nfo
-from sidecar.publish.sources import EpisodeSource, Pick, TitleSource
+from sidecar.publish.sources import EpisodeSource, RankedSource, TitleSource
 
 PLAN_VERSION = "1"
 Mode = Literal["strm", "symlink"]
@@ -185,7 +185,7 @@ def content_hash(files: tuple[FileSpec, ...]) -> str:
     return digest.hexdigest()
 
 
-def plan_title(pick: Pick, options: PlanOptions) -> TitlePlan:
+def plan_title(pick: RankedSource, options: PlanOptions) -> TitlePlan:
     """Every file of one title folder. Raises ``UnpublishableTitle`` when the mode cannot be served."""
     src = pick.source
     nfo = build_nfo(pick, total=options.total, anchor=options.anchor)

@@ -24,7 +24,7 @@ from sidecar.errors import JobError
 from sidecar.jobs.progress import Progress
 from sidecar.publish.library import (
     ITEM_TYPE,
-    Outcome,
+    LibraryResult,
     Target,
     library_row,
     publish_library,
@@ -46,7 +46,7 @@ log = logging.getLogger(__name__)
 class TopPicksResult:
     media_type: str
     ranked: int = 0
-    library: Outcome | None = None
+    library: LibraryResult | None = None
     collection_id: str | None = None
     playlist_id: str | None = None
     item_ids: list[str] = field(default_factory=list)  # what the collection/playlist hold, in rank order

@@ -10,7 +10,7 @@ import pytest
 from sidecar.publish.naming import ai_picks_library_name, sanitise, sort_title, title_folder
 from sidecar.publish.nfo import build_nfo, date_added
 from sidecar.publish.placeholder import HEIGHT, WIDTH, placeholder_png
-from sidecar.publish.sources import EpisodeSource, Pick, TitleSource
+from sidecar.publish.sources import EpisodeSource, RankedSource, TitleSource
 from sidecar.publish.titles import PlanOptions, UnpublishableTitle, plan_title
 
 ANCHOR = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
@@ -79,7 +79,7 @@ def test_names_are_safe_and_unique() -> None:
 
 
 def test_nfo_has_rank_sort_title_explanation_and_real_ids() -> None:
-    pick = Pick(movie(), rank=2, explanation="You loved Collateral.")
+    pick = RankedSource(movie(), rank=2, explanation="You loved Collateral.")
     root = ET.fromstring(build_nfo(pick, total=12, anchor=ANCHOR))
     assert root.tag == "movie"
     assert root.findtext("title") == "Heat: The <Director's> Cut?"
@@ -108,7 +108,7 @@ def test_nfo_has_rank_sort_title_explanation_and_real_ids() -> None:
 
 
 def test_nfo_without_explanation_is_just_the_overview() -> None:
-    root = ET.fromstring(build_nfo(Pick(movie(), 1, None), total=1, anchor=ANCHOR))
+    root = ET.fromstring(build_nfo(RankedSource(movie(), 1, None), total=1, anchor=ANCHOR))
     assert root.findtext("plot") == "A heist in Los Angeles."
 
 
@@ -118,7 +118,7 @@ def test_date_added_sorts_in_rank_order() -> None:
 
 
 def test_tvshow_nfo_prefers_tvdb() -> None:
-    root = ET.fromstring(build_nfo(Pick(series(), 1, None), total=3, anchor=ANCHOR))
+    root = ET.fromstring(build_nfo(RankedSource(series(), 1, None), total=3, anchor=ANCHOR))
     assert root.tag == "tvshow"
     assert root.find("uniqueid[@default='true']").text == "555"  # type: ignore[union-attr]
     assert root.findtext("sorttitle") == "01 - Show"
@@ -130,7 +130,7 @@ def files(plan: object) -> dict[str, object]:
 
 
 def test_strm_movie_plan() -> None:
-    plan = plan_title(Pick(movie(), 1), PlanOptions("strm", 5, ANCHOR))
+    plan = plan_title(RankedSource(movie(), 1), PlanOptions("strm", 5, ANCHOR))
     by_rel = files(plan)
     strm = by_rel["Heat The Director's Cut (1995).strm"]
     assert strm.data == b"/media/movies/Heat (1995)/Heat (1995).mkv\n"  # type: ignore[attr-defined]
@@ -140,20 +140,20 @@ def test_strm_movie_plan() -> None:
 
 def test_streaming_url_mode_writes_the_url() -> None:
     options = PlanOptions("strm", 5, ANCHOR, stream_url=lambda pid: f"http://srv/Videos/{pid}/stream?api_key=k")
-    plan = plan_title(Pick(movie(path=None), 1), options)
+    plan = plan_title(RankedSource(movie(path=None), 1), options)
     strm = next(f for f in plan.files if f.rel.endswith(".strm"))
     assert strm.data == b"http://srv/Videos/abc123/stream?api_key=k\n"
 
 
 def test_symlink_movie_plan_links_the_video() -> None:
-    plan = plan_title(Pick(movie(), 1), PlanOptions("symlink", 5, ANCHOR, artwork=False))
+    plan = plan_title(RankedSource(movie(), 1), PlanOptions("symlink", 5, ANCHOR, artwork=False))
     by_rel = files(plan)
     assert set(by_rel) == {"movie.nfo", "Heat The Director's Cut (1995).mkv"}
     assert by_rel["Heat The Director's Cut (1995).mkv"].link == "/media/movies/Heat (1995)/Heat (1995).mkv"  # type: ignore[attr-defined]
 
 
 def test_series_plans() -> None:
-    strm = files(plan_title(Pick(series(), 1), PlanOptions("strm", 1, ANCHOR, artwork=False)))
+    strm = files(plan_title(RankedSource(series(), 1), PlanOptions("strm", 1, ANCHOR, artwork=False)))
     assert set(strm) == {
         "tvshow.nfo",
         "Season 01/Show S01E01 - Ep 1.strm",
@@ -161,7 +161,7 @@ def test_series_plans() -> None:
         "Season 02/Show S02E01 - Ep 1.strm",
         "Season 02/Show S02E02 - Ep 2.strm",
     }
-    links = files(plan_title(Pick(series(), 1), PlanOptions("symlink", 1, ANCHOR, artwork=False)))
+    links = files(plan_title(RankedSource(series(), 1), PlanOptions("symlink", 1, ANCHOR, artwork=False)))
     assert {rel: f.link for rel, f in links.items() if rel != "tvshow.nfo"} == {  # type: ignore[attr-defined]
         "Season 01": "/media/tv/Show (2010)/Season 01",
         "Season 02": "/media/tv/Show (2010)/Season 02",
@@ -170,19 +170,19 @@ def test_series_plans() -> None:
 
 def test_unpublishable_titles_say_why() -> None:
     with pytest.raises(UnpublishableTitle, match="no file path"):
-        plan_title(Pick(movie(path=None), 1), PlanOptions("strm", 1, ANCHOR))
+        plan_title(RankedSource(movie(path=None), 1), PlanOptions("strm", 1, ANCHOR))
     with pytest.raises(UnpublishableTitle, match="Windows path"):
-        plan_title(Pick(movie(path="D:\\Movies\\Heat.mkv"), 1), PlanOptions("symlink", 1, ANCHOR))
+        plan_title(RankedSource(movie(path="D:\\Movies\\Heat.mkv"), 1), PlanOptions("symlink", 1, ANCHOR))
 
 
 def test_hash_changes_with_what_is_written_only() -> None:
     options = PlanOptions("strm", 5, ANCHOR)
-    base = plan_title(Pick(movie(), 1, "why"), options).content_hash
-    assert plan_title(Pick(movie(), 1, "why"), options).content_hash == base
-    assert plan_title(Pick(movie(), 2, "why"), options).content_hash != base
-    assert plan_title(Pick(movie(), 1, "other"), options).content_hash != base
-    assert plan_title(Pick(movie(image_tags={"Primary": "new"}), 1, "why"), options).content_hash != base
-    assert plan_title(Pick(movie(), 1, "why"), PlanOptions("symlink", 5, ANCHOR)).content_hash != base
+    base = plan_title(RankedSource(movie(), 1, "why"), options).content_hash
+    assert plan_title(RankedSource(movie(), 1, "why"), options).content_hash == base
+    assert plan_title(RankedSource(movie(), 2, "why"), options).content_hash != base
+    assert plan_title(RankedSource(movie(), 1, "other"), options).content_hash != base
+    assert plan_title(RankedSource(movie(image_tags={"Primary": "new"}), 1, "why"), options).content_hash != base
+    assert plan_title(RankedSource(movie(), 1, "why"), PlanOptions("symlink", 5, ANCHOR)).content_hash != base
 
 
 def test_placeholder_is_a_png() -> None:
@@ -196,9 +196,9 @@ def test_plans_are_renumbered_when_a_title_cannot_be_published() -> None:
     from sidecar.publish.library import build_plans
 
     picks = [
-        Pick(movie(item_id=1, provider_id="a", name="A"), 1),
-        Pick(movie(item_id=2, provider_id="b", name="B", path=None), 2),
-        Pick(movie(item_id=3, provider_id="c", name="C"), 3),
+        RankedSource(movie(item_id=1, provider_id="a", name="A"), 1),
+        RankedSource(movie(item_id=2, provider_id="b", name="B", path=None), 2),
+        RankedSource(movie(item_id=3, provider_id="c", name="C"), 3),
     ]
     plans, skipped = build_plans(picks, PlanOptions("strm", 3, ANCHOR, artwork=False))
     assert [(p.item_id, p.rank) for p in plans] == [(1, 1), (3, 2)]
