@@ -196,7 +196,7 @@ async def _publish_files(
     if current is not None and not changed and present == wanted:
         return None
     started = time.monotonic()
-    titles = await materialise(changed, http=services.http, server=services.media_server)
+    titles = await materialise(changed, server=services.media_server)
     outcome.seconds["artwork"] = time.monotonic() - started
     started = time.monotonic()
     version = await asyncio.to_thread(directory.write_version, titles, reuse, fault=fault)
