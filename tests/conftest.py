@@ -28,6 +28,20 @@ from sidecar.settings import Settings
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 
 
+def shared_path(relative: str) -> Path:
+    """``../shared/<relative>``: reference data kept beside the repository (real catalogue and ratings, recorded
+    webhooks, the servers' OpenAPI specs), not in it. When it is missing the test is skipped, with the path as
+    the reason, or fails when the ``CI`` environment variable is set (``.ci/run`` sets it): CI must run them all.
+    """
+    path = SHARED / relative
+    if not path.exists():
+        reason = f"{path} is not available (../shared is kept beside the repository, not in it)"
+        if os.environ.get("CI", "").lower() not in ("", "0", "false"):
+            pytest.fail(f"{reason}; CI is set, so this is a failure, not a skip", pytrace=False)
+        pytest.skip(reason)
+    return path
+
+
 def _plain(url: str) -> str:
     return url.replace("postgresql+psycopg://", "postgresql://", 1)
 

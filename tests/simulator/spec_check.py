@@ -6,7 +6,6 @@ import json
 import re
 from dataclasses import dataclass, field
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -14,7 +13,9 @@ from openapi_schema_validator import OAS30Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT4
 
-SPECS = Path(__file__).resolve().parents[2].parent / "shared" / "specs"
+from tests.conftest import SHARED
+
+SPECS = SHARED / "specs"
 SPEC_FILES = {
     "jellyfin": SPECS / "jellyfin-openapi-stable-10.11.8.json",
     "emby": SPECS / "emby-openapi-stable-4.1.1.0.json",

@@ -7,12 +7,11 @@ import time
 from pathlib import Path
 
 import httpx
-import pytest
 
 from providers.simulator import Simulator, load_catalog, synthetic_catalog
 from providers.simulator.serve import banner, build_parser, free_port, simulator_from_args
+from tests.conftest import shared_path
 
-DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -43,12 +42,11 @@ def test_synthetic_history_gives_each_user_plays() -> None:
         assert len(played) >= 5, name
 
 
-@pytest.mark.skipif(not (DATA / "movies.jsonl").exists(), reason="shared data not available")
 def test_real_catalogue_and_ratings_history() -> None:
-    catalog = load_catalog(DATA / "movies.jsonl", max_series=25)
+    catalog = load_catalog(shared_path("data/movies.jsonl"), max_series=25)
     assert len(catalog.movies) > 3000 and all(m.overview for m in catalog.movies)
     assert len(catalog.series) == 25 and all(s.episodes_per_season for s in catalog.series)
-    sim = Simulator("jellyfin", catalog=catalog, users=2, seed_history=DATA / "ratings.csv")
+    sim = Simulator("jellyfin", catalog=catalog, users=2, seed_history=shared_path("data/ratings.csv"))
     alice = sim.user("alice")
     plays = [d for (u, _), d in sim.user_data.items() if u == alice.id]
     assert plays and all(d.played and d.last_played for d in plays)

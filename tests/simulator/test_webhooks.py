@@ -15,9 +15,9 @@ from starlette.routing import Route
 
 from providers.simulator import Simulator, serve_simulator, synthetic_catalog
 from providers.simulator.serve import free_port
+from tests.conftest import shared_path
 from tests.servers import serve
 
-EXAMPLES = Path(__file__).resolve().parents[2].parent / "shared" / "webhooks"
 _OURS = Path(__file__).resolve().parents[2] / "examples" / "webhooks"
 OUR_EXAMPLES = {
     "jellyfin": json.loads((_OURS / "jellyfin" / "user-created.json").read_text()),
@@ -26,10 +26,7 @@ OUR_EXAMPLES = {
 
 
 def example(name: str) -> dict[str, Any]:
-    path = EXAMPLES / name
-    if not path.exists():
-        pytest.skip(f"{path} is not available")
-    return dict(json.loads(path.read_text()))
+    return dict(json.loads(shared_path(f"webhooks/{name}").read_text()))
 
 
 class Receiver:

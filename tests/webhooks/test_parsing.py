@@ -14,9 +14,9 @@ from sidecar.webhooks.parse import (
     parse_event,
     parse_request,
 )
+from tests.conftest import shared_path
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "webhooks"
-SHARED = Path(__file__).resolve().parents[3] / "shared" / "webhooks"
 
 EXPECTED = {
     "jellyfin/playback-start.json": ("playback.start", "user_data"),
@@ -76,9 +76,10 @@ def test_multipart_example_as_emby_sends_it() -> None:
     assert event.event_type == "playback.stop" and event.item_id == "2417"
 
 
-@pytest.mark.skipif(not SHARED.is_dir(), reason="shared reference payloads not present")
 def test_reference_payloads_parse() -> None:
-    for path in sorted(SHARED.glob("*.json")):
+    paths = sorted(shared_path("webhooks").glob("*.json"))
+    assert paths
+    for path in paths:
         source = "jellyfin" if path.name.startswith("jellyfin") else "emby"
         _, event = parse_request(source, path.read_bytes(), "application/json")
         assert event.event_type != "other", path.name
