@@ -1,9 +1,11 @@
 """Processing one stored webhook event: the server's truth, applied exactly once.
 
-The event row is locked (``FOR UPDATE SKIP LOCKED``) for the whole run and flipped from ``pending``
-in the same transaction that writes the watch state and the play event, so a re-delivered job, a
-sweeper re-enqueue or a crash mid-way can never apply an event twice. The payload only says *what*
-changed; the values come from the media server (user data, item, user), re-read here.
+No server call under a lock: the event is read without a transaction, the media server is asked with
+no transaction open (user data, item, user, re-read here: the payload only says *what* changed), and
+then one short transaction locks the event row, re-checks it is still ``pending``, and writes the watch
+state, the play event and the new status together. A re-delivered job or a sweeper re-enqueue that gets
+there second finds the event processed and writes nothing; a crash before that commit leaves the event
+``pending``, and the sweeper queues it again. So an event is applied exactly once.
 
 Plays are counted once, from the server's truth. Events about one user's item are applied one at a time
 (an advisory lock per user and item), each compared with the state the previous one stored: an event that
@@ -15,6 +17,7 @@ with a higher play count) is the one marked ``completed`` — what Top Picks cou
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -60,48 +63,75 @@ class Outcome:
         }
 
 
-_LOCK = text(
-    "SELECT source, body, content_type, status, received_at FROM webhook_event WHERE id = :id FOR UPDATE SKIP LOCKED"
-)
+_READ = text("SELECT source, body, content_type, status, received_at FROM webhook_event WHERE id = :id")
+_LOCK = text("SELECT status FROM webhook_event WHERE id = :id FOR UPDATE")
 _FINISH = text(
     "UPDATE webhook_event SET status = :status, error = :error, processed_at = now(), attempts = attempts + 1"
     " WHERE id = :id"
 )
 
+# Writes an event's outcome inside the short transaction that holds its row; None: nothing to finish yet.
+Write = Callable[[AsyncConnection], Awaitable[Outcome | None]]
+
 
 async def process_event(services: Services, event_id: int) -> Outcome:
-    async with services.engine.connect() as conn:
-        try:
-            async with conn.begin():
-                row = (await conn.execute(_LOCK, {"id": event_id})).first()
-                if row is None:
-                    return Outcome("skipped", "missing or being processed by another job")
-                if row.status != store.PENDING:
-                    return Outcome("skipped", f"already {row.status}")
-                outcome = await _act(
-                    services, conn, event_id, row.source, bytes(row.body), row.content_type, row.received_at
-                )
-                await conn.execute(_FINISH, {"id": event_id, "status": outcome.status, "error": outcome.note})
-                return outcome
-        except ProviderUnavailable as exc:
-            await _note_attempt(services, event_id, store.PENDING, str(exc))
-            raise
-        except Exception as exc:
-            await _note_attempt(services, event_id, store.FAILED, f"{type(exc).__name__}: {exc}")
-            raise JobError(f"webhook event {event_id} failed: {exc}") from exc
+    try:
+        async with services.engine.connect() as conn:
+            row = (await conn.execute(_READ, {"id": event_id})).first()
+        if row is None:
+            return Outcome("skipped", "missing")
+        if row.status != store.PENDING:
+            return Outcome("skipped", f"already {row.status}")
+        return await _act(services, event_id, row.source, bytes(row.body), row.content_type, row.received_at)
+    except ProviderUnavailable as exc:
+        await _note_attempt(services, event_id, store.PENDING, str(exc))
+        raise
+    except Exception as exc:
+        await _note_attempt(services, event_id, store.FAILED, f"{type(exc).__name__}: {exc}")
+        raise JobError(f"webhook event {event_id} failed: {exc}") from exc
+
+
+async def _commit(services: Services, event_id: int, write: Write) -> Outcome | None:
+    """One short transaction: lock the event row, re-check it is still pending, write, mark it processed.
+
+    Every media-server read happens before this, with no transaction open; the re-check makes a second
+    job for the same event (re-delivered, re-queued by the sweeper) a no-op, and a crash before the
+    commit leaves the event ``pending`` for the sweeper.
+    """
+    async with services.engine.begin() as conn:
+        status = (await conn.execute(_LOCK, {"id": event_id})).scalar_one_or_none()
+        if status is None:
+            return Outcome("skipped", "missing")
+        if status != store.PENDING:
+            return Outcome("skipped", f"already {status} (by another job)")
+        outcome = await write(conn)
+        if outcome is not None:
+            await conn.execute(_FINISH, {"id": event_id, "status": outcome.status, "error": outcome.note})
+        return outcome
+
+
+async def _finish(services: Services, event_id: int, outcome: Outcome) -> Outcome:
+    async def write(conn: AsyncConnection) -> Outcome:
+        return outcome
+
+    done = await _commit(services, event_id, write)
+    assert done is not None
+    return done
 
 
 async def _note_attempt(services: Services, event_id: int, status: str, error: str) -> None:
     async with services.engine.begin() as conn:
         await conn.execute(
-            text("UPDATE webhook_event SET status = :status, error = :error, attempts = attempts + 1 WHERE id = :id"),
+            text(
+                "UPDATE webhook_event SET status = :status, error = :error, attempts = attempts + 1"
+                " WHERE id = :id AND status = 'pending'"
+            ),
             {"id": event_id, "status": status, "error": error[:2000]},
         )
 
 
 async def _act(
     services: Services,
-    conn: AsyncConnection,
     event_id: int,
     source: str,
     body: bytes,
@@ -111,40 +141,54 @@ async def _act(
     try:
         payload, event = parse_request("jellyfin" if source == "jellyfin" else "emby", body, content_type)
     except WebhookParseError as exc:
-        return Outcome(store.REJECTED, str(exc))
+        return await _finish(services, event_id, Outcome(store.REJECTED, str(exc)))
     if event.action == "ignore":
-        return Outcome(store.IGNORED, event.ignore_reason)
+        return await _finish(services, event_id, Outcome(store.IGNORED, event.ignore_reason))
     provider(services)  # raises JobError when no media server is configured
     if event.action == "user_changed":
         assert event.user_id is not None
         user_id = await refresh_user(services, event.user_id)
         if user_id is None:
-            return Outcome(store.DONE, "user no longer on the server")
+            return await _finish(services, event_id, Outcome(store.DONE, "user no longer on the server"))
         from sidecar.publish.ai_picks import secure_changed_user  # publishing builds on sync, not the reverse
 
-        return Outcome(store.DONE, await secure_changed_user(services, event.user_id), user_id=user_id)
+        note = await secure_changed_user(services, event.user_id)
+        return await _finish(services, event_id, Outcome(store.DONE, note, user_id=user_id))
     assert event.item_id is not None
     if event.action in ("item_added", "item_deleted"):
-        # The server's announcements of Marquee's own copies are settled at ingest; one stored before that
-        # (or while no server row existed) is settled here by the same rule, without a round trip.
-        facts = store.item_facts(event, payload)
-        assert facts is not None
-        server_id = await ensure_server(services)
-        settled = await store.settle_copies(conn, services.settings, [(event_id, facts)], server_id=server_id)
-        if event_id in settled:
-            return Outcome(store.DONE, settled[event_id])
-        known = await _known_item_ids(conn, services, [event.item_id])
-        row_id = await refresh_item(services, event.item_id)
-        if row_id is None:
-            return Outcome(store.DONE, "not in a source library, or gone from the server")
-        refs = await item_refs(conn, await ensure_server(services), [event.item_id])
-        kind = refs[event.item_id].kind if event.item_id in refs else "Movie"
-        return Outcome(store.DONE, new_items=0 if known else 1, media_types={MEDIA_TYPE_OF_KIND.get(kind, "movies")})
-    return await _apply_user_data(services, conn, event_id, event, received_at)
+        return await _item_event(services, event_id, event, payload)
+    return await _apply_user_data(services, event_id, event, received_at)
 
 
-async def _known_item_ids(conn: AsyncConnection, services: Services, provider_ids: list[str]) -> set[str]:
+async def _item_event(services: Services, event_id: int, event: ParsedEvent, payload: dict[str, Any] | None) -> Outcome:
+    assert event.item_id is not None
+    # The server's announcements of Marquee's own copies are settled at ingest; one stored before that
+    # (or while no server row existed) is settled here by the same rule, without a round trip.
+    facts = store.item_facts(event, payload)
+    assert facts is not None
     server_id = await ensure_server(services)
+
+    async def settle(conn: AsyncConnection) -> Outcome | None:
+        settled = await store.settle_copies(conn, services.settings, [(event_id, facts)], server_id=server_id)
+        return Outcome(store.DONE, settled[event_id]) if event_id in settled else None
+
+    if (outcome := await _commit(services, event_id, settle)) is not None:
+        return outcome
+    async with services.engine.connect() as conn:
+        known = await _known_item_ids(conn, server_id, [event.item_id])
+    row_id = await refresh_item(services, event.item_id)
+    if row_id is None:
+        return await _finish(
+            services, event_id, Outcome(store.DONE, "not in a source library, or gone from the server")
+        )
+    async with services.engine.connect() as conn:
+        refs = await item_refs(conn, server_id, [event.item_id])
+    kind = refs[event.item_id].kind if event.item_id in refs else "Movie"
+    outcome = Outcome(store.DONE, new_items=0 if known else 1, media_types={MEDIA_TYPE_OF_KIND.get(kind, "movies")})
+    return await _finish(services, event_id, outcome)
+
+
+async def _known_item_ids(conn: AsyncConnection, server_id: int, provider_ids: list[str]) -> set[str]:
     rows = await conn.execute(
         text("SELECT provider_id FROM item WHERE server_id = :s AND provider_id = ANY(:p) AND gone_at IS NULL"),
         {"s": server_id, "p": provider_ids},
@@ -152,16 +196,22 @@ async def _known_item_ids(conn: AsyncConnection, services: Services, provider_id
     return {str(r[0]) for r in rows}
 
 
-async def _resolve_item(services: Services, conn: AsyncConnection, provider_item_id: str) -> tuple[ItemRef, str] | None:
+async def _refs(services: Services, server_id: int, provider_ids: list[str]) -> dict[str, ItemRef]:
+    async with services.engine.connect() as conn:
+        return await item_refs(conn, server_id, provider_ids)
+
+
+async def _resolve_item(services: Services, provider_item_id: str) -> tuple[ItemRef, str] | None:
     """(our item, the server id whose user data to read) for a played item; None if Marquee does not hold it.
 
     An item of Marquee's own output libraries (a STRM copy) stands for its source title, matched by
-    provider ids; the server keys user data by those ids, so the source item's data is the truth.
+    provider ids; the server keys user data by those ids, so the source item's data is the truth. The
+    database is read in short connections, none open while the server is asked.
     """
     server_id = await ensure_server(services)
-    refs = await item_refs(conn, server_id, [provider_item_id])
+    refs = await _refs(services, server_id, [provider_item_id])
     if provider_item_id not in refs and await refresh_item(services, provider_item_id) is not None:
-        refs = await item_refs(conn, server_id, [provider_item_id])
+        refs = await _refs(services, server_id, [provider_item_id])
     if provider_item_id in refs:
         return refs[provider_item_id], provider_item_id
     try:
@@ -170,22 +220,23 @@ async def _resolve_item(services: Services, conn: AsyncConnection, provider_item
         return None
     if not is_output_path(services.settings, item.path):
         return None
-    for key in PROVIDER_KEYS:
-        value = item.provider_ids.get(key)
-        if not value:
-            continue
-        row = (
-            await conn.execute(
-                text(
-                    "SELECT provider_id FROM item WHERE server_id = :s AND kind = :k AND gone_at IS NULL"
-                    " AND provider_ids ->> :key = :value ORDER BY id LIMIT 1"
-                ),
-                {"s": server_id, "k": item.type, "key": key, "value": value},
-            )
-        ).first()
-        if row is not None:
-            source_id = str(row[0])
-            return (await item_refs(conn, server_id, [source_id]))[source_id], source_id
+    async with services.engine.connect() as conn:
+        for key in PROVIDER_KEYS:
+            value = item.provider_ids.get(key)
+            if not value:
+                continue
+            row = (
+                await conn.execute(
+                    text(
+                        "SELECT provider_id FROM item WHERE server_id = :s AND kind = :k AND gone_at IS NULL"
+                        " AND provider_ids ->> :key = :value ORDER BY id LIMIT 1"
+                    ),
+                    {"s": server_id, "k": item.type, "key": key, "value": value},
+                )
+            ).first()
+            if row is not None:
+                source_id = str(row[0])
+                return (await item_refs(conn, server_id, [source_id]))[source_id], source_id
     return None
 
 
@@ -237,48 +288,53 @@ def is_new_play(before: WatchTruth | None, after: WatchTruth | None) -> bool:
     return before is None or not before.played or after.play_count > before.play_count
 
 
-async def _apply_user_data(
-    services: Services, conn: AsyncConnection, event_id: int, event: ParsedEvent, received_at: datetime
-) -> Outcome:
+async def _apply_user_data(services: Services, event_id: int, event: ParsedEvent, received_at: datetime) -> Outcome:
     assert event.user_id is not None and event.item_id is not None
     user_id = await user_row_id(services, event.user_id)
     if user_id is None:
-        return Outcome(store.IGNORED, "user not on the server")
-    resolved = await _resolve_item(services, conn, event.item_id)
+        return await _finish(services, event_id, Outcome(store.IGNORED, "user not on the server"))
+    resolved = await _resolve_item(services, event.item_id)
     if resolved is None:
-        return Outcome(store.IGNORED, "item not in an enabled source library", user_id=user_id)
+        outcome = Outcome(store.IGNORED, "item not in an enabled source library", user_id=user_id)
+        return await _finish(services, event_id, outcome)
     ref, server_item_id = resolved
     found = await provider(services).get_user_data(event.user_id, [server_item_id])
     data = found.get(server_item_id) or UserData(item_id=server_item_id)
-    # Events about one user's item are applied one at a time, each against what the previous one stored
-    # (the lock is held until this transaction commits).
-    await conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": lock_key(f"watch:{user_id}:{ref.id}")})
-    before = await _stored(conn, user_id, ref.id)
-    stale = await apply_user_data(conn, user_id, [(ref, data)])
-    after = await _stored(conn, user_id, ref.id)
-    await rollup_series(conn, user_id, stale)
-    if after == before:
-        return Outcome(store.DONE, NO_CHANGE, user_id=user_id)
-    await conn.execute(
-        text(
-            "INSERT INTO play_event (user_id, item_id, kind, at, position_ticks, completed, source, webhook_event_id)"
-            " VALUES (:u, :i, :k, :at, :pos, :done, 'webhook', :e)"
-        ),
-        {
-            "u": user_id,
-            "i": ref.id,
-            "k": _play_kind(event, data),
-            "at": received_at,
-            "pos": data.position_ticks,
-            "done": is_new_play(before, after),
-            "e": event_id,
-        },
-    )
-    # Only a change the recommender can see is worth a follow-up (a playback start at 0 %, or a progress save
-    # that stays in the same band, would recompute and republish the same list).
-    changed = (before.visible() if before else None) != (after.visible() if after else None)
-    media_types = {MEDIA_TYPE_OF_KIND.get(ref.kind, "movies")} if changed else set()
-    return Outcome(store.DONE, user_id=user_id, media_types=media_types)
+
+    async def write(conn: AsyncConnection) -> Outcome:
+        # Events about one user's item are applied one at a time, each against what the previous one stored
+        # (the lock is held until this transaction commits).
+        await conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": lock_key(f"watch:{user_id}:{ref.id}")})
+        before = await _stored(conn, user_id, ref.id)
+        stale = await apply_user_data(conn, user_id, [(ref, data)])
+        after = await _stored(conn, user_id, ref.id)
+        await rollup_series(conn, user_id, stale)
+        if after == before:
+            return Outcome(store.DONE, NO_CHANGE, user_id=user_id)
+        await conn.execute(
+            text(
+                "INSERT INTO play_event (user_id, item_id, kind, at, position_ticks, completed, source,"
+                " webhook_event_id) VALUES (:u, :i, :k, :at, :pos, :done, 'webhook', :e)"
+            ),
+            {
+                "u": user_id,
+                "i": ref.id,
+                "k": _play_kind(event, data),
+                "at": received_at,
+                "pos": data.position_ticks,
+                "done": is_new_play(before, after),
+                "e": event_id,
+            },
+        )
+        # Only a change the recommender can see is worth a follow-up (a playback start at 0 %, or a progress
+        # save that stays in the same band, would recompute and republish the same list).
+        changed = (before.visible() if before else None) != (after.visible() if after else None)
+        media_types = {MEDIA_TYPE_OF_KIND.get(ref.kind, "movies")} if changed else set()
+        return Outcome(store.DONE, user_id=user_id, media_types=media_types)
+
+    done = await _commit(services, event_id, write)
+    assert done is not None
+    return done
 
 
 async def _stored(conn: AsyncConnection, user_id: int, item_id: int) -> WatchTruth | None:
