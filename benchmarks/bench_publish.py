@@ -29,6 +29,7 @@ from pathlib import Path
 
 from pydantic import SecretStr
 
+from benchmarks.simulated_world import mirror, set_picks
 from providers.base import make_media_server
 from providers.simulator.catalog import synthetic_catalog
 from providers.simulator.serve import serve_simulator
@@ -40,7 +41,6 @@ from sidecar.jobs.progress import Progress
 from sidecar.publish.ai_picks import publish_for
 from sidecar.services import Services, open_services
 from sidecar.settings import Settings
-from tests.publish.simulated import mirror, set_picks
 
 
 def percentile(values: list[float], q: float) -> float:
