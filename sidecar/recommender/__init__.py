@@ -15,8 +15,8 @@ Public API
 - `recommend_many(model, histories, ...)`: the same for every user (nightly job), batched.
 - `channel_items(model, ...)`: a channel's titles (genre filter, then similarity to a seed) on the
   same matrix.
-- `summarise_taste(model, history)` -> `TasteSummary`: counted facts for the taste-profile text
-  (map them onto `providers.ai.writing.TasteFacts` for the template or LLM writer).
+- `summarise_taste(model, history, recent_limit)` -> `TasteSummary`: weighted facts of a user's taste
+  (`sidecar.picks_store.taste` maps them onto `TasteFacts` for the taste page and the texts).
 - `ItemDescription`, `embedding_text(...)`, `text_hash(...)`: the text to embed per item and
   the hash that tells the embedding job whether an item must be embedded again.
 """
