@@ -30,7 +30,6 @@ from pydantic import SecretStr
 from sqlalchemy import text
 
 from benchmarks.bench_recommend_server import GENRES
-from sidecar.ai_factory import EMBEDDER_KEY
 from sidecar.embedded import EmbeddedRedis, start_postgres
 from sidecar.jobs.progress import Progress
 from sidecar.jobs.recommend_jobs import refresh_after_watch
@@ -146,7 +145,7 @@ def _pct(values: list[float], q: float) -> float:
 
 
 async def measure(services: Services, n_items: int, n_users: int, refreshes: int, dim: int) -> None:
-    services.extras[EMBEDDER_KEY] = _ModelName()
+    services.embedder = _ModelName()
     started = time.perf_counter()
     await snapshot_for(services, "movies")
     cold = time.perf_counter() - started

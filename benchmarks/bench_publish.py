@@ -70,9 +70,15 @@ def report(label: str, seconds: list[float], written: list[int], phases: dict[st
 
 
 async def rounds(
-    services: Services, pool: list[Item], titles: int, changed: int, count: int, kind: str, rng: random.Random
+    services: Services,
+    user: int,
+    pool: list[Item],
+    titles: int,
+    changed: int,
+    count: int,
+    kind: str,
+    rng: random.Random,
 ) -> None:
-    user = next(iter(services.extras["users"].values()))
     current = rng.sample(pool, titles)
     await set_picks(services, user, "movies", current)
     await publish_for(services, user, "movies", Progress.detached())  # the starting library
@@ -120,7 +126,6 @@ async def run(args: argparse.Namespace) -> None:
                 async with serve_simulator(sim) as base:
                     services.media_server = make_media_server("jellyfin", base, sim.admin_api_key)
                     world = await mirror(services, sim, services.media_server)
-                    services.extras["users"] = {"alice": world.users["alice"]}
                     async with services.sessions() as session:
                         await rs.save(session, rs.PUBLISH, rs.PublishSettings(convert_all_folders_users=True))
                     print(
@@ -129,7 +134,16 @@ async def run(args: argparse.Namespace) -> None:
                     )
                     rng = random.Random(7)
                     for kind in ("replace", "insert"):
-                        await rounds(services, world.movies, args.titles, args.changed, args.rounds, kind, rng)
+                        await rounds(
+                            services,
+                            world.users["alice"],
+                            world.movies,
+                            args.titles,
+                            args.changed,
+                            args.rounds,
+                            kind,
+                            rng,
+                        )
             finally:
                 await services.aclose()
         finally:

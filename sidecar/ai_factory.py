@@ -1,15 +1,13 @@
 """The embedder and the text generator that Settings ask for, built once per process.
 
-``get_embedder(services)`` caches the embedder on ``services.extras`` so the local model is loaded
+``get_embedder(services)`` keeps the embedder on ``services.embedder`` so the local model is loaded
 once per worker, however many jobs use it; ``get_text_generator`` does the same for the writer of
 taste profiles and "why we picked this" texts (an OpenAI-compatible chat model when
-``MARQUEE_OPENAI_CHAT_MODEL`` is set, else the deterministic template). Tests and tools may put
-their own objects under the same keys first.
+``MARQUEE_OPENAI_CHAT_MODEL`` is set, else the deterministic template) on ``services.text_generator``.
+Tests and tools may set their own objects there first.
 """
 
 from __future__ import annotations
-
-from typing import cast
 
 from providers.ai import factory
 from providers.ai.embedder import Embedder
@@ -17,9 +15,6 @@ from providers.ai.writing import TemplateWriter, TextGenerator
 from sidecar.errors import ConfigError
 from sidecar.services import Services
 from sidecar.settings import Settings
-
-EMBEDDER_KEY = "ai.embedder"
-TEXT_GENERATOR_KEY = "ai.text_generator"
 
 
 def _api_key(settings: Settings) -> str | None:
@@ -49,22 +44,16 @@ def build_text_generator(settings: Settings) -> TextGenerator:
 
 def get_embedder(services: Services) -> Embedder:
     """The process's embedder (built on first use, then reused)."""
-    cached = services.extras.get(EMBEDDER_KEY)
-    if cached is not None:
-        return cast(Embedder, cached)
-    embedder = build_embedder(services.settings)
-    services.extras[EMBEDDER_KEY] = embedder
-    return embedder
+    if services.embedder is None:
+        services.embedder = build_embedder(services.settings)
+    return services.embedder
 
 
 def get_text_generator(services: Services) -> TextGenerator:
     """The process's text generator (built on first use, then reused)."""
-    cached = services.extras.get(TEXT_GENERATOR_KEY)
-    if cached is not None:
-        return cast(TextGenerator, cached)
-    generator = build_text_generator(services.settings)
-    services.extras[TEXT_GENERATOR_KEY] = generator
-    return generator
+    if services.text_generator is None:
+        services.text_generator = build_text_generator(services.settings)
+    return services.text_generator
 
 
 def text_source(generator: TextGenerator) -> str:
@@ -79,8 +68,9 @@ def pricing_model(settings: Settings) -> str | None:
 
 async def aclose_ai(services: Services) -> None:
     """Close the cached embedder and text generator (their HTTP clients) and forget them."""
-    for key in (EMBEDDER_KEY, TEXT_GENERATOR_KEY):
-        client = services.extras.pop(key, None)
+    clients: tuple[object, ...] = (services.embedder, services.text_generator)
+    services.embedder = services.text_generator = None
+    for client in clients:
         close = getattr(client, "aclose", None)
         if close is not None:
             await close()

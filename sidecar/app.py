@@ -2,6 +2,9 @@
 
 The lifespan owns the shared clients (``Services``): it starts embedded PostgreSQL/Redis when no URLs
 are configured, applies migrations, and, with ``run_worker``, runs the arq worker in the same process.
+
+Routes come from one list per area (``app_routes``): health and home, the webhook receiver, the JSON API,
+the pages (which include the admin pages). Errors are mapped to HTTP here, once (see ``sidecar.errors``).
 """
 
 from __future__ import annotations
@@ -21,13 +24,14 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from providers.errors import MediaServerError, ProviderUnavailable, ScanTimeout
 from sidecar.embedded import Infrastructure
-from sidecar.errors import MarqueeError, NotFound, WebhookRejected
+from sidecar.errors import Forbidden, InvalidInput, MarqueeError, NotFound, WebhookRejected
 from sidecar.jobs.worker import build_worker, stop_worker
 from sidecar.runtime import prepare_infrastructure
 from sidecar.services import Services, open_services
 from sidecar.settings import Settings
-from sidecar.web import health, pages
+from sidecar.web import api, health, pages, ui
 from sidecar.web.middleware import (
     BODY_TIMEOUT_S,
     BodyTimeoutMiddleware,
@@ -36,16 +40,11 @@ from sidecar.web.middleware import (
 )
 from sidecar.web.schemas import IdConvertor
 from sidecar.web.templating import STATIC_DIR, templates
+from sidecar.webhooks import receive
 
 log = logging.getLogger(__name__)
 
 StartupHook = Callable[[Services], Awaitable[None]]
-_route_providers: list[Callable[[], Sequence[BaseRoute]]] = []
-
-
-def register_routes(provider: Callable[[], Sequence[BaseRoute]]) -> None:
-    """Feature modules (webhooks, API, UI) add their routes here at import time."""
-    _route_providers.append(provider)
 
 
 def _wants_json(request: Request) -> bool:
@@ -73,7 +72,20 @@ async def _marquee_error(request: Request, exc: Exception) -> Response:
         return _error_response(request, exc.status_code, str(exc))
     if isinstance(exc, NotFound):
         return _error_response(request, 404, str(exc))
+    if isinstance(exc, Forbidden):
+        return _error_response(request, 403, str(exc))
+    if isinstance(exc, InvalidInput):
+        return _error_response(request, 422, str(exc))
     return _error_response(request, 400, str(exc))
+
+
+async def _media_server_error(request: Request, exc: Exception) -> Response:
+    """The media server failed a call a page or the API needed: 503 when it is unreachable or busy (try
+    again later), 502 when it answered wrongly or refused Marquee; the message names the server problem."""
+    assert isinstance(exc, MediaServerError)
+    log.warning("media server error on %s %s: %s", request.method, request.url.path, exc.message)
+    status = 503 if isinstance(exc, ProviderUnavailable | ScanTimeout) else 502
+    return _error_response(request, status, f"The media server failed: {exc.message}")
 
 
 async def _server_error(request: Request, exc: Exception) -> Response:
@@ -83,19 +95,17 @@ async def _server_error(request: Request, exc: Exception) -> Response:
     return response
 
 
-def _load_feature_routes() -> list[BaseRoute]:
-    import importlib
-
-    for module in ("sidecar.webhooks.receive", "sidecar.web.api", "sidecar.web.ui"):
-        try:
-            importlib.import_module(module)
-        except ModuleNotFoundError as exc:
-            if exc.name != module:
-                raise
-    routes: list[BaseRoute] = []
-    for provider in _route_providers:
-        routes.extend(provider())
-    return routes
+def app_routes() -> list[BaseRoute]:
+    """Every route of the app, one list per area (a renamed module fails this import, loudly)."""
+    register_url_convertor("id", IdConvertor())  # {name:id} in the feature routes below
+    return [
+        Route("/healthz", health.healthz),
+        Mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static"),
+        Route("/", pages.home, name="home"),
+        *receive.routes(),  # /webhooks/...
+        *api.routes(),  # /api/...
+        *ui.routes(),  # the pages, the admin pages included
+    ]
 
 
 def create_app(
@@ -134,15 +144,8 @@ def create_app(
                 await app.state.services.aclose()
             infra.close()
 
-    register_url_convertor("id", IdConvertor())  # {name:id} in the feature routes below
-    routes: list[BaseRoute] = [
-        Route("/healthz", health.healthz),
-        Mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static"),
-        Route("/", pages.home, name="home"),
-        *_load_feature_routes(),
-    ]
     return Starlette(
-        routes=routes,
+        routes=app_routes(),
         lifespan=lifespan,
         middleware=[
             Middleware(SecurityHeadersMiddleware),
@@ -151,6 +154,7 @@ def create_app(
         exception_handlers={
             HTTPException: _http_error,
             MarqueeError: _marquee_error,
+            MediaServerError: _media_server_error,
             Exception: _server_error,
         },
     )

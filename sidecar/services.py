@@ -7,8 +7,8 @@ opens connections.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import httpx
 from arq.connections import ArqRedis, RedisSettings, create_pool
@@ -22,7 +22,11 @@ from sidecar.runtime import check_redis
 from sidecar.settings import Settings
 
 if TYPE_CHECKING:
+    from providers.ai.embedder import Embedder
+    from providers.ai.writing import TextGenerator
     from providers.base import MediaServer
+    from sidecar.picks_store.inputs import CatalogCache
+    from sidecar.webhooks.store import EventWriter
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +50,12 @@ class Services:
     redis: ArqRedis
     http: httpx.AsyncClient
     media_server: MediaServer | None = None
-    extras: dict[str, Any] = field(default_factory=dict)
+    # Built on first use, then kept for the life of the process (tests and tools may set their own first):
+    embedder: Embedder | None = None  # sidecar.ai_factory.get_embedder
+    text_generator: TextGenerator | None = None  # sidecar.ai_factory.get_text_generator
+    catalog_cache: CatalogCache | None = None  # sidecar.picks_store.inputs.catalog_cache
+    media_server_row_id: int | None = None  # sidecar.sync.server.ensure_server
+    event_writer: EventWriter | None = None  # sidecar.webhooks.store.event_writer
 
     async def aclose(self) -> None:
         from sidecar.ai_factory import aclose_ai  # imported here: ai_factory builds on Services

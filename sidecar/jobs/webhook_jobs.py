@@ -47,7 +47,7 @@ async def user_follow_up(
                 break
             ran = await run_followups(services, user_id, media_types, progress, stages)
             rounds.append({"media_types": sorted(media_types), "stages": ran})
-            progress.log(f"user {user_id}: {sorted(media_types)} → {ran or 'no stages registered'}")
+            progress.log(f"user {user_id}: {sorted(media_types)} → {ran or 'no stages'}")
         else:
             await ensure_waiting_job(services.redis, user_id)  # still busy: the rest goes to a fresh job
     return {"user_id": user_id, "rounds": rounds}

@@ -1,6 +1,6 @@
 """The recommender's inputs, read from the database once per process and then kept current cheaply.
 
-A ``CatalogCache`` (one per process, on ``services.extras``) holds, per media type and embedding model:
+A ``CatalogCache`` (one per process, on ``services.catalog_cache``) holds, per media type and embedding model:
 the eligible items (live, in an enabled library) with their facts and vectors, every user's history,
 and the ``PreparedModel`` built from them. Asking it for a snapshot costs one query when nothing
 changed: statement triggers advance the ``catalog_version`` / ``history_version`` sequences
@@ -41,7 +41,6 @@ log = logging.getLogger(__name__)
 
 MediaType = Literal["movies", "series"]
 RECOMMENDER_TYPE: dict[str, str] = {"movies": MOVIE, "series": SERIES}
-EXTRAS_KEY = "catalog_cache"
 FloatMatrix = npt.NDArray[np.float32]
 
 IN_PROGRESS_FRACTION = 0.05
@@ -380,11 +379,9 @@ class CatalogCache:
 
 def catalog_cache(services: Services) -> CatalogCache:
     """The process's cache (created on first use)."""
-    cache = services.extras.get(EXTRAS_KEY)
-    if not isinstance(cache, CatalogCache):
-        cache = CatalogCache()
-        services.extras[EXTRAS_KEY] = cache
-    return cache
+    if services.catalog_cache is None:
+        services.catalog_cache = CatalogCache()
+    return services.catalog_cache
 
 
 def model_name(services: Services) -> str:

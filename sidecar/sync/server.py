@@ -11,8 +11,6 @@ from sidecar.db.models import MediaServer as MediaServerRow
 from sidecar.errors import JobError
 from sidecar.services import Services
 
-_ROW_ID_KEY = "sync.media_server_row_id"
-
 
 def provider(services: Services) -> MediaServer:
     if services.media_server is None:
@@ -25,9 +23,8 @@ def provider(services: Services) -> MediaServer:
 
 async def ensure_server(services: Services) -> int:
     """The id of the row for the configured server, created or refreshed from ``/System/Info`` once."""
-    cached = services.extras.get(_ROW_ID_KEY)
-    if isinstance(cached, int):
-        return cached
+    if services.media_server_row_id is not None:
+        return services.media_server_row_id
     server = provider(services)
     info = await server.server_info()
     now = datetime.now(UTC)
@@ -52,5 +49,5 @@ async def ensure_server(services: Services) -> int:
         await session.commit()
         await session.refresh(row)
     assert row.id is not None
-    services.extras[_ROW_ID_KEY] = row.id
+    services.media_server_row_id = row.id
     return row.id

@@ -1,8 +1,8 @@
 """What the pages and the API change: user settings, channels, admin toggles, job schedules, job runs.
 
 Inputs arrive validated (``sidecar.web.schemas``); these functions check what needs the database
-(ids exist, the user may touch the row) and raise ``NotFound`` / ``PermissionError`` / ``ValueError``
-with a message for the person.
+(ids exist, the user may touch the row) and raise ``NotFound`` / ``Forbidden`` / ``InvalidInput``
+(``sidecar.errors``) with a message for the person.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from sidecar.db.models import AppUser, Channel, ChannelShare, Item, JobRun, Library, WebhookEvent
-from sidecar.errors import NotFound
+from sidecar.errors import Forbidden, InvalidInput, NotFound
 from sidecar.jobs import liveness
 from sidecar.jobs.queue import enqueue
 from sidecar.jobs.registry import load_jobs
@@ -34,7 +34,7 @@ async def update_user_settings(
     if may_override_explanations:
         user.show_explanations = data.show_explanations
     elif data.show_explanations is not None:
-        raise ValueError("The administrator has not allowed users to change the explanation setting.")
+        raise Forbidden("The administrator has not allowed users to change the explanation setting.")
     user.updated_at = datetime.now(UTC)
     session.add(user)
     await session.commit()
@@ -52,9 +52,9 @@ async def _check_channel_refs(session: AsyncSession, owner_id: int, data: Channe
         )
         missing = [i for i in data.example_item_ids if i not in found]
         if missing:
-            raise ValueError(f"example_item_ids: no {data.media_type} title with id {', '.join(map(str, missing))}")
+            raise InvalidInput(f"example_item_ids: no {data.media_type} title with id {', '.join(map(str, missing))}")
     if owner_id in data.shared_with:
-        raise ValueError("shared_with: a channel is always visible to its owner; do not share it with yourself")
+        raise InvalidInput("shared_with: a channel is always visible to its owner; do not share it with yourself")
     if data.shared_with:
         users = set(
             (
@@ -65,7 +65,7 @@ async def _check_channel_refs(session: AsyncSession, owner_id: int, data: Channe
         )
         unknown = [i for i in data.shared_with if i not in users]
         if unknown:
-            raise ValueError(f"shared_with: no user with id {', '.join(map(str, unknown))}")
+            raise InvalidInput(f"shared_with: no user with id {', '.join(map(str, unknown))}")
 
 
 async def _set_shares(session: AsyncSession, channel_id: int, user_ids: list[int]) -> None:
@@ -94,10 +94,10 @@ async def create_channel(session: AsyncSession, owner_id: int, data: ChannelIn) 
 
 
 async def owned_channel(session: AsyncSession, channel_id: int, user_id: int) -> Channel:
-    """A channel the user may change: invisible ones are NotFound, shared-but-not-owned PermissionError."""
+    """A channel the user may change: invisible ones are NotFound, shared-but-not-owned Forbidden."""
     channel = await queries.channel_visible(session, channel_id, user_id)
     if channel.owner_id != user_id:
-        raise PermissionError("Only the channel's owner can change it.")
+        raise Forbidden("Only the channel's owner can change it.")
     return channel
 
 

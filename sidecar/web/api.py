@@ -17,7 +17,6 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from sidecar import runtime_settings as rs
-from sidecar.app import register_routes
 from sidecar.channels import fill_channel
 from sidecar.json_body import JsonBodyError, read_json
 from sidecar.picks_store.taste import regenerate_taste_profile
@@ -144,12 +143,9 @@ async def me_settings(request: Request) -> Response:
     data = await body_of(request, UserSettingsIn)
     async with services_of(request).sessions() as session:
         explanations = await rs.load(session, rs.EXPLANATIONS)
-        try:
-            row = await actions.update_user_settings(
-                session, user.id, data, may_override_explanations=explanations.allow_user_override
-            )
-        except ValueError as exc:
-            raise HTTPException(403, str(exc)) from exc
+        row = await actions.update_user_settings(  # Forbidden (403) when the admin does not allow it
+            session, user.id, data, may_override_explanations=explanations.allow_user_override
+        )
     return ok(queries.user_view(row))
 
 
@@ -246,10 +242,7 @@ async def channels(request: Request) -> Response:
         if request.method == "GET":
             return ok({"channels": await queries.channels_for(session, user.id)})
         data = await body_of(request, ChannelIn)
-        try:
-            channel = await actions.create_channel(session, user.id, data)
-        except ValueError as exc:
-            raise HTTPException(422, str(exc)) from exc
+        channel = await actions.create_channel(session, user.id, data)  # InvalidInput (422): unknown refs
         return ok(await queries.channel_view(session, channel, user.id, full=True), 201)
 
 
@@ -258,19 +251,16 @@ async def channel(request: Request) -> Response:
     user = await user_of(request)
     channel_id = path_int(request, "channel_id")
     async with services_of(request).sessions() as session:
-        try:
-            if request.method == "GET":
-                row = await queries.channel_visible(session, channel_id, user.id)
-                return ok(await queries.channel_view(session, row, user.id, full=True))
-            if request.method == "DELETE":
-                await actions.delete_channel(session, channel_id, user.id)
-                return Response(status_code=204)
-            await actions.owned_channel(session, channel_id, user.id)
-            data = await body_of(request, ChannelIn)
-            row = await actions.update_channel(session, channel_id, user.id, data)
+        if request.method == "GET":
+            row = await queries.channel_visible(session, channel_id, user.id)
             return ok(await queries.channel_view(session, row, user.id, full=True))
-        except ValueError as exc:
-            raise HTTPException(422, str(exc)) from exc
+        if request.method == "DELETE":
+            await actions.delete_channel(session, channel_id, user.id)
+            return Response(status_code=204)
+        await actions.owned_channel(session, channel_id, user.id)
+        data = await body_of(request, ChannelIn)
+        row = await actions.update_channel(session, channel_id, user.id, data)
+        return ok(await queries.channel_view(session, row, user.id, full=True))
 
 
 @require_user
@@ -479,6 +469,3 @@ def routes() -> list[BaseRoute]:
         Route("/api/admin/webhook-events", admin_webhook_events, methods=["GET"]),
         Route("/api/admin/webhook-events/clear", admin_clear_webhook_events, methods=["POST"]),
     ]
-
-
-register_routes(routes)

@@ -201,8 +201,7 @@ def login_redirect(request: Request) -> RedirectResponse:
 
 
 def require_user(handler: Handler) -> Handler:
-    """Pages redirect to the login page; API routes answer 401. Unsafe API methods need the CSRF header.
-    A ``PermissionError`` from the handler (a row the user may see but not change) becomes 403."""
+    """Pages redirect to the login page; API routes answer 401. Unsafe API methods need the CSRF header."""
 
     @functools.wraps(handler)
     async def wrapper(request: Request) -> Response:
@@ -213,10 +212,7 @@ def require_user(handler: Handler) -> Handler:
             return login_redirect(request)
         if _is_api(request) and request.method in UNSAFE_METHODS:
             check_csrf_header(request, user)
-        try:
-            return await handler(request)
-        except PermissionError as exc:
-            raise HTTPException(403, str(exc)) from exc
+        return await handler(request)
 
     return wrapper
 

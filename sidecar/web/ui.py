@@ -19,9 +19,9 @@ from starlette.routing import BaseRoute, Route
 
 from providers.errors import MediaServerError
 from sidecar import runtime_settings as rs
-from sidecar.app import register_routes
 from sidecar.channels import fill_channel
 from sidecar.db.models import MediaServer as MediaServerRow
+from sidecar.errors import Forbidden, InvalidInput
 from sidecar.picks_store.taste import regenerate_taste_profile
 from sidecar.settings import Settings
 from sidecar.web import actions, admin_ui, auth, queries, stats
@@ -349,7 +349,7 @@ async def _channel_submit(request: Request, channel_id: int | None) -> Response:
                 saved = await actions.create_channel(session, user.id, data)
             else:
                 saved = await actions.update_channel(session, channel_id, user.id, data)
-        except ValueError as exc:
+        except (ValueError, InvalidInput) as exc:
             await session.rollback()
             return await _channel_form(request, channel=view, values=values, error=str(exc), status=400)
     return see_other(f"/channels/{saved.id}")
@@ -433,7 +433,7 @@ async def settings_submit(request: Request) -> Response:
             await actions.update_user_settings(
                 session, user.id, data, may_override_explanations=explanations.allow_user_override
             )
-        except ValueError as exc:
+        except (ValueError, Forbidden) as exc:
             return await _settings_page(request, error=str(exc), status=400)
     return see_other("/settings?saved=1")
 
@@ -464,6 +464,3 @@ def routes() -> list[BaseRoute]:
         Route("/settings", settings_submit, methods=["POST"]),
         *admin_ui.routes(),
     ]
-
-
-register_routes(routes)

@@ -19,7 +19,6 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from sidecar.app import register_routes
 from sidecar.errors import WebhookRejected
 from sidecar.services import Services
 from sidecar.webhooks import store
@@ -136,6 +135,3 @@ def routes() -> list[BaseRoute]:
         Route("/webhooks/jellyfin", jellyfin_webhook, methods=["POST"], name="webhook-jellyfin"),
         Route("/webhooks/emby", emby_webhook, methods=["POST"], name="webhook-emby"),
     ]
-
-
-register_routes(routes)

@@ -66,7 +66,6 @@ _INSERT_MANY = text(
     RETURNING content_hash, id
     """
 )
-_WRITER_KEY = "webhooks.event_writer"
 
 PENDING = "pending"
 DONE = "done"
@@ -352,11 +351,9 @@ def _json_text(value: str | None) -> str | None:
 
 
 def event_writer(services: Services) -> EventWriter:
-    writer = services.extras.get(_WRITER_KEY)
-    if not isinstance(writer, EventWriter):
-        writer = EventWriter(lambda: services.engine, lambda: services.redis, settings=services.settings)
-        services.extras[_WRITER_KEY] = writer
-    return writer
+    if services.event_writer is None:
+        services.event_writer = EventWriter(lambda: services.engine, lambda: services.redis, settings=services.settings)
+    return services.event_writer
 
 
 def _raw_type_hint(payload: dict[str, Any] | None) -> str | None:

@@ -9,7 +9,6 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from providers.ai.errors import AIRateLimited
-from sidecar.ai_factory import EMBEDDER_KEY
 from sidecar.embeddings import BackoffPolicy, embed_items, embedding_status, hnsw_index_name
 from sidecar.jobs.progress import Progress
 from sidecar.jobs.registry import load_jobs
@@ -165,7 +164,7 @@ async def test_paid_models_get_a_cost_estimate(services: Services, seeded: Seede
 
 async def test_jobs_use_the_process_embedder(services: Services, seeded: Seeded) -> None:
     embedder = HashingEmbedder(24)
-    services.extras[EMBEDDER_KEY] = embedder
+    services.embedder = embedder
     jobs = load_jobs()
     movies = await jobs["generate-embeddings"].func(services, Progress.detached(), then_recommend=False)
     series = await jobs["generate-series-embeddings"].func(services, Progress.detached(), then_recommend=False)

@@ -6,7 +6,6 @@ from dataclasses import dataclass
 
 import pytest
 
-from sidecar.ai_factory import EMBEDDER_KEY
 from sidecar.embeddings import embed_items
 from sidecar.jobs.progress import Progress
 from sidecar.services import Services
@@ -26,7 +25,7 @@ async def world(services: Services) -> World:
     seeded = await seed_catalogue(services.engine)
     await seed_histories(services.engine, seeded)
     embedder = HashingEmbedder(64)
-    services.extras[EMBEDDER_KEY] = embedder
+    services.embedder = embedder
     for media_type in ("movies", "series"):
         await embed_items(services, embedder, media_type, Progress.detached())  # type: ignore[arg-type]
     return World(services, seeded, embedder)

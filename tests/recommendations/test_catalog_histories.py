@@ -6,7 +6,6 @@ from datetime import timedelta
 
 from sqlalchemy import text
 
-from sidecar.ai_factory import EMBEDDER_KEY
 from sidecar.picks_store.inputs import load_user_history, started_series
 from sidecar.picks_store.refresh import refresh_user_picks
 from sidecar.services import Services
@@ -83,7 +82,7 @@ async def test_users_that_left_the_server_have_no_history(world: World) -> None:
 
 
 async def test_an_empty_server_stores_an_empty_list(services: Services) -> None:
-    services.extras[EMBEDDER_KEY] = HashingEmbedder(8)
+    services.embedder = HashingEmbedder(8)
     async with services.engine.begin() as conn:
         await conn.execute(
             text("INSERT INTO media_server (kind, url, name, settings) VALUES ('jellyfin','u','s','{}')")

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pydantic import SecretStr
 from sqlalchemy import text
 
-from sidecar.ai_factory import EMBEDDER_KEY, TEXT_GENERATOR_KEY, aclose_ai, get_embedder
+from sidecar.ai_factory import aclose_ai, get_embedder
 from sidecar.jobs.progress import Progress
 from sidecar.jobs.registry import load_jobs
 from sidecar.picks_store.explain import LLM_EXPLANATIONS
@@ -35,8 +35,7 @@ async def test_embedding_and_writing_through_an_openai_compatible_endpoint(servi
                 "openai_chat_model": "fake-chat",
             }
         )
-        services.extras.pop(EMBEDDER_KEY, None)
-        services.extras.pop(TEXT_GENERATOR_KEY, None)
+        services.embedder = services.text_generator = None
         assert get_embedder(services).name == "openai:fake-embed"
 
         report = await load_jobs()["generate-embeddings"].func(services, Progress.detached(), then_recommend=False)

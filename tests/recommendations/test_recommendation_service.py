@@ -9,7 +9,6 @@ from sqlalchemy import text
 
 from providers.ai.writing import PickFacts, TasteFacts, TemplateWriter
 from sidecar import runtime_settings as rs
-from sidecar.ai_factory import TEXT_GENERATOR_KEY
 from sidecar.embeddings import embed_items, hnsw_index_name
 from sidecar.followup import FOLLOW_UP_STAGES
 from sidecar.jobs.progress import Progress
@@ -240,7 +239,7 @@ class _FailingForRomance:
 
 async def test_one_users_failure_is_recorded_and_the_others_still_get_lists(world: World) -> None:
     s, services = world.seeded, world.services
-    services.extras[TEXT_GENERATOR_KEY] = _FailingForRomance()
+    services.text_generator = _FailingForRomance()
     summary = await run_job("generate-recommendations", services)
     assert summary["failed"] >= 1
     async with services.engine.connect() as conn:
