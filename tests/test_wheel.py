@@ -107,6 +107,25 @@ def test_the_installed_copy_is_the_one_that_runs(installed: Installed) -> None:
     assert not [p for p in found["path"] if p and Path(p).resolve() == Path.cwd().resolve()]
 
 
+def test_every_template_migration_and_static_file_is_installed(installed: Installed) -> None:
+    """The installed folders hold exactly the repository's files, and every template compiles there."""
+    script = (
+        "import json, sidecar.resources as r, sidecar.app; from sidecar.web.templating import templates; "
+        "[templates.env.get_template(name) for name in templates.env.list_templates()]; "
+        "print(json.dumps({name: str(getattr(r, name + '_dir')()) for name in ('templates', 'migrations', 'static')}))"
+    )
+    folders = json.loads(_check(installed.run("python", "-c", script)).stdout)
+    for name, where in folders.items():
+        installed_files = {p.relative_to(where).as_posix() for p in Path(where).rglob("*") if p.is_file()}
+        repo_files = {
+            p.relative_to(REPO / name).as_posix()
+            for p in (REPO / name).rglob("*")
+            if p.is_file() and "__pycache__" not in p.parts
+        }
+        assert installed_files == repo_files, name
+        assert repo_files, name
+
+
 def test_migrate_then_serve_login_static_and_healthz(installed: Installed) -> None:
     migrated = _check(installed.run("marquee", "migrate", timeout=180))
     assert "Traceback" not in migrated.stderr
