@@ -21,14 +21,17 @@ from sidecar.jobs import liveness
 from sidecar.jobs.queue import enqueue
 from sidecar.jobs.registry import load_jobs
 from sidecar.services import Services
-from sidecar.web import queries
+from sidecar.web.read_models import channels as channel_reads
+from sidecar.web.read_models import items as item_reads
+from sidecar.web.read_models import jobs as job_reads
+from sidecar.web.read_models import users as user_reads
 from sidecar.web.schemas import ChannelIn, JobPatch, LibraryPatch, UserPatch, UserSettingsIn
 
 
 async def update_user_settings(
     session: AsyncSession, user_id: int, data: UserSettingsIn, *, may_override_explanations: bool
 ) -> AppUser:
-    user = await queries.get_user(session, user_id)
+    user = await user_reads.get_user(session, user_id)
     user.movies_library_name = data.movies_library_name
     user.series_library_name = data.series_library_name
     if may_override_explanations:
@@ -44,7 +47,7 @@ async def update_user_settings(
 
 async def _check_channel_refs(session: AsyncSession, owner_id: int, data: ChannelIn) -> None:
     if data.example_item_ids:
-        kind = queries.KIND_OF[data.media_type]
+        kind = item_reads.KIND_OF[data.media_type]
         found = set(
             (
                 await session.exec(select(Item.id).where(col(Item.id).in_(data.example_item_ids), Item.kind == kind))
@@ -95,7 +98,7 @@ async def create_channel(session: AsyncSession, owner_id: int, data: ChannelIn) 
 
 async def owned_channel(session: AsyncSession, channel_id: int, user_id: int) -> Channel:
     """A channel the user may change: invisible ones are NotFound, shared-but-not-owned Forbidden."""
-    channel = await queries.channel_visible(session, channel_id, user_id)
+    channel = await channel_reads.channel_visible(session, channel_id, user_id)
     if channel.owner_id != user_id:
         raise Forbidden("Only the channel's owner can change it.")
     return channel
@@ -138,7 +141,7 @@ async def patch_library(session: AsyncSession, library_id: int, data: LibraryPat
 
 
 async def patch_user(session: AsyncSession, user_id: int, data: UserPatch) -> AppUser:
-    user = await queries.get_user(session, user_id)
+    user = await user_reads.get_user(session, user_id)
     if data.movies_enabled is not None:
         user.movies_enabled = data.movies_enabled
     if data.series_enabled is not None:
@@ -151,7 +154,7 @@ async def patch_user(session: AsyncSession, user_id: int, data: UserPatch) -> Ap
 
 
 async def patch_job(session: AsyncSession, name: str, data: JobPatch) -> dict[str, Any]:
-    definition = await queries.get_job(session, name)
+    definition = await job_reads.get_job(session, name)
     fields = data.model_fields_set
     if "schedule" in fields:
         if definition.schedule != data.schedule:
@@ -200,7 +203,7 @@ async def run_job(services: Services, name: str) -> dict[str, Any]:
 
     Runs whose worker died are settled first (``sidecar.jobs.liveness.reap``), so they never block this."""
     async with services.sessions() as session:
-        await queries.get_job(session, name)
+        await job_reads.get_job(session, name)
     spec = load_jobs().get(name)
     if spec is None:  # a definition left by an older version
         raise NotFound(f"There is no job named {name!r}.")

@@ -12,7 +12,8 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from sidecar.db.models import Item, WatchState
-from sidecar.web.queries import iso, item_summary
+from sidecar.web.read_models.items import item_summary
+from sidecar.web.read_models.shared import iso
 from sidecar.web.stats import watched_rows
 
 HistorySort = Literal["recent", "plays"]
