@@ -31,7 +31,7 @@ from sidecar.jobs.worker import build_worker, stop_worker
 from sidecar.runtime import prepare_infrastructure
 from sidecar.services import Services, open_services
 from sidecar.settings import Settings
-from sidecar.web import api, health, pages, ui
+from sidecar.web import api, health, home, ui
 from sidecar.web.middleware import (
     BODY_TIMEOUT_S,
     BodyTimeoutMiddleware,
@@ -101,7 +101,7 @@ def app_routes() -> list[BaseRoute]:
     return [
         Route("/healthz", health.healthz),
         Mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static"),
-        Route("/", pages.home, name="home"),
+        Route("/", home.page, name="home"),
         *receive.routes(),  # /webhooks/...
         *api.routes(),  # /api/...
         *ui.routes(),  # the pages, the admin pages included

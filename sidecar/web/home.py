@@ -1,4 +1,4 @@
-"""Server-rendered pages."""
+"""The home page: how many users and titles Marquee knows, and the setup steps still to do."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from sidecar.web.auth import current_user
 from sidecar.web.templating import templates
 
 
-async def home(request: Request) -> Response:
+async def page(request: Request) -> Response:
     services: Services = request.app.state.services
     async with services.sessions() as session:
         users = (await session.exec(select(func.count()).select_from(AppUser))).one()
