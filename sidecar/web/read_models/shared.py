@@ -1,4 +1,4 @@
-"""The two helpers every web read model uses: raw SQL rows and ISO-8601 timestamps."""
+"""The two helpers the web read models share: raw SQL rows and ISO-8601 timestamps."""
 
 from __future__ import annotations
 
