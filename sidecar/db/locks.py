@@ -21,6 +21,9 @@ async def advisory_lock(engine: AsyncEngine, name: str) -> AsyncIterator[None]:
     key = lock_key(name)
     async with engine.connect() as conn:
         await conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": key})
+        # The lock belongs to the session, not the transaction: end the transaction the SELECT opened, so the
+        # holder (which may call the media server for seconds) never sits "idle in transaction".
+        await conn.commit()
         try:
             yield
         finally:
