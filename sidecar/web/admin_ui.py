@@ -20,8 +20,12 @@ from providers.errors import MediaServerError
 from sidecar import runtime_settings as rs
 from sidecar.jobs.registry import load_jobs
 from sidecar.publish.options import PUBLISH_FILES, PublishFileSettings
-from sidecar.web import actions, auth, queries
+from sidecar.web import actions, auth
 from sidecar.web.auth import require_admin, services_of
+from sidecar.web.read_models import jobs as job_reads
+from sidecar.web.read_models import server as server_reads
+from sidecar.web.read_models import users as user_reads
+from sidecar.web.read_models import webhook_events as webhook_reads
 from sidecar.web.rendering import MEDIA_TYPES, checkbox, form_ints, render, see_other
 from sidecar.web.schemas import (
     JobPatch,
@@ -40,9 +44,9 @@ async def _admin_settings_page(
     services = services_of(request)
     settings = services.settings
     async with services.sessions() as session:
-        server = await queries.media_server_info(session)
-        libraries = [queries.library_view(lib) for lib in await queries.source_libraries(session)]
-        users = [queries.user_view(u) for u in await queries.live_users(session)]
+        server = await server_reads.media_server_info(session)
+        libraries = [server_reads.library_view(lib) for lib in await server_reads.source_libraries(session)]
+        users = [user_reads.user_view(u) for u in await user_reads.live_users(session)]
         recommendations = {mt: await rs.load(session, rs.recommendation_key(mt)) for mt in MEDIA_TYPES}
         top = {mt: await rs.load(session, rs.top_picks_key(mt)) for mt in MEDIA_TYPES}
         explanations = await rs.load(session, rs.EXPLANATIONS)
@@ -227,8 +231,8 @@ def _not_started(request: Request) -> str | None:
 async def _jobs_page(request: Request, *, error: str | None = None, status: int = 200) -> Response:
     services = services_of(request)
     async with services.sessions() as session:
-        jobs = await queries.job_definitions(session)
-        running = await queries.job_runs(session, name=None, active=True, limit=50)
+        jobs = await job_reads.job_definitions(session)
+        running = await job_reads.job_runs(session, name=None, active=True, limit=50)
     queued = await actions.queued_job_names(services)
     return await render(
         request,
@@ -282,8 +286,8 @@ async def admin_job_schedule(request: Request) -> Response:
 async def admin_job_history(request: Request) -> Response:
     name = str(request.path_params["name"])
     async with services_of(request).sessions() as session:
-        definition = await queries.get_job(session, name)
-        runs = await queries.job_runs(session, name=name, active=False, limit=50)
+        definition = await job_reads.get_job(session, name)
+        runs = await job_reads.job_runs(session, name=name, active=False, limit=50)
     return await render(
         request,
         "admin_job.html",
@@ -303,8 +307,8 @@ async def admin_webhooks_page(request: Request) -> Response:
     services = services_of(request)
     cleared = request.query_params.get("cleared", "")
     async with services.sessions() as session:
-        events = await queries.webhook_events(session, status=status, limit=200)
-        counts = await queries.webhook_status_counts(session)
+        events = await webhook_reads.webhook_events(session, status=status, limit=200)
+        counts = await webhook_reads.webhook_status_counts(session)
     return await render(
         request,
         "admin_webhooks.html",

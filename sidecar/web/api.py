@@ -21,9 +21,18 @@ from sidecar.channels import fill_channel
 from sidecar.json_body import JsonBodyError, read_json
 from sidecar.picks_store.taste import regenerate_taste_profile
 from sidecar.publish.options import PUBLISH_FILES
-from sidecar.web import actions, auth, queries, stats
+from sidecar.web import actions, auth, stats
 from sidecar.web.auth import require_admin, require_user, services_of, user_of
 from sidecar.web.history import load_history
+from sidecar.web.read_models import channels as channel_reads
+from sidecar.web.read_models import items as item_reads
+from sidecar.web.read_models import jobs as job_reads
+from sidecar.web.read_models import picks as pick_reads
+from sidecar.web.read_models import server as server_reads
+from sidecar.web.read_models import taste as taste_reads
+from sidecar.web.read_models import top_picks as top_pick_reads
+from sidecar.web.read_models import users as user_reads
+from sidecar.web.read_models import webhook_events as webhook_reads
 from sidecar.web.schemas import (
     MAX_DB_INT,
     BrowseQuery,
@@ -133,8 +142,8 @@ async def logout(request: Request) -> Response:
 async def me(request: Request) -> Response:
     user = await user_of(request)
     async with services_of(request).sessions() as session:
-        row = await queries.get_user(session, user.id)
-    return ok({**queries.user_view(row), "csrf_token": user.csrf_token})
+        row = await user_reads.get_user(session, user.id)
+    return ok({**user_reads.user_view(row), "csrf_token": user.csrf_token})
 
 
 @require_user
@@ -146,7 +155,7 @@ async def me_settings(request: Request) -> Response:
         row = await actions.update_user_settings(  # Forbidden (403) when the admin does not allow it
             session, user.id, data, may_override_explanations=explanations.allow_user_override
         )
-    return ok(queries.user_view(row))
+    return ok(user_reads.user_view(row))
 
 
 # --- the user's data -------------------------------------------------------------------------------
@@ -157,7 +166,7 @@ async def picks(request: Request) -> Response:
     user = await user_of(request)
     q = query_of(request, MediaTypeQuery)
     async with services_of(request).sessions() as session:
-        return ok(await queries.picks(session, user.id, q.media_type))
+        return ok(await pick_reads.picks(session, user.id, q.media_type))
 
 
 @require_user
@@ -165,7 +174,7 @@ async def items(request: Request) -> Response:
     q = query_of(request, BrowseQuery)
     async with services_of(request).sessions() as session:
         return ok(
-            await queries.browse(
+            await item_reads.browse(
                 session, q.media_type, q=q.q or None, genre=q.genre or None, page=q.page, per_page=q.per_page
             )
         )
@@ -175,9 +184,9 @@ async def items(request: Request) -> Response:
 async def item(request: Request) -> Response:
     user = await user_of(request)
     async with services_of(request).sessions() as session:
-        row = await queries.get_item(session, path_int(request, "item_id"))
-        pick = await queries.pick_for_item(session, user.id, row)
-    return ok({"item": queries.item_detail(row), "pick": pick})
+        row = await item_reads.get_item(session, path_int(request, "item_id"))
+        pick = await pick_reads.pick_for_item(session, user.id, row)
+    return ok({"item": item_reads.item_detail(row), "pick": pick})
 
 
 @require_user
@@ -185,8 +194,8 @@ async def similar(request: Request) -> Response:
     q = query_of(request, LimitQuery)
     services = services_of(request)
     async with services.sessions() as session:
-        row = await queries.get_item(session, path_int(request, "item_id"))
-    items = await queries.similar_items(services, row, q.limit)
+        row = await item_reads.get_item(session, path_int(request, "item_id"))
+    items = await item_reads.similar_items(services, row, q.limit)
     return ok({"item_id": row.id, "similar": items})
 
 
@@ -211,7 +220,7 @@ async def history(request: Request) -> Response:
 async def taste(request: Request) -> Response:
     user = await user_of(request)
     async with services_of(request).sessions() as session:
-        return ok({"profiles": await queries.taste_profiles(session, user.id)})
+        return ok({"profiles": await taste_reads.taste_profiles(session, user.id)})
 
 
 @require_user
@@ -222,14 +231,14 @@ async def taste_regenerate(request: Request) -> Response:
     if written is None:
         raise HTTPException(409, "The profile is locked.")
     async with services_of(request).sessions() as session:
-        return ok((await queries.taste_profiles(session, user.id))[media_type])
+        return ok((await taste_reads.taste_profiles(session, user.id))[media_type])
 
 
 @require_user
 async def top_picks(request: Request) -> Response:
     q = query_of(request, MediaTypeQuery)
     async with services_of(request).sessions() as session:
-        return ok({"media_type": q.media_type, "top_picks": await queries.top_picks(session, q.media_type)})
+        return ok({"media_type": q.media_type, "top_picks": await top_pick_reads.top_picks(session, q.media_type)})
 
 
 # --- channels --------------------------------------------------------------------------------------
@@ -240,10 +249,10 @@ async def channels(request: Request) -> Response:
     user = await user_of(request)
     async with services_of(request).sessions() as session:
         if request.method == "GET":
-            return ok({"channels": await queries.channels_for(session, user.id)})
+            return ok({"channels": await channel_reads.channels_for(session, user.id)})
         data = await body_of(request, ChannelIn)
         channel = await actions.create_channel(session, user.id, data)  # InvalidInput (422): unknown refs
-        return ok(await queries.channel_view(session, channel, user.id, full=True), 201)
+        return ok(await channel_reads.channel_view(session, channel, user.id, full=True), 201)
 
 
 @require_user
@@ -252,15 +261,15 @@ async def channel(request: Request) -> Response:
     channel_id = path_int(request, "channel_id")
     async with services_of(request).sessions() as session:
         if request.method == "GET":
-            row = await queries.channel_visible(session, channel_id, user.id)
-            return ok(await queries.channel_view(session, row, user.id, full=True))
+            row = await channel_reads.channel_visible(session, channel_id, user.id)
+            return ok(await channel_reads.channel_view(session, row, user.id, full=True))
         if request.method == "DELETE":
             await actions.delete_channel(session, channel_id, user.id)
             return Response(status_code=204)
         await actions.owned_channel(session, channel_id, user.id)
         data = await body_of(request, ChannelIn)
         row = await actions.update_channel(session, channel_id, user.id, data)
-        return ok(await queries.channel_view(session, row, user.id, full=True))
+        return ok(await channel_reads.channel_view(session, row, user.id, full=True))
 
 
 @require_user
@@ -271,8 +280,8 @@ async def channel_fill(request: Request) -> Response:
         await actions.owned_channel(session, channel_id, user.id)
     await fill_channel(services_of(request), channel_id)
     async with services_of(request).sessions() as session:
-        row = await queries.channel_visible(session, channel_id, user.id)
-        return ok(await queries.channel_view(session, row, user.id, full=True))
+        row = await channel_reads.channel_visible(session, channel_id, user.id)
+        return ok(await channel_reads.channel_view(session, row, user.id, full=True))
 
 
 # --- admin -----------------------------------------------------------------------------------------
@@ -283,7 +292,7 @@ async def admin_settings(request: Request) -> Response:
     services = services_of(request)
     settings = services.settings
     async with services.sessions() as session:
-        server = await queries.media_server_info(session)
+        server = await server_reads.media_server_info(session)
         publish = await rs.load(session, rs.PUBLISH)
         body = {
             "media_server": {
@@ -346,7 +355,7 @@ async def admin_patch_publish_files(request: Request) -> Response:
 @require_admin
 async def admin_users(request: Request) -> Response:
     async with services_of(request).sessions() as session:
-        return ok({"users": [queries.user_view(u) for u in await queries.live_users(session)]})
+        return ok({"users": [user_reads.user_view(u) for u in await user_reads.live_users(session)]})
 
 
 @require_admin
@@ -354,13 +363,14 @@ async def admin_user(request: Request) -> Response:
     data = await body_of(request, UserPatch)
     async with services_of(request).sessions() as session:
         row = await actions.patch_user(session, path_int(request, "user_id"), data)
-    return ok(queries.user_view(row))
+    return ok(user_reads.user_view(row))
 
 
 @require_admin
 async def admin_libraries(request: Request) -> Response:
     async with services_of(request).sessions() as session:
-        return ok({"libraries": [queries.library_view(lib) for lib in await queries.source_libraries(session)]})
+        libraries = await server_reads.source_libraries(session)
+        return ok({"libraries": [server_reads.library_view(lib) for lib in libraries]})
 
 
 @require_admin
@@ -368,14 +378,14 @@ async def admin_library(request: Request) -> Response:
     data = await body_of(request, LibraryPatch)
     async with services_of(request).sessions() as session:
         row = await actions.patch_library(session, path_int(request, "library_id"), data)
-    return ok(queries.library_view(row))
+    return ok(server_reads.library_view(row))
 
 
 @require_admin
 async def admin_jobs(request: Request) -> Response:
     services = services_of(request)
     async with services.sessions() as session:
-        jobs = await queries.job_definitions(session)
+        jobs = await job_reads.job_definitions(session)
     queued = await actions.queued_job_names(services)
     return ok({"jobs": [{**job, "queued": job["name"] in queued} for job in jobs]})
 
@@ -402,13 +412,13 @@ async def admin_job_run(request: Request) -> Response:
 async def admin_runs(request: Request) -> Response:
     q = query_of(request, RunsQuery)
     async with services_of(request).sessions() as session:
-        return ok({"runs": await queries.job_runs(session, name=q.name, active=q.active, limit=q.limit)})
+        return ok({"runs": await job_reads.job_runs(session, name=q.name, active=q.active, limit=q.limit)})
 
 
 @require_admin
 async def admin_run(request: Request) -> Response:
     async with services_of(request).sessions() as session:
-        return ok(await queries.get_run(session, path_int(request, "run_id")))
+        return ok(await job_reads.get_run(session, path_int(request, "run_id")))
 
 
 @require_admin
@@ -417,8 +427,8 @@ async def admin_webhook_events(request: Request) -> Response:
     async with services_of(request).sessions() as session:
         return ok(
             {
-                "events": await queries.webhook_events(session, status=q.status, limit=q.limit),
-                "counts": await queries.webhook_status_counts(session),
+                "events": await webhook_reads.webhook_events(session, status=q.status, limit=q.limit),
+                "counts": await webhook_reads.webhook_status_counts(session),
             }
         )
 

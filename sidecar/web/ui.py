@@ -24,9 +24,15 @@ from sidecar.db.models import MediaServer as MediaServerRow
 from sidecar.errors import Forbidden, InvalidInput
 from sidecar.picks_store.taste import regenerate_taste_profile
 from sidecar.settings import Settings
-from sidecar.web import actions, admin_ui, auth, queries, stats
+from sidecar.web import actions, admin_ui, auth, stats
 from sidecar.web.auth import require_user, services_of, user_of
 from sidecar.web.history import load_history
+from sidecar.web.read_models import channels as channel_reads
+from sidecar.web.read_models import items as item_reads
+from sidecar.web.read_models import picks as pick_reads
+from sidecar.web.read_models import taste as taste_reads
+from sidecar.web.read_models import top_picks as top_pick_reads
+from sidecar.web.read_models import users as user_reads
 from sidecar.web.rendering import MEDIA_TYPES, form_ints, media_type_param, path_int, render, see_other
 from sidecar.web.schemas import BrowseQuery, ChannelIn, LoginIn, UserSettingsIn, parse
 
@@ -98,8 +104,8 @@ async def picks_page(request: Request) -> Response:
     user = await user_of(request)
     media_type = media_type_param(request)
     async with services_of(request).sessions() as session:
-        data = await queries.picks(session, user.id, media_type)
-        me = await queries.get_user(session, user.id)
+        data = await pick_reads.picks(session, user.id, media_type)
+        me = await user_reads.get_user(session, user.id)
     enabled = me.movies_enabled if media_type == "movies" else me.series_enabled
     return await render(request, "picks.html", {**data, "enabled": enabled, "page": "picks"})
 
@@ -112,10 +118,10 @@ async def browse_page(request: Request) -> Response:
     except ValueError as exc:
         raise HTTPException(400, str(exc)) from exc
     async with services_of(request).sessions() as session:
-        data = await queries.browse(
+        data = await item_reads.browse(
             session, query.media_type, q=query.q, genre=query.genre, page=query.page, per_page=query.per_page
         )
-        genres = await queries.genres(session, query.media_type)
+        genres = await item_reads.genres(session, query.media_type)
     context = {"result": data, "q": query.q or "", "genre": query.genre or "", "genres": genres, "page": "browse"}
     return await render(request, "browse.html", context)
 
@@ -125,15 +131,15 @@ async def item_page(request: Request) -> Response:
     user = await user_of(request)
     services = services_of(request)
     async with services.sessions() as session:
-        item = await queries.get_item(session, path_int(request, "item_id"))
-        pick = await queries.pick_for_item(session, user.id, item)
+        item = await item_reads.get_item(session, path_int(request, "item_id"))
+        pick = await pick_reads.pick_for_item(session, user.id, item)
         server = await session.get(MediaServerRow, item.server_id)
-    similar = await queries.similar_items(services, item, 12)
+    similar = await item_reads.similar_items(services, item, 12)
     return await render(
         request,
         "item.html",
         {
-            "item": queries.item_detail(item),
+            "item": item_reads.item_detail(item),
             "pick": pick,
             "similar": similar,
             "play_url": play_url(services.settings, server, item.provider_id),
@@ -164,7 +170,7 @@ async def poster(request: Request) -> Response:
     """The title's poster from the media server (so browsers never need its address or key), or a placeholder."""
     services = services_of(request)
     async with services.sessions() as session:
-        item = await queries.get_item(session, path_int(request, "item_id"))
+        item = await item_reads.get_item(session, path_int(request, "item_id"))
     tag = item.image_tags.get("Primary")
     server = services.media_server
     if tag and server is not None:
@@ -186,7 +192,7 @@ async def poster(request: Request) -> Response:
 async def _taste_page(request: Request, *, notice: str | None = None, status: int = 200) -> Response:
     user = await user_of(request)
     async with services_of(request).sessions() as session:
-        profiles = await queries.taste_profiles(session, user.id)
+        profiles = await taste_reads.taste_profiles(session, user.id)
     return await render(
         request,
         "taste.html",
@@ -239,7 +245,7 @@ async def history_page(request: Request) -> Response:
 @require_user
 async def top_picks_page(request: Request) -> Response:
     async with services_of(request).sessions() as session:
-        lists = {mt: await queries.top_picks(session, mt) for mt in MEDIA_TYPES}
+        lists = {mt: await top_pick_reads.top_picks(session, mt) for mt in MEDIA_TYPES}
     return await render(request, "top_picks.html", {"lists": lists, "page": "top-picks"})
 
 
@@ -250,7 +256,7 @@ async def top_picks_page(request: Request) -> Response:
 async def channels_page(request: Request) -> Response:
     user = await user_of(request)
     async with services_of(request).sessions() as session:
-        channels = await queries.channels_for(session, user.id)
+        channels = await channel_reads.channels_for(session, user.id)
     return await render(request, "channels.html", {"channels": channels, "page": "channels"})
 
 
@@ -258,8 +264,8 @@ async def channels_page(request: Request) -> Response:
 async def channel_page(request: Request) -> Response:
     user = await user_of(request)
     async with services_of(request).sessions() as session:
-        channel = await queries.channel_visible(session, path_int(request, "channel_id"), user.id)
-        view = await queries.channel_view(session, channel, user.id, full=True)
+        channel = await channel_reads.channel_visible(session, path_int(request, "channel_id"), user.id)
+        view = await channel_reads.channel_view(session, channel, user.id, full=True)
     return await render(request, "channel.html", {"channel": view, "page": "channels"})
 
 
@@ -273,8 +279,8 @@ async def _channel_form(
 ) -> Response:
     user = await user_of(request)
     async with services_of(request).sessions() as session:
-        users = [u for u in await queries.live_users(session) if u.id != user.id]
-        genres = {mt: await queries.genres(session, mt) for mt in MEDIA_TYPES}
+        users = [u for u in await user_reads.live_users(session) if u.id != user.id]
+        genres = {mt: await item_reads.genres(session, mt) for mt in MEDIA_TYPES}
     return await render(
         request,
         "channel_form.html",
@@ -301,7 +307,7 @@ async def channel_edit(request: Request) -> Response:
     user = await user_of(request)
     async with services_of(request).sessions() as session:
         channel = await actions.owned_channel(session, path_int(request, "channel_id"), user.id)
-        view = await queries.channel_view(session, channel, user.id, full=True)
+        view = await channel_reads.channel_view(session, channel, user.id, full=True)
     values = {
         "name": view["name"],
         "media_type": view["media_type"],
@@ -329,7 +335,7 @@ async def _channel_submit(request: Request, channel_id: int | None) -> Response:
         view = None
         if channel_id is not None:
             channel = await actions.owned_channel(session, channel_id, user.id)
-            view = await queries.channel_view(session, channel, user.id, full=False)
+            view = await channel_reads.channel_view(session, channel, user.id, full=False)
         try:
             values["shared_with"] = form_ints(form, "shared_with")
             if values["media_type"] not in MEDIA_TYPES:
@@ -337,7 +343,7 @@ async def _channel_submit(request: Request, channel_id: int | None) -> Response:
             if "\x00" in examples:
                 raise ValueError("examples: NUL characters are not allowed")
             lines = [line for line in examples.splitlines() if line.strip()]
-            ids, missing = await queries.find_titles(session, values["media_type"], lines)
+            ids, missing = await item_reads.find_titles(session, values["media_type"], lines)
             if missing:
                 raise ValueError("Example titles not found: " + "; ".join(missing))
             data = parse(
@@ -392,13 +398,13 @@ async def _settings_page(request: Request, *, error: str | None = None, status: 
     user = await user_of(request)
     services = services_of(request)
     async with services.sessions() as session:
-        me = await queries.get_user(session, user.id)
+        me = await user_reads.get_user(session, user.id)
         explanations = await rs.load(session, rs.EXPLANATIONS)
     return await render(
         request,
         "settings.html",
         {
-            "me": queries.user_view(me),
+            "me": user_reads.user_view(me),
             "explanations": explanations,
             "prefix": services.settings.library_name_prefix,
             "error": error,
