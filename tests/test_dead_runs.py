@@ -198,6 +198,13 @@ async def test_a_clean_stop_marks_the_runs_it_cancels_interrupted_and_they_run_a
             return bool(runs) and runs[-1]["status"] == "running"
 
         await _wait_for(running, "the job to start")
+
+        async def ticked() -> bool:
+            # The worker's start-up scheduler tick is a cron job: stopped mid-way, arq keeps it queued and
+            # "in progress" for a minute, and the burst worker below would wait for it. Stop after it.
+            return worker.jobs_complete >= 1
+
+        await _wait_for(ticked, "the start-up scheduler tick to finish")
     finally:
         await stop_worker(worker, task)  # what SIGTERM does to `marquee serve`
     (stopped,) = await _runs(services)

@@ -17,7 +17,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from arq import Retry
 from arq.worker import Function
@@ -26,6 +26,9 @@ from arq.worker import func as arq_func
 from providers.errors import ProviderUnavailable
 from sidecar.jobs import liveness
 from sidecar.jobs.progress import Progress, finish_run, start_run
+
+if TYPE_CHECKING:
+    from sidecar.services import Services
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +69,21 @@ async def _interrupted(progress: Progress, spec: JobSpec) -> None:
         log.warning("cannot mark run %s of %s interrupted: %s", progress.run_id, spec.name, exc)
 
 
+async def _recorded_start(
+    spec: JobSpec, services: Services, job_id: str | None, kwargs: dict[str, Any], worker_id: str | None
+) -> Progress:
+    """The run's ``job_run`` row. A stop that lands while the row is being written still finds it: the write
+    finishes and the run is marked interrupted, instead of being left "running" for the reaper."""
+    if not spec.track:
+        return Progress.detached()
+    starting = asyncio.ensure_future(start_run(services.sessions, spec.name, job_id, kwargs, worker_id))
+    try:
+        return await asyncio.shield(starting)
+    except asyncio.CancelledError:
+        await _interrupted(await starting, spec)
+        raise
+
+
 def wrap(spec: JobSpec) -> Function:
     async def run(ctx: dict[str, Any], **kwargs: Any) -> dict[str, Any] | None:
         services = ctx["services"]
@@ -77,11 +95,7 @@ def wrap(spec: JobSpec) -> Function:
             assert job_id is not None and worker_id is not None
             await liveness.claim(services.redis, job_id, worker_id)
         try:
-            progress = (
-                await start_run(services.sessions, spec.name, job_id, kwargs, worker_id)
-                if spec.track
-                else Progress.detached()
-            )
+            progress = await _recorded_start(spec, services, job_id, kwargs, worker_id)
             try:
                 result = await spec.func(services, progress, **kwargs)
             except asyncio.CancelledError:
