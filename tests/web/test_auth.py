@@ -8,7 +8,7 @@ from sqlalchemy import update
 from sqlmodel import select
 
 from sidecar.db.models import AppUser, LoginSession
-from sidecar.web import auth
+from sidecar.web import auth, login_limit
 from tests.web.conftest import Web, csrf_of, form_login
 
 
@@ -140,15 +140,15 @@ async def test_tampered_cookie_is_refused(web: Web) -> None:
 
 async def test_failed_logins_are_rate_limited_per_address(web: Web) -> None:
     client = web.client()
-    for _ in range(auth.LOGIN_MAX_FAILURES):
+    for _ in range(login_limit.LOGIN_MAX_FAILURES):
         response = await client.post("/api/auth/login", json={"name": "alice", "password": "guess"})
         assert response.status_code == 401
     blocked = await client.post("/api/auth/login", json={"name": "alice", "password": web.password("alice")})
     assert blocked.status_code == 429 and "Too many failed logins" in blocked.json()["error"]
-    assert 0 < int(blocked.headers["retry-after"]) <= auth.LOGIN_WINDOW_S
+    assert 0 < int(blocked.headers["retry-after"]) <= login_limit.LOGIN_WINDOW_S
     form = await form_login(web.client(), "alice", web.password("alice"))
     assert form.status_code == 429 and "retry-after" in form.headers
-    await web.services.redis.delete(*auth._limit_keys("alice", "127.0.0.1"))
+    await web.services.redis.delete(*login_limit.limit_keys("alice", "127.0.0.1"))
     assert (
         await client.post("/api/auth/login", json={"name": "alice", "password": web.password("alice")})
     ).status_code == 200

@@ -17,11 +17,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from providers.simulator import Simulator, synthetic_catalog
 from sidecar.settings import Settings
-from sidecar.web import auth
+from sidecar.web import login_limit
 from tests.servers import free_port, serve
 from tests.web.conftest import Web, running_web
 
-LIMIT = auth.LOGIN_MAX_FAILURES
+LIMIT = login_limit.LOGIN_MAX_FAILURES
 AUTH_DELAY_S = 0.3
 
 
@@ -178,15 +178,15 @@ async def test_a_correct_login_does_not_use_up_the_limit(direct: tuple[Web, Coun
     ],
 )
 def test_forwarded_client(peer: str | None, forwarded: list[str], trusted: str, client: str) -> None:
-    assert auth.forwarded_client(peer, forwarded, trusted) == client
+    assert login_limit.forwarded_client(peer, forwarded, trusted) == client
 
 
 def test_ipv6_clients_are_limited_by_their_64() -> None:
-    one = auth._limit_keys("alice", "2001:db8:1:2:aaaa::1")
-    other = auth._limit_keys("Alice ", "2001:db8:1:2:bbbb::2")
+    one = login_limit.limit_keys("alice", "2001:db8:1:2:aaaa::1")
+    other = login_limit.limit_keys("Alice ", "2001:db8:1:2:bbbb::2")
     assert one == other
-    assert auth._limit_keys("alice", "2001:db8:1:3::1")[0] != one[0]
-    assert auth._limit_keys("alice", "198.51.100.1")[0] != auth._limit_keys("alice", "198.51.100.2")[0]
+    assert login_limit.limit_keys("alice", "2001:db8:1:3::1")[0] != one[0]
+    assert login_limit.limit_keys("alice", "198.51.100.1")[0] != login_limit.limit_keys("alice", "198.51.100.2")[0]
 
 
 @pytest.mark.parametrize("value", ["not-an-ip", "10.0.0.0/33", "127.0.0.1, 300.1.1.1", "10.0.0.1;10.0.0.2"])
