@@ -18,6 +18,7 @@ from starlette.routing import BaseRoute, Route
 
 from providers.errors import MediaServerError
 from sidecar import runtime_settings as rs
+from sidecar.errors import InvalidInput
 from sidecar.jobs.registry import load_jobs
 from sidecar.publish.options import PUBLISH_FILES, PublishFileSettings
 from sidecar.web import actions, auth
@@ -115,7 +116,7 @@ async def admin_settings_submit(request: Request) -> Response:
     try:
         async with services.sessions() as session:
             await _save_admin_section(session, section, form)
-    except ValueError as exc:
+    except InvalidInput as exc:
         return await _admin_settings_page(request, error=str(exc), status=400)
     return see_other(f"/admin/settings?saved=1#{quote(section)}")
 
@@ -275,7 +276,7 @@ async def admin_job_schedule(request: Request) -> Response:
     raw = str(form.get("schedule") or "").strip()
     try:
         data = parse(JobPatch, {"schedule": raw or None, "enabled": checkbox(form, "enabled")})
-    except ValueError as exc:
+    except InvalidInput as exc:
         return await _jobs_page(request, error=f"{name}: {exc}", status=400)
     async with services_of(request).sessions() as session:
         await actions.patch_job(session, name, data)

@@ -77,20 +77,13 @@ async def json_of(request: Request) -> Any:
 
 
 async def body_of(request: Request, model: type[M]) -> M:
-    data = await json_of(request)
-    try:
-        return parse(model, data)
-    except ValueError as exc:
-        raise HTTPException(422, str(exc)) from exc
+    return parse(model, await json_of(request))  # InvalidInput: 422 with the message
 
 
 def query_of(request: Request, model: type[M]) -> M:
     """Known query parameters, validated (unknown ones, e.g. cache busters, are ignored)."""
     params = {k: v for k, v in request.query_params.items() if k in model.model_fields}
-    try:
-        return parse(model, params)
-    except ValueError as exc:
-        raise HTTPException(422, str(exc)) from exc
+    return parse(model, params)  # InvalidInput: 422 with the message
 
 
 def media_type_path(request: Request) -> MediaType:
@@ -319,10 +312,7 @@ async def _patch_setting(request: Request, key: rs.RuntimeKey[M]) -> Response:
         raise HTTPException(422, "body: send a JSON object with the fields to change")
     async with services_of(request).sessions() as session:
         current = await rs.load(session, key)
-        try:
-            value = parse(key.model, rs.merge(current.model_dump(), changes))
-        except ValueError as exc:
-            raise HTTPException(422, str(exc)) from exc
+        value = parse(key.model, rs.merge(current.model_dump(), changes))  # InvalidInput: 422
         await rs.save(session, key, value)
     return ok(value.model_dump())
 

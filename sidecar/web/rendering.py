@@ -11,6 +11,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from sidecar.errors import InvalidInput
 from sidecar.web import auth
 from sidecar.web.schemas import MAX_DB_INT, MediaType
 from sidecar.web.templating import templates
@@ -67,11 +68,12 @@ def checkbox(form: FormData, name: str) -> bool:
 
 
 def form_ints(form: FormData, name: str) -> list[int]:
-    """The ids a form field lists: ASCII digits within the integer columns' range, anything else is refused."""
+    """The ids a form field lists: ASCII digits within the integer columns' range, anything else is refused
+    (``InvalidInput``)."""
     values = []
     for raw in form.getlist(name):
         if not isinstance(raw, str) or not _FORM_ID.fullmatch(raw) or int(raw) > MAX_DB_INT:
             shown = repr(raw[:20]) + ("…" if len(raw) > 20 else "") if isinstance(raw, str) else "a file"
-            raise ValueError(f"{name}: {shown} is not an id")
+            raise InvalidInput(f"{name}: {shown} is not an id")
         values.append(int(raw))
     return values

@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal, Self, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from starlette.convertors import Convertor
 
+from sidecar.errors import InvalidInput
 from sidecar.jobs.schedule import validate_schedule
 
 MediaType = Literal["movies", "series"]
@@ -161,8 +162,8 @@ def describe(exc: ValidationError) -> str:
 
 
 def parse(model: type[M], data: Any) -> M:
-    """Validate ``data``; raises ValueError with a readable message."""
+    """Validate ``data``; raises ``InvalidInput`` (422) with a readable message."""
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        raise ValueError(describe(exc)) from None
+        raise InvalidInput(describe(exc)) from None

@@ -73,7 +73,7 @@ async def login_submit(request: Request) -> Response:
     name = str(form.get("name") or "")
     try:
         data = parse(LoginIn, {"name": name, "password": str(form.get("password") or "")})
-    except ValueError as exc:
+    except InvalidInput as exc:
         return await _login_page(request, error=str(exc), status=400, name=name)
     services = services_of(request)
     try:
@@ -115,7 +115,7 @@ async def browse_page(request: Request) -> Response:
     params = {k: v for k, v in request.query_params.items() if k in BrowseQuery.model_fields and v != ""}
     try:
         query = parse(BrowseQuery, params)
-    except ValueError as exc:
+    except InvalidInput as exc:
         raise HTTPException(400, str(exc)) from exc
     async with services_of(request).sessions() as session:
         data = await item_reads.browse(
@@ -339,13 +339,13 @@ async def _channel_submit(request: Request, channel_id: int | None) -> Response:
         try:
             values["shared_with"] = form_ints(form, "shared_with")
             if values["media_type"] not in MEDIA_TYPES:
-                raise ValueError("media_type is 'movies' or 'series'")
+                raise InvalidInput("media_type is 'movies' or 'series'")
             if "\x00" in examples:
-                raise ValueError("examples: NUL characters are not allowed")
+                raise InvalidInput("examples: NUL characters are not allowed")
             lines = [line for line in examples.splitlines() if line.strip()]
             ids, missing = await item_reads.find_titles(session, values["media_type"], lines)
             if missing:
-                raise ValueError("Example titles not found: " + "; ".join(missing))
+                raise InvalidInput("Example titles not found: " + "; ".join(missing))
             data = parse(
                 ChannelIn,
                 {k: values[k] for k in ("name", "media_type", "genre_filters", "text_preferences", "shared_with")}
@@ -355,7 +355,7 @@ async def _channel_submit(request: Request, channel_id: int | None) -> Response:
                 saved = await actions.create_channel(session, user.id, data)
             else:
                 saved = await actions.update_channel(session, channel_id, user.id, data)
-        except (ValueError, InvalidInput) as exc:
+        except InvalidInput as exc:
             await session.rollback()
             return await _channel_form(request, channel=view, values=values, error=str(exc), status=400)
     return see_other(f"/channels/{saved.id}")
@@ -439,7 +439,7 @@ async def settings_submit(request: Request) -> Response:
             await actions.update_user_settings(
                 session, user.id, data, may_override_explanations=explanations.allow_user_override
             )
-        except (ValueError, Forbidden) as exc:
+        except (InvalidInput, Forbidden) as exc:
             return await _settings_page(request, error=str(exc), status=400)
     return see_other("/settings?saved=1")
 
