@@ -30,7 +30,8 @@ from pydantic import SecretStr
 from sqlalchemy import text
 
 from benchmarks.bench_recommend_server import GENRES
-from sidecar.embedded import EmbeddedRedis, start_postgres
+from sidecar.embedded_postgres import start_postgres
+from sidecar.embedded_redis import EmbeddedRedis
 from sidecar.jobs.progress import Progress
 from sidecar.jobs.recommend_jobs import refresh_after_watch
 from sidecar.picks_store.inputs import catalog_cache, snapshot_for

@@ -21,7 +21,8 @@ from pydantic import SecretStr
 from sqlalchemy import text
 
 from providers.simulator import Simulator, serve_simulator, synthetic_catalog
-from sidecar.embedded import EmbeddedRedis, start_postgres
+from sidecar.embedded_postgres import start_postgres
+from sidecar.embedded_redis import EmbeddedRedis
 from sidecar.jobs.progress import Progress
 from sidecar.jobs.sync_jobs import sync_movies_job, sync_series_job
 from sidecar.services import open_services

@@ -20,7 +20,8 @@ import psycopg
 from pydantic import SecretStr
 
 from providers.ai.local import LocalEmbedder
-from sidecar.embedded import EmbeddedRedis, start_postgres
+from sidecar.embedded_postgres import start_postgres
+from sidecar.embedded_redis import EmbeddedRedis
 from sidecar.embeddings import embed_items, plan_embeddings
 from sidecar.jobs.progress import Progress
 from sidecar.services import open_services

@@ -36,7 +36,8 @@ from providers.simulator.serve import serve_simulator
 from providers.simulator.state import Simulator
 from sidecar import runtime_settings as rs
 from sidecar.db.models import Item
-from sidecar.embedded import EmbeddedRedis, start_postgres
+from sidecar.embedded_postgres import start_postgres
+from sidecar.embedded_redis import EmbeddedRedis
 from sidecar.jobs.progress import Progress
 from sidecar.publish.ai_picks import publish_for
 from sidecar.services import Services, open_services

@@ -28,7 +28,8 @@ from sqlalchemy import text
 
 from sidecar.db.engine import make_engine
 from sidecar.db.migrate import migrate
-from sidecar.embedded import EmbeddedRedis, start_postgres
+from sidecar.embedded_postgres import start_postgres
+from sidecar.embedded_redis import EmbeddedRedis
 from sidecar.services import QUEUE_NAME
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -20,14 +20,9 @@ from types import FrameType
 from typing import TYPE_CHECKING
 
 from sidecar import supervisor
-from sidecar.embedded import (
-    DataDirLock,
-    EmbeddedPostgres,
-    EmbeddedRedis,
-    Infrastructure,
-    embedded_redis_dir,
-    to_sqlalchemy_url,
-)
+from sidecar.embedded import DataDirLock, Infrastructure, to_sqlalchemy_url
+from sidecar.embedded_postgres import EmbeddedPostgres
+from sidecar.embedded_redis import EmbeddedRedis, embedded_redis_dir
 from sidecar.errors import ConfigError
 from sidecar.settings import Settings
 

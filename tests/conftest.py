@@ -21,7 +21,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from sidecar.db.engine import make_engine
 from sidecar.db.migrate import migrate
-from sidecar.embedded import EmbeddedRedis, to_sqlalchemy_url
+from sidecar.embedded import to_sqlalchemy_url
+from sidecar.embedded_redis import EmbeddedRedis
 from sidecar.services import Services, open_services
 from sidecar.settings import Settings
 

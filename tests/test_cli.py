@@ -393,7 +393,7 @@ def test_serve_starts_on_a_multi_mb_redis_aof(data_dir: Path) -> None:
 
     import redis
 
-    from sidecar.embedded import EmbeddedRedis
+    from sidecar.embedded_redis import EmbeddedRedis
     from tests.servers import free_port
 
     data = data_dir

@@ -27,7 +27,8 @@ from providers.simulator import serve_simulator
 from sidecar import supervisor
 from sidecar.app import create_app
 from sidecar.commands import run_and_wait
-from sidecar.embedded import REDIS_CONFIG, EmbeddedPostgres, EmbeddedRedis, _redis_binary
+from sidecar.embedded_postgres import EmbeddedPostgres
+from sidecar.embedded_redis import REDIS_CONFIG, EmbeddedRedis, _redis_binary
 from sidecar.runtime import check_redis
 from sidecar.services import Services
 from sidecar.settings import Settings
