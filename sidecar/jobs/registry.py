@@ -24,6 +24,7 @@ from arq.worker import Function
 from arq.worker import func as arq_func
 
 from providers.errors import ProviderUnavailable
+from sidecar.errors import MarqueeError
 from sidecar.jobs import liveness
 from sidecar.jobs.progress import Progress, finish_run, start_run
 
@@ -107,6 +108,11 @@ def wrap(spec: JobSpec) -> Function:
                 await finish_run(progress, "retrying" if transient else "failed", error=str(exc))
                 if transient:
                     raise Retry(defer=min(300, 5 * 2**tries)) from exc
+                if isinstance(exc, MarqueeError) and exc.__cause__ is None:
+                    # An explained failure ("no media server is configured"): one line here and in the run's
+                    # record, not two tracebacks (ours and arq's) in the admin's log.
+                    log.warning("job %s failed: %s", spec.name, exc)
+                    return {"failed": str(exc)}
                 log.exception("job %s failed", spec.name)
                 raise
             await finish_run(progress, "done", result=result)
