@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from providers.ai.writing import TextGenerator
     from providers.base import MediaServer
     from sidecar.picks_store.inputs import CatalogCache
-    from sidecar.webhooks.store import EventWriter
+    from sidecar.webhooks.writer import EventWriter
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +55,7 @@ class Services:
     text_generator: TextGenerator | None = None  # sidecar.ai_factory.get_text_generator
     catalog_cache: CatalogCache | None = None  # sidecar.picks_store.inputs.catalog_cache
     media_server_row_id: int | None = None  # sidecar.sync.server.ensure_server
-    event_writer: EventWriter | None = None  # sidecar.webhooks.store.event_writer
+    event_writer: EventWriter | None = None  # sidecar.webhooks.writer.event_writer
 
     async def aclose(self) -> None:
         from sidecar.ai_factory import aclose_ai  # imported here: ai_factory builds on Services

@@ -10,7 +10,7 @@ from __future__ import annotations
 from sidecar.jobs import embed_jobs, maintenance_jobs, publish_jobs, recommend_jobs, sync_jobs, webhook_jobs
 from sidecar.jobs.registry import JobSpec
 from sidecar.sync.follow_up_requests import FOLLOW_UP_JOB
-from sidecar.webhooks.store import PROCESS_JOB
+from sidecar.webhooks.enqueue import PROCESS_JOB
 
 JOBS: tuple[JobSpec, ...] = (
     # sync

@@ -21,7 +21,7 @@ from starlette.routing import BaseRoute, Route
 
 from sidecar.errors import WebhookRejected
 from sidecar.services import Services
-from sidecar.webhooks import store
+from sidecar.webhooks import store, writer
 from sidecar.webhooks.parse import ParsedEvent, Source, WebhookParseError, decode_body, parse_event
 
 log = logging.getLogger(__name__)
@@ -104,7 +104,7 @@ async def receive(request: Request, source: Source) -> Response:
             status=status,
             error=error or (event.ignore_reason if event else None),
         )
-        stored = await asyncio.wait_for(store.event_writer(services).store(row), STORE_TIMEOUT_S)
+        stored = await asyncio.wait_for(writer.event_writer(services).store(row), STORE_TIMEOUT_S)
     except (SQLAlchemyError, OSError, TimeoutError) as exc:
         log.error("cannot store %s webhook: %s", source, exc)
         return JSONResponse(

@@ -19,6 +19,7 @@ from sidecar.services import Services
 from sidecar.sync import state
 from sidecar.sync.follow_up_requests import requeue_waiting
 from sidecar.webhooks import store
+from sidecar.webhooks.enqueue import enqueue_event
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +39,7 @@ async def sweep(services: Services, *, older_than_s: float = PENDING_GRACE_S) ->
     after = 0
     while ids := await store.pending_event_ids(services.engine, older_than_s=older_than_s, after_id=after):
         for event_id in ids:
-            if not await store.enqueue_event(services.redis, event_id):
+            if not await enqueue_event(services.redis, event_id):
                 return Sweep(queued, 0, False)  # Redis is down: the next sweep tries again
             queued += 1
         after = ids[-1]

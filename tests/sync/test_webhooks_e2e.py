@@ -15,7 +15,7 @@ from sidecar.jobs.sync_jobs import initial_sync_job, sync_watch_history_job
 from sidecar.jobs.worker import stop_worker
 from sidecar.services import Services
 from sidecar.sync import state
-from sidecar.webhooks.store import enqueue_event
+from sidecar.webhooks.enqueue import enqueue_event
 from sidecar.webhooks.sweeper import on_worker_start
 from tests.servers import free_port, serve
 from tests.sync.conftest import SimEnv, same_state, sync_worker

@@ -13,7 +13,7 @@ from sqlalchemy import text
 from sidecar.services import Services
 from sidecar.webhooks import store
 from sidecar.webhooks.parse import parse_event
-from sidecar.webhooks.store import EventWriter
+from sidecar.webhooks.writer import EventWriter
 from tests.webhooks.conftest import SECRET, Receiver
 
 
