@@ -15,7 +15,8 @@ import numpy as np
 from sidecar.ai_factory import get_embedder
 from sidecar.db.models import Channel
 from sidecar.errors import NotFound
-from sidecar.picks_store.inputs import MediaType, snapshot_for
+from sidecar.media_types import MediaType
+from sidecar.picks_store.inputs import snapshot_for
 from sidecar.recommender.catalogue import positive_event
 from sidecar.recommender.retrieval import channel_items
 from sidecar.services import Services
@@ -29,7 +30,7 @@ async def fill_channel(services: Services, channel_id: int, *, count: int = CHAN
         channel = await session.get(Channel, channel_id)
         if channel is None:
             raise NotFound(f"There is no channel {channel_id}.")
-        media_type: MediaType = "series" if channel.media_type == "series" else "movies"
+        media_type = MediaType.SERIES if channel.media_type == MediaType.SERIES else MediaType.MOVIES
         genres, examples = list(channel.genre_filters), [str(i) for i in channel.example_item_ids]
         preference, owner = channel.text_preferences.strip(), channel.owner_id
     snapshot = await snapshot_for(services, media_type)

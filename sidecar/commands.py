@@ -17,6 +17,7 @@ from sqlmodel import col, select
 from sidecar.cli import _load_settings, _prepare
 from sidecar.db.models import JobRun
 from sidecar.errors import ConfigError, JobError
+from sidecar.media_types import MEDIA_TYPES
 from sidecar.services import Services
 
 # The demo pipeline, in order: what a new installation runs once.
@@ -273,7 +274,7 @@ async def _demo_top_picks(services: Services) -> None:
     from sidecar import runtime_settings
 
     async with services.sessions() as session:
-        for media_type in runtime_settings.MEDIA_TYPES:
+        for media_type in MEDIA_TYPES:
             key = runtime_settings.top_picks_key(media_type)
             current = await runtime_settings.load(session, key)
             outputs = current.outputs.model_copy(update={"collection": True, "playlist": True})

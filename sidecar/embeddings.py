@@ -19,7 +19,7 @@ import math
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 from sqlalchemy import text
@@ -29,13 +29,13 @@ from providers.ai.embedder import Embedder, FloatMatrix
 from providers.ai.errors import AIBadInput, AIRateLimited
 from providers.ai.models import estimate_cost_usd, estimate_tokens
 from sidecar.jobs.progress import Progress
+from sidecar.media_types import SPECS, MediaType
 from sidecar.recommender.embedding_text import ItemDescription, embedding_text, text_hash
 from sidecar.services import Services
 
 log = logging.getLogger(__name__)
 
-MediaType = Literal["movies", "series"]
-ITEM_KIND: dict[str, str] = {"movies": "Movie", "series": "Series"}
+ITEM_KIND: dict[str, str] = {mt: s.kind for mt, s in SPECS.items()}  # by media type
 
 DIRECTOR_TYPES = frozenset({"director", "creator"})
 ACTOR_TYPES = frozenset({"actor"})
@@ -71,7 +71,7 @@ def people_by_role(people: Sequence[Mapping[str, Any]]) -> tuple[list[str], list
 
 def describe_row(row: Mapping[Any, Any], media_type: str) -> ItemDescription:
     directors, actors = people_by_role(row.get("people") or [])
-    series = media_type == "series"
+    series = media_type == MediaType.SERIES
     return ItemDescription(
         title=row["name"],
         media_type="series" if series else "movie",

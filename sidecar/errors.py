@@ -4,7 +4,7 @@
     ├── ConfigError          a setting is wrong or a needed service is unreachable; the message names it
     ├── WebhookRejected      a webhook request we refuse (status_code: 400, 401, 413, 415)
     ├── NotFound             an id in a request that does not exist (404)
-    ├── InvalidInput         a request the user can correct: a field refers to something that is not there (422)
+    ├── InvalidInput         a request the user can correct: a field is invalid or refers to something not there (422)
     ├── Forbidden            the user may see the thing but not do this to it (403)
     └── JobError             a job cannot go on; recorded on the job run with this message
 

@@ -14,14 +14,13 @@ from typing import TYPE_CHECKING
 
 from sidecar.jobs.publish_jobs import publish_followup
 from sidecar.jobs.recommend_jobs import refresh_after_watch
+from sidecar.media_types import MEDIA_TYPES
 
 if TYPE_CHECKING:
     from sidecar.jobs.progress import Progress
     from sidecar.services import Services
 
 log = logging.getLogger(__name__)
-
-MEDIA_TYPES = ("movies", "series")
 
 FollowUpHook = Callable[["Services", int, frozenset[str], "Progress"], Awaitable[None]]
 FollowUpStages = tuple[tuple[str, FollowUpHook], ...]

@@ -26,12 +26,11 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from sidecar.db.models import RuntimeSetting
+from sidecar.media_types import MEDIA_TYPES, MediaType
 from sidecar.settings import Settings
 
 log = logging.getLogger(__name__)
 
-MediaType = Literal["movies", "series"]
-MEDIA_TYPES: tuple[MediaType, ...] = ("movies", "series")
 PublishModeSetting = Literal["strm", "symlink"]
 
 

@@ -5,15 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from sidecar.ai_factory import get_embedder, pricing_model
-from sidecar.embeddings import MediaType, embed_items
+from sidecar.embeddings import embed_items
 from sidecar.jobs.progress import Progress
 from sidecar.jobs.queue import enqueue
+from sidecar.media_types import MediaType, spec
 from sidecar.services import Services
-
-RECOMMEND_JOB: dict[MediaType, str] = {
-    "movies": "generate-recommendations",
-    "series": "generate-series-recommendations",
-}
 
 
 async def _run(
@@ -29,7 +25,7 @@ async def _run(
     )
     if then_recommend and report.embedded:
         # new or changed items become candidates for everyone
-        name = RECOMMEND_JOB[media_type]
+        name = spec(media_type).recommend_job
         await enqueue(services.redis, name, job_id=name)
     return report.as_dict()
 
@@ -37,10 +33,10 @@ async def _run(
 async def generate_embeddings(
     services: Services, progress: Progress, retry_failed: bool = False, then_recommend: bool = True
 ) -> dict[str, Any]:
-    return await _run(services, progress, "movies", retry_failed, then_recommend)
+    return await _run(services, progress, MediaType.MOVIES, retry_failed, then_recommend)
 
 
 async def generate_series_embeddings(
     services: Services, progress: Progress, retry_failed: bool = False, then_recommend: bool = True
 ) -> dict[str, Any]:
-    return await _run(services, progress, "series", retry_failed, then_recommend)
+    return await _run(services, progress, MediaType.SERIES, retry_failed, then_recommend)

@@ -7,7 +7,8 @@ from typing import Any
 from sqlalchemy import text
 
 from sidecar.jobs.progress import Progress
-from sidecar.picks_store.inputs import MediaType, catalog_cache
+from sidecar.media_types import MEDIA_TYPES, MediaType
+from sidecar.picks_store.inputs import catalog_cache
 from sidecar.picks_store.refresh import refresh_all_picks, refresh_user_picks
 from sidecar.picks_store.runs import clear_recommendations
 from sidecar.services import Services
@@ -16,13 +17,13 @@ from sidecar.services import Services
 async def generate_recommendations(
     services: Services, progress: Progress, user_ids: list[int] | None = None
 ) -> dict[str, Any]:
-    return await refresh_all_picks(services, "movies", progress, user_ids=user_ids)
+    return await refresh_all_picks(services, MediaType.MOVIES, progress, user_ids=user_ids)
 
 
 async def generate_series_recommendations(
     services: Services, progress: Progress, user_ids: list[int] | None = None
 ) -> dict[str, Any]:
-    return await refresh_all_picks(services, "series", progress, user_ids=user_ids)
+    return await refresh_all_picks(services, MediaType.SERIES, progress, user_ids=user_ids)
 
 
 async def rebuild_recommendations(
@@ -30,7 +31,7 @@ async def rebuild_recommendations(
 ) -> dict[str, Any]:
     catalog_cache(services).invalidate()
     results: dict[str, Any] = {}
-    for media_type in media_types or ["movies", "series"]:
+    for media_type in media_types or MEDIA_TYPES:
         cleared = await clear_recommendations(services, media_type)
         progress.log(f"{media_type}: cleared {cleared} runs")
         results[media_type] = await refresh_all_picks(services, media_type, progress, trigger="rebuild")
@@ -59,7 +60,7 @@ async def refresh_after_watch(
 ) -> None:
     """One user's picks recomputed from the cached catalogue (only their own history is re-read)."""
     enabled = await _enabled_for(services, user_id)
-    for media_type in ("movies", "series"):
+    for media_type in MEDIA_TYPES:
         if media_type in media_types and media_type in enabled:
             result = await refresh_user_picks(services, user_id, media_type, trigger="webhook")
             progress.log(

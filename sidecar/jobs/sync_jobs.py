@@ -11,19 +11,18 @@ from typing import Any
 
 from sidecar.jobs.progress import Progress
 from sidecar.jobs.queue import enqueue
+from sidecar.media_types import spec
 from sidecar.services import Services
 from sidecar.sync import state
-from sidecar.sync.items import MOVIE_KINDS, SERIES_KINDS, count_catalogue, sync_kind
+from sidecar.sync.items import count_catalogue, sync_kind
 from sidecar.sync.libraries import source_libraries, sync_libraries
 from sidecar.sync.server import ensure_server
 from sidecar.sync.users import sync_users
 from sidecar.sync.watch import sync_watch_history
 
-EMBED_JOBS = {"movies": "generate-embeddings", "series": "generate-series-embeddings"}
-
 
 async def _sync_items(services: Services, progress: Progress, media_type: str) -> dict[str, Any]:
-    kinds = MOVIE_KINDS if media_type == "movies" else SERIES_KINDS
+    kinds = list(spec(media_type).server_kinds)
     libraries = await source_libraries(services, await ensure_server(services))
     total = await count_catalogue(services, libraries, kinds)
     await progress.update(0, total, f"reading {media_type} from {len(libraries)} libraries")
@@ -34,7 +33,7 @@ async def _sync_items(services: Services, progress: Progress, media_type: str) -
     counts = await sync_kind(services, kinds, report=report)
     progress.log(f"{media_type}: {counts.seen} items ({counts.by_kind}), {counts.inserted} new, {counts.gone} gone")
     if counts.inserted or counts.gone:
-        name = EMBED_JOBS[media_type]
+        name = spec(media_type).embed_job
         await enqueue(services.redis, name, job_id=name)
     return {"seen": counts.seen, "new": counts.inserted, "gone": counts.gone, "by_kind": counts.by_kind}
 

@@ -7,6 +7,7 @@ from typing import Any
 from sidecar.followup import FOLLOW_UP_STAGES, FollowUpStages, run_followups
 from sidecar.jobs.progress import Progress
 from sidecar.jobs.queue import enqueue
+from sidecar.media_types import spec
 from sidecar.services import Services
 from sidecar.sync.follow_up_requests import (
     ensure_waiting_job,
@@ -18,7 +19,6 @@ from sidecar.sync.follow_up_requests import (
 from sidecar.webhooks.apply import process_event
 from sidecar.webhooks.sweeper import sweep
 
-EMBED_JOBS = {"movies": "generate-embeddings", "series": "generate-series-embeddings"}
 MAX_FOLLOW_UP_ROUNDS = 20
 
 
@@ -28,7 +28,7 @@ async def process_webhook_event(services: Services, progress: Progress, event_id
         await request_follow_up(services.redis, outcome.user_id, outcome.media_types)
     if outcome.new_items:
         for media_type in outcome.media_types:
-            name = EMBED_JOBS[media_type]
+            name = spec(media_type).embed_job
             await enqueue(services.redis, name, job_id=name)
     return outcome.as_dict()
 

@@ -10,7 +10,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sidecar import runtime_settings as rs
-from sidecar.picks_store.inputs import MediaType
+from sidecar.media_types import MediaType
 from sidecar.recommender import Weights
 from sidecar.services import Services
 

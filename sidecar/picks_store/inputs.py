@@ -25,7 +25,7 @@ import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -34,12 +34,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sidecar.ai_factory import get_embedder
 from sidecar.embeddings import ELIGIBLE_ITEM, ITEM_KIND, people_by_role
+from sidecar.media_types import MediaType
 from sidecar.recommender import MOVIE, SERIES, ItemFacts, PreparedModel, WatchEvent, prepare_model
 from sidecar.services import Services
 
 log = logging.getLogger(__name__)
 
-MediaType = Literal["movies", "series"]
 RECOMMENDER_TYPE: dict[str, str] = {"movies": MOVIE, "series": SERIES}
 FloatMatrix = npt.NDArray[np.float32]
 

@@ -23,11 +23,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from providers.ai.writing import TextGenerator
 from sidecar.ai_factory import get_text_generator, text_source
 from sidecar.jobs.progress import Progress
+from sidecar.media_types import MediaType, spec
 from sidecar.picks_store.config import RecommendationConfig, config_from, load_config
 from sidecar.picks_store.explain import explain, previous_explanations
 from sidecar.picks_store.inputs import (
     RECOMMENDER_TYPE,
-    MediaType,
     Snapshot,
     catalog_cache,
     model_name,
@@ -155,7 +155,7 @@ async def refresh_user_picks(
                 count=config.count,
                 recent_limit=config.recent_limit,
                 media_type=RECOMMENDER_TYPE[media_type],
-                exclude_ids=started_series(history) if media_type == "series" else (),
+                exclude_ids=started_series(history) if media_type == MediaType.SERIES else (),
             )
             if model is not None
             else []
@@ -189,7 +189,7 @@ async def regenerate_explanations(services: Services, user_id: int, media_type: 
 
 
 async def enabled_users(services: Services, media_type: MediaType) -> list[int]:
-    column = "movies_enabled" if media_type == "movies" else "series_enabled"
+    column = spec(media_type).user_flag
     async with services.engine.connect() as conn:
         rows = await conn.execute(
             text(f"SELECT id FROM app_user WHERE gone_at IS NULL AND NOT is_disabled AND {column} ORDER BY id")
@@ -228,7 +228,7 @@ async def refresh_all_picks(
     )
     await progress.update(0, len(users), f"recommending {media_type}")
     histories = {str(u): list(snapshot.histories.get(str(u), [])) for u in users}
-    exclude = {u: started_series(h) for u, h in histories.items()} if media_type == "series" else None
+    exclude = {u: started_series(h) for u, h in histories.items()} if media_type == MediaType.SERIES else None
     batches = (
         recommend_many(
             snapshot.model,

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from sidecar.picks_store.inputs import MediaType
+from sidecar.media_types import MediaType
 from sidecar.recommender import Pick
 from sidecar.services import Services
 

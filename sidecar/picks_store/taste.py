@@ -11,8 +11,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from providers.ai.writing import TasteFacts, TextGenerator
 from sidecar.ai_factory import get_text_generator, text_source
+from sidecar.media_types import MediaType
 from sidecar.picks_store.config import config_from
-from sidecar.picks_store.inputs import RECOMMENDER_TYPE, MediaType, Snapshot, snapshot_for, user_history
+from sidecar.picks_store.inputs import RECOMMENDER_TYPE, Snapshot, snapshot_for, user_history
 from sidecar.picks_store.runs import to_json
 from sidecar.recommender import WatchEvent
 from sidecar.recommender.summary import summarise_taste

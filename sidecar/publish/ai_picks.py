@@ -18,6 +18,7 @@ from providers.errors import ProviderUnavailable, ScanTimeout
 from sidecar.db.models import AppUser, PublishedLibrary
 from sidecar.errors import JobError
 from sidecar.jobs.progress import Progress
+from sidecar.media_types import spec
 from sidecar.publish import access
 from sidecar.publish.library import LibraryResult, Target, publish_library, require_server, unpublish
 from sidecar.publish.naming import ai_picks_folder, ai_picks_library_name
@@ -51,7 +52,7 @@ class PublishReport:
 async def _target(services: Services, user: AppUser, media_type: str) -> Target:
     async with services.sessions() as session:
         publish = await load(session, PUBLISH)
-    custom = user.movies_library_name if media_type == "movies" else user.series_library_name
+    custom = getattr(user, spec(media_type).library_name_field)
     return Target(
         kind="ai_picks",
         media_type=media_type,
@@ -107,7 +108,7 @@ async def publish_user(
 
 
 def is_eligible(user: AppUser, media_type: str) -> bool:
-    wanted = user.movies_enabled if media_type == "movies" else user.series_enabled
+    wanted: bool = getattr(user, spec(media_type).user_flag)
     return wanted and user.gone_at is None and not user.is_disabled
 
 

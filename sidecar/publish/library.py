@@ -33,9 +33,9 @@ from sidecar.db.locks import advisory_lock
 from sidecar.db.models import AppUser, PublishedFile, PublishedLibrary
 from sidecar.errors import JobError
 from sidecar.jobs.progress import Progress
+from sidecar.media_types import SPECS, spec
 from sidecar.publish import access
 from sidecar.publish.artwork import materialise
-from sidecar.publish.naming import COLLECTION_TYPE
 from sidecar.publish.options import PUBLISH_FILES, PublishFileSettings
 from sidecar.publish.picks import load_sources
 from sidecar.publish.server_library import ensure_library, refresh_and_verify, remove_library
@@ -48,7 +48,7 @@ from sidecar.services import Services
 log = logging.getLogger(__name__)
 
 Kind = Literal["ai_picks", "top_picks"]
-ITEM_TYPE = {"movies": "Movie", "series": "Series"}
+ITEM_TYPE: dict[str, str] = {mt: s.kind for mt, s in SPECS.items()}  # by media type
 
 
 @dataclass(frozen=True)
@@ -249,7 +249,7 @@ async def _on_server(
     library, created = await ensure_library(
         server,
         name=target.name,
-        collection_type=COLLECTION_TYPE[target.media_type],
+        collection_type=spec(target.media_type).collection_type,
         path=path,
         known_id=row.provider_library_id,
     )

@@ -10,12 +10,12 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from sidecar.media_types import MediaType, spec
+
 _FORBIDDEN = re.compile(r'[<>:"/\\|?*\x00-\x1f\x7f]')
 _SPACES = re.compile(r"\s+")
 MAX_TITLE_BYTES = 150
 
-MEDIA_TYPE_LABEL = {"movies": "Movies", "series": "Series"}
-COLLECTION_TYPE = {"movies": "movies", "series": "tvshows"}
 PIN_PREFIX = "!!! "
 """Sorts our libraries, collections and playlists above everything else in the server's lists."""
 
@@ -53,11 +53,11 @@ def ai_picks_library_name(prefix: str, user_name: str, custom: str | None, media
     if custom and custom.strip():
         return custom.strip()
     base = f"{prefix} - {user_name}".strip()
-    return base if media_type == "movies" else f"{base} ({MEDIA_TYPE_LABEL[media_type]})"
+    return base if media_type == MediaType.MOVIES else f"{base} ({spec(media_type).label})"
 
 
 def top_picks_library_name(media_type: str, custom: str) -> str:
-    return custom.strip() or f"Top Picks - {MEDIA_TYPE_LABEL[media_type]}"
+    return custom.strip() or f"Top Picks - {spec(media_type).label}"
 
 
 def ai_picks_folder(user_provider_id: str, media_type: str) -> str:

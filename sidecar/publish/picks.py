@@ -13,10 +13,9 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from sidecar.db.models import AppUser, Item
+from sidecar.media_types import spec
 from sidecar.publish.sources import EpisodeSource, TitleSource
 from sidecar.runtime_settings import ExplanationSettings
-
-KIND_OF = {"movies": "Movie", "series": "Series"}
 
 _CURRENT_PICKS = text(
     """
@@ -118,7 +117,7 @@ async def load_sources(session: AsyncSession, item_ids: Sequence[int]) -> dict[i
 
 async def publishable_users(session: AsyncSession, media_type: str) -> list[AppUser]:
     """Users who get an AI Picks library of this type: present on the server, enabled, type switched on."""
-    flag = AppUser.movies_enabled if media_type == "movies" else AppUser.series_enabled
+    flag = getattr(AppUser, spec(media_type).user_flag)
     rows = await session.exec(
         select(AppUser)
         .where(AppUser.gone_at.is_(None), AppUser.is_disabled.is_(False), flag.is_(True))  # type: ignore[union-attr,attr-defined]

@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from providers.base import Item as ProviderItem
 from providers.errors import ProviderNotFound
 from sidecar.db.models import Item
+from sidecar.media_types import SPECS, MediaType
 from sidecar.services import Services
 from sidecar.sync.gone import mark_gone_by_provider_id, mark_gone_libraries_items, mark_unseen_gone
 from sidecar.sync.libraries import SourceLibrary, library_for_path, source_libraries
@@ -28,8 +29,8 @@ from sidecar.sync.server import ensure_server, provider
 
 _ITEMS = Item.__table__  # type: ignore[attr-defined]
 CHUNK = 500
-MOVIE_KINDS = ["Movie"]
-SERIES_KINDS = ["Series", "Season", "Episode"]
+MOVIE_KINDS = list(SPECS[MediaType.MOVIES].server_kinds)
+SERIES_KINDS = list(SPECS[MediaType.SERIES].server_kinds)
 _UPDATED = (
     "kind",
     "library_id",

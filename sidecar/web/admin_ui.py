@@ -20,6 +20,7 @@ from providers.errors import MediaServerError
 from sidecar import runtime_settings as rs
 from sidecar.errors import InvalidInput
 from sidecar.jobs.registry import load_jobs
+from sidecar.media_types import MEDIA_TYPES, MediaType
 from sidecar.publish.options import PUBLISH_FILES, PublishFileSettings
 from sidecar.web import actions, auth
 from sidecar.web.auth import require_admin, services_of
@@ -27,11 +28,10 @@ from sidecar.web.read_models import jobs as job_reads
 from sidecar.web.read_models import server as server_reads
 from sidecar.web.read_models import users as user_reads
 from sidecar.web.read_models import webhook_events as webhook_reads
-from sidecar.web.rendering import MEDIA_TYPES, checkbox, form_ints, render, see_other
+from sidecar.web.rendering import checkbox, form_ints, render, see_other
 from sidecar.web.schemas import (
     JobPatch,
     LibraryPatch,
-    MediaType,
     UserPatch,
     parse,
 )
@@ -137,7 +137,7 @@ async def _save_admin_section(session: AsyncSession, section: str, form: FormDat
             )
         return
     if section.startswith("recommendations-") and section.removeprefix("recommendations-") in MEDIA_TYPES:
-        media_type: MediaType = section.removeprefix("recommendations-")  # type: ignore[assignment]
+        media_type = MediaType(section.removeprefix("recommendations-"))
         data = _model_from_form(
             form,
             {
@@ -152,7 +152,7 @@ async def _save_admin_section(session: AsyncSession, section: str, form: FormDat
         await rs.save(session, rs.recommendation_key(media_type), parse(rs.RecommendationSettings, data))
         return
     if section.startswith("top-picks-") and section.removeprefix("top-picks-") in MEDIA_TYPES:
-        top_type: MediaType = section.removeprefix("top-picks-")  # type: ignore[assignment]
+        top_type = MediaType(section.removeprefix("top-picks-"))
         data = _model_from_form(
             form,
             {

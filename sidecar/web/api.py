@@ -21,9 +21,8 @@ from sidecar.channels import fill_channel
 from sidecar.json_body import JsonBodyError, read_json
 from sidecar.picks_store.taste import regenerate_taste_profile
 from sidecar.publish.options import PUBLISH_FILES
-from sidecar.web import actions, auth, stats
+from sidecar.web import actions, auth
 from sidecar.web.auth import require_admin, require_user, services_of, user_of
-from sidecar.web.history import load_history
 from sidecar.web.read_models import channels as channel_reads
 from sidecar.web.read_models import items as item_reads
 from sidecar.web.read_models import jobs as job_reads
@@ -33,6 +32,8 @@ from sidecar.web.read_models import taste as taste_reads
 from sidecar.web.read_models import top_picks as top_pick_reads
 from sidecar.web.read_models import users as user_reads
 from sidecar.web.read_models import webhook_events as webhook_reads
+from sidecar.web.read_models.history import load_history
+from sidecar.web.read_models.watch_stats import load_watch_stats
 from sidecar.web.schemas import (
     MAX_DB_INT,
     BrowseQuery,
@@ -197,7 +198,7 @@ async def watch_stats(request: Request) -> Response:
     user = await user_of(request)
     q = query_of(request, MediaTypeQuery)
     async with services_of(request).sessions() as session:
-        return ok(await stats.load_watch_stats(session, user.id, q.media_type))
+        return ok(await load_watch_stats(session, user.id, q.media_type))
 
 
 @require_user

@@ -12,11 +12,11 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from sidecar.errors import InvalidInput
+from sidecar.media_types import MEDIA_TYPES, MediaType
 from sidecar.web import auth
-from sidecar.web.schemas import MAX_DB_INT, MediaType
+from sidecar.web.schemas import MAX_DB_INT
 from sidecar.web.templating import templates
 
-MEDIA_TYPES: tuple[MediaType, ...] = ("movies", "series")
 _FORM_ID = re.compile(r"[0-9]{1,10}")
 
 
@@ -52,7 +52,7 @@ def media_type_param(request: Request) -> MediaType:
     value = request.query_params.get("media_type", "movies")
     if value not in MEDIA_TYPES:
         raise HTTPException(400, "media_type is 'movies' or 'series'")
-    return value
+    return MediaType(value)
 
 
 def path_int(request: Request, name: str) -> int:

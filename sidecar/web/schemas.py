@@ -10,8 +10,8 @@ from starlette.convertors import Convertor
 
 from sidecar.errors import InvalidInput
 from sidecar.jobs.schedule import validate_schedule
+from sidecar.media_types import MediaType
 
-MediaType = Literal["movies", "series"]
 MAX_DB_INT = 2**31 - 1  # integer columns (ids)
 
 _NAME_FORBIDDEN = re.compile(r"[\x00-\x1f/\\:*?\"<>|]")
@@ -55,17 +55,17 @@ class LoginIn(Input):
 
 
 class MediaTypeQuery(Input):
-    media_type: MediaType = "movies"
+    media_type: MediaType = MediaType.MOVIES
 
 
 class HistoryQuery(Input):
-    media_type: MediaType = "movies"
+    media_type: MediaType = MediaType.MOVIES
     sort: Literal["recent", "plays"] = "recent"
     limit: int = Field(default=200, ge=1, le=1000)
 
 
 class BrowseQuery(Input):
-    media_type: MediaType = "movies"
+    media_type: MediaType = MediaType.MOVIES
     q: str | None = Field(default=None, max_length=200)
     genre: str | None = Field(default=None, max_length=100)
     page: int = Field(default=1, ge=1, le=100_000)
@@ -93,7 +93,7 @@ class UserSettingsIn(Input):
 
 class ChannelIn(Input):
     name: str = Field(min_length=1, max_length=100)
-    media_type: MediaType = "movies"
+    media_type: MediaType = MediaType.MOVIES
     genre_filters: list[str] = Field(default_factory=list, max_length=50)
     text_preferences: str = Field(default="", max_length=2000)
     example_item_ids: list[DbId] = Field(default_factory=list, max_length=50)

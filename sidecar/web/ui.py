@@ -24,15 +24,16 @@ from sidecar.db.models import MediaServer as MediaServerRow
 from sidecar.errors import Forbidden, InvalidInput
 from sidecar.picks_store.taste import regenerate_taste_profile
 from sidecar.settings import Settings
-from sidecar.web import actions, admin_ui, auth, stats
+from sidecar.web import actions, admin_ui, auth
 from sidecar.web.auth import require_user, services_of, user_of
-from sidecar.web.history import load_history
 from sidecar.web.read_models import channels as channel_reads
 from sidecar.web.read_models import items as item_reads
 from sidecar.web.read_models import picks as pick_reads
 from sidecar.web.read_models import taste as taste_reads
 from sidecar.web.read_models import top_picks as top_pick_reads
 from sidecar.web.read_models import users as user_reads
+from sidecar.web.read_models.history import load_history
+from sidecar.web.read_models.watch_stats import load_watch_stats
 from sidecar.web.rendering import MEDIA_TYPES, form_ints, media_type_param, path_int, render, see_other
 from sidecar.web.schemas import BrowseQuery, ChannelIn, LoginIn, UserSettingsIn, parse
 
@@ -224,7 +225,7 @@ async def stats_page(request: Request) -> Response:
     user = await user_of(request)
     media_type = media_type_param(request)
     async with services_of(request).sessions() as session:
-        data = await stats.load_watch_stats(session, user.id, media_type)
+        data = await load_watch_stats(session, user.id, media_type)
     return await render(request, "stats.html", {"stats": data, "media_type": media_type, "page": "stats"})
 
 

@@ -29,6 +29,7 @@ from providers.base import UserData
 from providers.errors import ProviderNotFound, ProviderUnavailable
 from sidecar.db.locks import lock_key
 from sidecar.errors import JobError
+from sidecar.media_types import MediaType, media_type_of_kind
 from sidecar.services import Services
 from sidecar.sync.items import refresh_item
 from sidecar.sync.libraries import is_output_path
@@ -41,7 +42,6 @@ from sidecar.webhooks.parse import ParsedEvent, WebhookParseError, parse_request
 
 log = logging.getLogger(__name__)
 
-MEDIA_TYPE_OF_KIND = {"Movie": "movies", "Series": "series", "Season": "series", "Episode": "series"}
 PROVIDER_KEYS = store.COPY_PROVIDER_KEYS
 
 
@@ -184,7 +184,9 @@ async def _item_event(services: Services, event_id: int, event: ParsedEvent, pay
     async with services.engine.connect() as conn:
         refs = await item_refs(conn, server_id, [event.item_id])
     kind = refs[event.item_id].kind if event.item_id in refs else "Movie"
-    outcome = Outcome(store.DONE, new_items=0 if known else 1, media_types={MEDIA_TYPE_OF_KIND.get(kind, "movies")})
+    outcome = Outcome(
+        store.DONE, new_items=0 if known else 1, media_types={media_type_of_kind(kind) or MediaType.MOVIES}
+    )
     return await _finish(services, event_id, outcome)
 
 
@@ -329,7 +331,7 @@ async def _apply_user_data(services: Services, event_id: int, event: ParsedEvent
         # Only a change the recommender can see is worth a follow-up (a playback start at 0 %, or a progress
         # save that stays in the same band, would recompute and republish the same list).
         changed = (before.visible() if before else None) != (after.visible() if after else None)
-        media_types = {MEDIA_TYPE_OF_KIND.get(ref.kind, "movies")} if changed else set()
+        media_types: set[str] = {media_type_of_kind(ref.kind) or MediaType.MOVIES} if changed else set()
         return Outcome(store.DONE, user_id=user_id, media_types=media_types)
 
     done = await _commit(services, event_id, write)

@@ -10,11 +10,12 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from sidecar.db.models import Item
 from sidecar.errors import NotFound
+from sidecar.media_types import SPECS
 from sidecar.picks_store import similar
 from sidecar.services import Services
 from sidecar.web.read_models.shared import sql_rows
 
-KIND_OF: dict[str, str] = {"movies": "Movie", "series": "Series"}
+KIND_OF: dict[str, str] = {mt: s.kind for mt, s in SPECS.items()}  # by media type
 
 
 def item_summary(item: Item) -> dict[str, Any]:

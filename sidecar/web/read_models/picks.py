@@ -8,11 +8,9 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from sidecar.db.models import Item, Recommendation, RecommendationRun
+from sidecar.media_types import SPECS
 from sidecar.web.read_models.items import item_summary
 from sidecar.web.read_models.shared import iso
-from sidecar.web.schemas import MediaType
-
-MEDIA_TYPE_OF: dict[str, MediaType] = {"Movie": "movies", "Series": "series"}
 
 COMPONENTS: tuple[tuple[str, str], ...] = (
     ("taste", "Taste match"),
@@ -90,7 +88,7 @@ async def picks(session: AsyncSession, user_id: int, media_type: str) -> dict[st
 
 
 async def pick_for_item(session: AsyncSession, user_id: int, item: Item) -> dict[str, Any] | None:
-    media_type = MEDIA_TYPE_OF.get(item.kind)
+    media_type = next((mt for mt, s in SPECS.items() if s.kind == item.kind), None)  # a season or episode: none
     if media_type is None:
         return None
     run = await latest_run(session, user_id, media_type)
