@@ -18,7 +18,7 @@ from sidecar.db.models import (
     WebhookEvent,
 )
 from sidecar.picks_store.inputs import model_name
-from sidecar.web.stats import Watched, watch_stats
+from sidecar.web.read_models.watch_stats import Watched, watch_stats
 from tests.web.conftest import Web, csrf_of
 
 

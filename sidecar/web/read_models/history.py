@@ -14,7 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from sidecar.db.models import Item, WatchState
 from sidecar.web.read_models.items import item_summary
 from sidecar.web.read_models.shared import iso
-from sidecar.web.stats import watched_rows
+from sidecar.web.read_models.watch_stats import watched_rows
 
 HistorySort = Literal["recent", "plays"]
 
