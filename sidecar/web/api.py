@@ -19,6 +19,7 @@ from starlette.routing import BaseRoute, Route
 from sidecar import runtime_settings as rs
 from sidecar.channels import fill_channel
 from sidecar.json_body import JsonBodyError, read_json
+from sidecar.media_types import MEDIA_TYPES, MediaType
 from sidecar.picks_store.taste import regenerate_taste_profile
 from sidecar.publish.options import PUBLISH_FILES
 from sidecar.web import actions, auth
@@ -43,7 +44,6 @@ from sidecar.web.schemas import (
     LibraryPatch,
     LimitQuery,
     LoginIn,
-    MediaType,
     MediaTypeQuery,
     RunsQuery,
     UserPatch,
@@ -89,10 +89,9 @@ def query_of(request: Request, model: type[M]) -> M:
 
 def media_type_path(request: Request) -> MediaType:
     value = request.path_params["media_type"]
-    if value not in ("movies", "series"):
+    if value not in MEDIA_TYPES:
         raise HTTPException(404, "media_type is 'movies' or 'series'")
-    media_type: MediaType = value
-    return media_type
+    return MediaType(value)
 
 
 def ok(data: Any, status: int = 200) -> JSONResponse:
@@ -296,9 +295,9 @@ async def admin_settings(request: Request) -> Response:
                 "server": server,
             },
             "recommendations": {
-                mt: (await rs.load(session, rs.recommendation_key(mt))).model_dump() for mt in rs.MEDIA_TYPES
+                mt: (await rs.load(session, rs.recommendation_key(mt))).model_dump() for mt in MEDIA_TYPES
             },
-            "top_picks": {mt: (await rs.load(session, rs.top_picks_key(mt))).model_dump() for mt in rs.MEDIA_TYPES},
+            "top_picks": {mt: (await rs.load(session, rs.top_picks_key(mt))).model_dump() for mt in MEDIA_TYPES},
             "explanations": (await rs.load(session, rs.EXPLANATIONS)).model_dump(),
             "publish": {**publish.model_dump(), "effective_mode": rs.effective_publish_mode(publish, settings)},
             "publish_files": (await rs.load(session, PUBLISH_FILES)).model_dump(),

@@ -22,6 +22,7 @@ from sidecar import runtime_settings as rs
 from sidecar.channels import fill_channel
 from sidecar.db.models import MediaServer as MediaServerRow
 from sidecar.errors import Forbidden, InvalidInput
+from sidecar.media_types import MEDIA_TYPES, MediaType, spec
 from sidecar.picks_store.taste import regenerate_taste_profile
 from sidecar.settings import Settings
 from sidecar.web import actions, admin_ui, auth
@@ -34,7 +35,7 @@ from sidecar.web.read_models import top_picks as top_pick_reads
 from sidecar.web.read_models import users as user_reads
 from sidecar.web.read_models.history import load_history
 from sidecar.web.read_models.watch_stats import load_watch_stats
-from sidecar.web.rendering import MEDIA_TYPES, form_ints, media_type_param, path_int, render, see_other
+from sidecar.web.rendering import form_ints, media_type_param, path_int, render, see_other
 from sidecar.web.schemas import BrowseQuery, ChannelIn, LoginIn, UserSettingsIn, parse
 
 log = logging.getLogger(__name__)
@@ -107,7 +108,7 @@ async def picks_page(request: Request) -> Response:
     async with services_of(request).sessions() as session:
         data = await pick_reads.picks(session, user.id, media_type)
         me = await user_reads.get_user(session, user.id)
-    enabled = me.movies_enabled if media_type == "movies" else me.series_enabled
+    enabled = getattr(me, spec(media_type).user_flag)
     return await render(request, "picks.html", {**data, "enabled": enabled, "page": "picks"})
 
 
@@ -214,7 +215,7 @@ async def taste_regenerate(request: Request) -> Response:
     media_type = str(form.get("media_type") or "")
     if media_type not in MEDIA_TYPES:
         raise HTTPException(400, "media_type is 'movies' or 'series'")
-    written = await regenerate_taste_profile(services_of(request), user.id, media_type)
+    written = await regenerate_taste_profile(services_of(request), user.id, MediaType(media_type))
     if written is None:
         return await _taste_page(request, notice="That profile is locked, so it was kept as it is.", status=409)
     return see_other(f"/taste#{media_type}")
