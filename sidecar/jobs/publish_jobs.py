@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from sidecar.jobs.progress import Progress
+from sidecar.media_types import MEDIA_TYPES
 from sidecar.publish.ai_picks import publish_everyone, publish_user
 from sidecar.publish.top_picks import refresh_top_picks_for
 from sidecar.services import Services
@@ -28,7 +29,7 @@ async def refresh_top_picks(
     services: Services, progress: Progress, media_types: list[str] | None = None
 ) -> dict[str, Any]:
     results: dict[str, Any] = {}
-    for media_type in media_types or ["movies", "series"]:
+    for media_type in media_types or MEDIA_TYPES:
         results[media_type] = (await refresh_top_picks_for(services, media_type, progress)).as_dict()
     return results
 

@@ -202,7 +202,7 @@ def series_event(row: Mapping[Any, Any]) -> WatchEvent:
 
 async def _histories(conn: AsyncConnection, media_type: str, user_id: int | None = None) -> dict[str, list[WatchEvent]]:
     params: dict[str, Any] = {}
-    if media_type == "movies":
+    if media_type == MediaType.MOVIES:
         sql = _MOVIE_HISTORY_SQL + (" AND ws.user_id = :user_id" if user_id is not None else "")
         convert = movie_event
     else:

@@ -24,6 +24,7 @@ from datetime import datetime
 from sqlalchemy import text
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from sidecar.media_types import MediaType
 from sidecar.runtime_settings import TopPicksWeights
 
 _MOVIES = text(
@@ -103,7 +104,7 @@ class RankedTitle:
 
 
 async def popularity(session: AsyncSession, media_type: str, since: datetime) -> list[Popularity]:
-    query = _MOVIES if media_type == "movies" else _SERIES
+    query = _MOVIES if media_type == MediaType.MOVIES else _SERIES
     connection = await session.connection()
     rows = (await connection.execute(query, {"since": since})).all()
     return [Popularity(int(r.item_id), int(r.viewers), int(r.plays), float(r.completion or 0.0)) for r in rows]
@@ -133,6 +134,6 @@ def rank_popular(
 
 def reason(stats: Popularity, media_type: str, days: int) -> str:
     people = "1 person" if stats.viewers == 1 else f"{stats.viewers} people"
-    if media_type == "series":
+    if media_type == MediaType.SERIES:
         return f"Watched by {people} here in the last {days} days ({stats.plays} episodes)."
     return f"Watched by {people} here in the last {days} days."
