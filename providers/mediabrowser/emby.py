@@ -12,7 +12,8 @@ from urllib.parse import urlencode
 from providers.base import ServerKind
 from providers.errors import ProviderNotFound
 from providers.mediabrowser import dto as d
-from providers.mediabrowser.core import ITEM_FIELDS, MediaBrowserServer
+from providers.mediabrowser.connection import ITEM_FIELDS
+from providers.mediabrowser.core import MediaBrowserServer
 from providers.mediabrowser.transport import Params
 
 
