@@ -15,6 +15,7 @@ async def test_a_held_lock_leaves_no_transaction_open(clean_db: AsyncEngine) -> 
                 text(
                     "SELECT a.state, l.classid::bigint AS hi, l.objid::bigint AS lo FROM pg_locks l"
                     " JOIN pg_stat_activity a ON a.pid = l.pid WHERE l.locktype = 'advisory' AND l.granted"
+                    " AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())"
                 )
             )
         ).all()
@@ -22,6 +23,13 @@ async def test_a_held_lock_leaves_no_transaction_open(clean_db: AsyncEngine) -> 
     assert [h.state for h in holders if (h.hi << 32) | h.lo == key] == ["idle"]
     async with clean_db.connect() as conn:
         left = (
-            await conn.execute(text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted"))
+            await conn.execute(
+                text(
+                    "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted"
+                    " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+                    " AND ((classid::bigint << 32) | objid::bigint) = :k"
+                ),
+                {"k": lock_key("test:held")},
+            )
         ).scalar_one()
     assert left == 0
