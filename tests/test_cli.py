@@ -163,6 +163,21 @@ def _servers_under(data: Path) -> list[str]:
     return found
 
 
+def _worker_beats(data: Path) -> bool:
+    """The worker is connected and polling: its arq health-check key is in the embedded Redis."""
+    import redis
+
+    from sidecar.jobs.worker import HEALTH_CHECK_KEY
+
+    client = redis.Redis(unix_socket_path=str(data / "redis" / "redis.sock"), socket_timeout=2)
+    try:
+        return bool(client.exists(HEALTH_CHECK_KEY))
+    except redis.exceptions.RedisError:
+        return False
+    finally:
+        client.close()
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("command", ["serve", "worker"])
 def test_sigterm_stops_cleanly_and_takes_the_embedded_servers_along(data_dir: Path, command: str) -> None:
@@ -190,8 +205,7 @@ def test_sigterm_stops_cleanly_and_takes_the_embedded_servers_along(data_dir: Pa
                         break
                 except httpx.HTTPError:
                     pass
-            elif (data / "redis" / "redis.sock").exists() and len(_servers_under(data)) >= 2:
-                time.sleep(1)  # let the worker connect and start polling
+            elif (data / "redis" / "redis.sock").exists() and len(_servers_under(data)) >= 2 and _worker_beats(data):
                 break
             assert proc.poll() is None, proc.communicate()[0]
             time.sleep(0.2)
