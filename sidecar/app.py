@@ -3,8 +3,9 @@
 The lifespan owns the shared clients (``Services``): it starts embedded PostgreSQL/Redis when no URLs
 are configured, applies migrations, and, with ``run_worker``, runs the arq worker in the same process.
 
-Routes come from one list per area (``app_routes``): health and home, the webhook receiver, the JSON API,
-the pages (which include the admin pages). Errors are mapped to HTTP here, once (see ``sidecar.errors``).
+Routes come from one list per area (``app_routes``): health and home, the webhook receiver, the JSON API
+(the user's part, then the admin part), the pages (which include the admin pages). Errors are mapped to
+HTTP here, once (see ``sidecar.errors``).
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from sidecar.jobs.worker import build_worker, stop_worker
 from sidecar.runtime import prepare_infrastructure
 from sidecar.services import Services, open_services
 from sidecar.settings import Settings
-from sidecar.web import api, health, home, ui
+from sidecar.web import admin_api, api, health, home, ui
 from sidecar.web.middleware import (
     BODY_TIMEOUT_S,
     BodyTimeoutMiddleware,
@@ -103,7 +104,8 @@ def app_routes() -> list[BaseRoute]:
         Mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static"),
         Route("/", home.page, name="home"),
         *receive.routes(),  # /webhooks/...
-        *api.routes(),  # /api/...
+        *api.routes(),  # /api/... (the user's own data)
+        *admin_api.routes(),  # /api/admin/...
         *ui.routes(),  # the pages, the admin pages included
     ]
 

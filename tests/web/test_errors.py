@@ -20,7 +20,7 @@ from starlette.routing import Route
 from providers.simulator import Simulator, serve_simulator, synthetic_catalog
 from sidecar.app import app_routes, create_app
 from sidecar.settings import Settings
-from sidecar.web import api, ui
+from sidecar.web import admin_api, api, ui
 from sidecar.web.auth import require_user, services_of
 from sidecar.webhooks import receive
 from tests.servers import serve
@@ -64,7 +64,7 @@ def test_every_area_is_wired_explicitly() -> None:
 
     paths = [getattr(route, "path", None) for route in app_routes()]
     assert paths[:3] == ["/healthz", "/static", "/"]
-    for area in (receive.routes(), api.routes(), ui.routes()):
+    for area in (receive.routes(), api.routes(), admin_api.routes(), ui.routes()):
         assert {getattr(route, "path", None) for route in area} <= set(paths)
     assert {"/webhooks/jellyfin", "/webhooks/emby", "/api/me", "/login", "/picks", "/admin/jobs"} <= set(paths)
     assert not hasattr(sidecar.app, "register_routes")

@@ -1,0 +1,198 @@
+"""The admin part of the JSON API, under ``/api/admin/``: runtime settings, users, libraries, jobs and
+webhook events. Every route answers 403 to anyone but a media-server administrator; writes need the
+``X-CSRF-Token`` header like the rest of the API (see ``sidecar.web.api``).
+"""
+
+from __future__ import annotations
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from sidecar import runtime_settings as rs
+from sidecar.media_types import MEDIA_TYPES
+from sidecar.publish.options import PUBLISH_FILES
+from sidecar.web import actions
+from sidecar.web.auth import require_admin, services_of
+from sidecar.web.json_io import M, body_of, json_of, media_type_path, ok, path_int, query_of
+from sidecar.web.read_models import jobs as job_reads
+from sidecar.web.read_models import server as server_reads
+from sidecar.web.read_models import users as user_reads
+from sidecar.web.read_models import webhook_events as webhook_reads
+from sidecar.web.schemas import JobPatch, LibraryPatch, RunsQuery, UserPatch, WebhookQuery, parse
+
+
+@require_admin
+async def admin_settings(request: Request) -> Response:
+    services = services_of(request)
+    settings = services.settings
+    async with services.sessions() as session:
+        server = await server_reads.media_server_info(session)
+        publish = await rs.load(session, rs.PUBLISH)
+        body = {
+            "media_server": {
+                "type": settings.media_server_type,
+                "url": settings.media_server_url,
+                "api_key_set": settings.media_server_api_key is not None,
+                "server": server,
+            },
+            "recommendations": {
+                mt: (await rs.load(session, rs.recommendation_key(mt))).model_dump() for mt in MEDIA_TYPES
+            },
+            "top_picks": {mt: (await rs.load(session, rs.top_picks_key(mt))).model_dump() for mt in MEDIA_TYPES},
+            "explanations": (await rs.load(session, rs.EXPLANATIONS)).model_dump(),
+            "publish": {**publish.model_dump(), "effective_mode": rs.effective_publish_mode(publish, settings)},
+            "publish_files": (await rs.load(session, PUBLISH_FILES)).model_dump(),
+        }
+    return ok(body)
+
+
+async def _patch_setting(request: Request, key: rs.RuntimeKey[M]) -> Response:
+    """Merge the JSON object's fields over the current value, validate the whole, save."""
+    changes = await json_of(request)
+    if not isinstance(changes, dict):
+        raise HTTPException(422, "body: send a JSON object with the fields to change")
+    async with services_of(request).sessions() as session:
+        current = await rs.load(session, key)
+        value = parse(key.model, rs.merge(current.model_dump(), changes))  # InvalidInput: 422
+        await rs.save(session, key, value)
+    return ok(value.model_dump())
+
+
+@require_admin
+async def admin_patch_recommendations(request: Request) -> Response:
+    return await _patch_setting(request, rs.recommendation_key(media_type_path(request)))
+
+
+@require_admin
+async def admin_patch_top_picks(request: Request) -> Response:
+    return await _patch_setting(request, rs.top_picks_key(media_type_path(request)))
+
+
+@require_admin
+async def admin_patch_explanations(request: Request) -> Response:
+    return await _patch_setting(request, rs.EXPLANATIONS)
+
+
+@require_admin
+async def admin_patch_publish(request: Request) -> Response:
+    return await _patch_setting(request, rs.PUBLISH)
+
+
+@require_admin
+async def admin_patch_publish_files(request: Request) -> Response:
+    return await _patch_setting(request, PUBLISH_FILES)
+
+
+@require_admin
+async def admin_users(request: Request) -> Response:
+    async with services_of(request).sessions() as session:
+        return ok({"users": [user_reads.user_view(u) for u in await user_reads.live_users(session)]})
+
+
+@require_admin
+async def admin_user(request: Request) -> Response:
+    data = await body_of(request, UserPatch)
+    async with services_of(request).sessions() as session:
+        row = await actions.patch_user(session, path_int(request, "user_id"), data)
+    return ok(user_reads.user_view(row))
+
+
+@require_admin
+async def admin_libraries(request: Request) -> Response:
+    async with services_of(request).sessions() as session:
+        libraries = await server_reads.source_libraries(session)
+        return ok({"libraries": [server_reads.library_view(lib) for lib in libraries]})
+
+
+@require_admin
+async def admin_library(request: Request) -> Response:
+    data = await body_of(request, LibraryPatch)
+    async with services_of(request).sessions() as session:
+        row = await actions.patch_library(session, path_int(request, "library_id"), data)
+    return ok(server_reads.library_view(row))
+
+
+@require_admin
+async def admin_jobs(request: Request) -> Response:
+    services = services_of(request)
+    async with services.sessions() as session:
+        jobs = await job_reads.job_definitions(session)
+    queued = await actions.queued_job_names(services)
+    return ok({"jobs": [{**job, "queued": job["name"] in queued} for job in jobs]})
+
+
+@require_admin
+async def admin_job(request: Request) -> Response:
+    data = await body_of(request, JobPatch)
+    async with services_of(request).sessions() as session:
+        return ok(await actions.patch_job(session, str(request.path_params["name"]), data))
+
+
+@require_admin
+async def admin_job_run(request: Request) -> Response:
+    """202 ``{"queued": true}``, or why the job did not start: 400 for an internal job, 409 when it is already
+    running or queued (``reason``: internal | running | queued)."""
+    name = str(request.path_params["name"])
+    try:
+        return ok(await actions.run_job(services_of(request), name), 202)
+    except actions.JobNotStarted as exc:
+        return ok({"error": str(exc), "name": name, "queued": False, "reason": exc.reason}, exc.status)
+
+
+@require_admin
+async def admin_runs(request: Request) -> Response:
+    q = query_of(request, RunsQuery)
+    async with services_of(request).sessions() as session:
+        return ok({"runs": await job_reads.job_runs(session, name=q.name, active=q.active, limit=q.limit)})
+
+
+@require_admin
+async def admin_run(request: Request) -> Response:
+    async with services_of(request).sessions() as session:
+        return ok(await job_reads.get_run(session, path_int(request, "run_id")))
+
+
+@require_admin
+async def admin_webhook_events(request: Request) -> Response:
+    q = query_of(request, WebhookQuery)
+    async with services_of(request).sessions() as session:
+        return ok(
+            {
+                "events": await webhook_reads.webhook_events(session, status=q.status, limit=q.limit),
+                "counts": await webhook_reads.webhook_status_counts(session),
+            }
+        )
+
+
+@require_admin
+async def admin_clear_webhook_events(request: Request) -> Response:
+    """Delete the rejected and failed events (``?status=`` one of them only); retention never does."""
+    status = request.query_params.get("status") or None
+    if status not in (None, "rejected", "failed"):
+        raise HTTPException(422, "status: clear 'rejected' or 'failed' events (or both, without status)")
+    async with services_of(request).sessions() as session:
+        return ok({"cleared": await actions.clear_failed_webhooks(session, status)})
+
+
+def routes() -> list[BaseRoute]:
+    return [
+        Route("/api/admin/settings", admin_settings, methods=["GET"]),
+        Route("/api/admin/settings/recommendations/{media_type}", admin_patch_recommendations, methods=["PATCH"]),
+        Route("/api/admin/settings/top-picks/{media_type}", admin_patch_top_picks, methods=["PATCH"]),
+        Route("/api/admin/settings/explanations", admin_patch_explanations, methods=["PATCH"]),
+        Route("/api/admin/settings/publish", admin_patch_publish, methods=["PATCH"]),
+        Route("/api/admin/settings/publish-files", admin_patch_publish_files, methods=["PATCH"]),
+        Route("/api/admin/users", admin_users, methods=["GET"]),
+        Route("/api/admin/users/{user_id:id}", admin_user, methods=["PATCH"]),
+        Route("/api/admin/libraries", admin_libraries, methods=["GET"]),
+        Route("/api/admin/libraries/{library_id:id}", admin_library, methods=["PATCH"]),
+        Route("/api/admin/jobs", admin_jobs, methods=["GET"]),
+        Route("/api/admin/jobs/runs", admin_runs, methods=["GET"]),
+        Route("/api/admin/jobs/runs/{run_id:id}", admin_run, methods=["GET"]),
+        Route("/api/admin/jobs/{name}", admin_job, methods=["PATCH"]),
+        Route("/api/admin/jobs/{name}/run", admin_job_run, methods=["POST"]),
+        Route("/api/admin/webhook-events", admin_webhook_events, methods=["GET"]),
+        Route("/api/admin/webhook-events/clear", admin_clear_webhook_events, methods=["POST"]),
+    ]
