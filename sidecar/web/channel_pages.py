@@ -1,0 +1,177 @@
+"""The channel pages: the user's channels and the ones shared with them, one channel, and the form that
+creates or edits one (with fill and delete).
+
+Every form POST is checked for its CSRF token (``auth.checked_form``) and answers with a redirect
+(POST/redirect/GET) or the form re-rendered with the problem named.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from sidecar.channels import fill_channel
+from sidecar.errors import InvalidInput
+from sidecar.media_types import MEDIA_TYPES
+from sidecar.web import actions, auth
+from sidecar.web.auth import require_user, services_of, user_of
+from sidecar.web.read_models import channels as channel_reads
+from sidecar.web.read_models import items as item_reads
+from sidecar.web.read_models import users as user_reads
+from sidecar.web.rendering import form_ints, path_int, render, see_other
+from sidecar.web.schemas import ChannelIn, parse
+
+
+@require_user
+async def channels_page(request: Request) -> Response:
+    user = await user_of(request)
+    async with services_of(request).sessions() as session:
+        channels = await channel_reads.channels_for(session, user.id)
+    return await render(request, "channels.html", {"channels": channels, "page": "channels"})
+
+
+@require_user
+async def channel_page(request: Request) -> Response:
+    user = await user_of(request)
+    async with services_of(request).sessions() as session:
+        channel = await channel_reads.channel_visible(session, path_int(request, "channel_id"), user.id)
+        view = await channel_reads.channel_view(session, channel, user.id, full=True)
+    return await render(request, "channel.html", {"channel": view, "page": "channels"})
+
+
+async def _channel_form(
+    request: Request,
+    *,
+    channel: dict[str, Any] | None,
+    values: dict[str, Any],
+    error: str | None = None,
+    status: int = 200,
+) -> Response:
+    user = await user_of(request)
+    async with services_of(request).sessions() as session:
+        users = [u for u in await user_reads.live_users(session) if u.id != user.id]
+        genres = {mt: await item_reads.genres(session, mt) for mt in MEDIA_TYPES}
+    return await render(
+        request,
+        "channel_form.html",
+        {"channel": channel, "values": values, "users": users, "genres": genres, "error": error, "page": "channels"},
+        status,
+    )
+
+
+@require_user
+async def channel_new(request: Request) -> Response:
+    values = {
+        "name": "",
+        "media_type": "movies",
+        "genre_filters": [],
+        "text_preferences": "",
+        "examples": "",
+        "shared_with": [],
+    }
+    return await _channel_form(request, channel=None, values=values)
+
+
+@require_user
+async def channel_edit(request: Request) -> Response:
+    user = await user_of(request)
+    async with services_of(request).sessions() as session:
+        channel = await actions.owned_channel(session, path_int(request, "channel_id"), user.id)
+        view = await channel_reads.channel_view(session, channel, user.id, full=True)
+    values = {
+        "name": view["name"],
+        "media_type": view["media_type"],
+        "genre_filters": view["genre_filters"],
+        "text_preferences": view["text_preferences"],
+        "examples": "\n".join(f"{e['name']} ({e['year']})" if e["year"] else e["name"] for e in view["examples"]),
+        "shared_with": [u["id"] for u in view["shared_with"]],
+    }
+    return await _channel_form(request, channel=view, values=values)
+
+
+async def _channel_submit(request: Request, channel_id: int | None) -> Response:
+    user = await user_of(request)
+    form = await auth.checked_form(request)
+    examples = str(form.get("examples") or "")
+    values: dict[str, Any] = {
+        "name": str(form.get("name") or ""),
+        "media_type": str(form.get("media_type") or "movies"),
+        "genre_filters": [str(g) for g in form.getlist("genre_filters")],
+        "text_preferences": str(form.get("text_preferences") or ""),
+        "examples": examples,
+        "shared_with": [],
+    }
+    async with services_of(request).sessions() as session:
+        view = None
+        if channel_id is not None:
+            channel = await actions.owned_channel(session, channel_id, user.id)
+            view = await channel_reads.channel_view(session, channel, user.id, full=False)
+        try:
+            values["shared_with"] = form_ints(form, "shared_with")
+            if values["media_type"] not in MEDIA_TYPES:
+                raise InvalidInput("media_type is 'movies' or 'series'")
+            if "\x00" in examples:
+                raise InvalidInput("examples: NUL characters are not allowed")
+            lines = [line for line in examples.splitlines() if line.strip()]
+            ids, missing = await item_reads.find_titles(session, values["media_type"], lines)
+            if missing:
+                raise InvalidInput("Example titles not found: " + "; ".join(missing))
+            data = parse(
+                ChannelIn,
+                {k: values[k] for k in ("name", "media_type", "genre_filters", "text_preferences", "shared_with")}
+                | {"example_item_ids": ids},
+            )
+            if channel_id is None:
+                saved = await actions.create_channel(session, user.id, data)
+            else:
+                saved = await actions.update_channel(session, channel_id, user.id, data)
+        except InvalidInput as exc:
+            await session.rollback()
+            return await _channel_form(request, channel=view, values=values, error=str(exc), status=400)
+    return see_other(f"/channels/{saved.id}")
+
+
+@require_user
+async def channel_create(request: Request) -> Response:
+    return await _channel_submit(request, None)
+
+
+@require_user
+async def channel_update(request: Request) -> Response:
+    return await _channel_submit(request, path_int(request, "channel_id"))
+
+
+@require_user
+async def channel_fill(request: Request) -> Response:
+    user = await user_of(request)
+    await auth.checked_form(request)
+    channel_id = path_int(request, "channel_id")
+    async with services_of(request).sessions() as session:
+        await actions.owned_channel(session, channel_id, user.id)
+    await fill_channel(services_of(request), channel_id)
+    return see_other(f"/channels/{channel_id}")
+
+
+@require_user
+async def channel_delete(request: Request) -> Response:
+    user = await user_of(request)
+    await auth.checked_form(request)
+    async with services_of(request).sessions() as session:
+        await actions.delete_channel(session, path_int(request, "channel_id"), user.id)
+    return see_other("/channels")
+
+
+def routes() -> list[BaseRoute]:
+    return [
+        Route("/channels", channels_page, methods=["GET"]),
+        Route("/channels", channel_create, methods=["POST"]),
+        Route("/channels/new", channel_new),
+        Route("/channels/{channel_id:id}", channel_page, methods=["GET"]),
+        Route("/channels/{channel_id:id}", channel_update, methods=["POST"]),
+        Route("/channels/{channel_id:id}/edit", channel_edit),
+        Route("/channels/{channel_id:id}/delete", channel_delete, methods=["POST"]),
+        Route("/channels/{channel_id:id}/fill", channel_fill, methods=["POST"]),
+    ]
