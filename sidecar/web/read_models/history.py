@@ -12,6 +12,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from sidecar.db.models import Item, WatchState
+from sidecar.media_types import MediaType, spec
 from sidecar.web.read_models.items import item_summary
 from sidecar.web.read_models.shared import iso
 from sidecar.web.read_models.watch_stats import watched_rows
@@ -36,7 +37,7 @@ def _sort(rows: list[dict[str, Any]], sort: HistorySort) -> list[dict[str, Any]]
 async def load_history(
     session: AsyncSession, user_id: int, media_type: str, sort: HistorySort, limit: int
 ) -> list[dict[str, Any]]:
-    if media_type == "movies":
+    if media_type == MediaType.MOVIES:
         rows = [
             {
                 "item": item_summary(item),
@@ -44,7 +45,7 @@ async def load_history(
                 "is_favorite": ws.is_favorite,
                 "_last": ws.last_played_at,
             }
-            for ws, item in await watched_rows(session, user_id, "Movie")
+            for ws, item in await watched_rows(session, user_id, spec(MediaType.MOVIES).kind)
         ]
         return _sort(rows, sort)[:limit]
     by_series: dict[int, dict[str, Any]] = {}

@@ -18,6 +18,7 @@ from sqlmodel import col, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from sidecar.db.models import Item, WatchState
+from sidecar.media_types import MediaType, spec
 
 TOP_N = 10
 TIMELINE_MONTHS = 12
@@ -141,10 +142,10 @@ async def _items(session: AsyncSession, ids: Iterable[int]) -> dict[int, Item]:
 
 
 async def load_watch_stats(session: AsyncSession, user_id: int, media_type: str) -> dict[str, Any]:
-    if media_type == "movies":
+    if media_type == MediaType.MOVIES:
         rows = [
             Watched(item, item.runtime_ticks, ws.play_count, ws.is_favorite, ws.last_played_at)
-            for ws, item in await watched_rows(session, user_id, "Movie")
+            for ws, item in await watched_rows(session, user_id, spec(MediaType.MOVIES).kind)
         ]
         return watch_stats(rows, media_type)
     episodes = await watched_rows(session, user_id, "Episode")
