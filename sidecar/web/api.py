@@ -20,6 +20,7 @@ from sidecar.picks_store.taste import regenerate_taste_profile
 from sidecar.web import actions, auth
 from sidecar.web.auth import require_user, services_of, user_of
 from sidecar.web.json_io import body_of, media_type_path, ok, path_int, query_of
+from sidecar.web.login_limit import LoginFailed, client_address
 from sidecar.web.read_models import channels as channel_reads
 from sidecar.web.read_models import items as item_reads
 from sidecar.web.read_models import picks as pick_reads
@@ -45,8 +46,8 @@ async def login(request: Request) -> Response:
     data = await body_of(request, LoginIn)
     services = services_of(request)
     try:
-        user, session_id = await auth.login(services, data.name, data.password, auth.client_address(request))
-    except auth.LoginFailed as exc:
+        user, session_id = await auth.login(services, data.name, data.password, client_address(request))
+    except LoginFailed as exc:
         raise HTTPException(exc.status_code, str(exc), headers=exc.headers) from exc
     response = ok(
         {"user": {"id": user.id, "name": user.name, "is_admin": user.is_admin}, "csrf_token": user.csrf_token}

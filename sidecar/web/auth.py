@@ -37,9 +37,7 @@ from sidecar.db.models import AppUser, LoginSession
 from sidecar.services import Services
 from sidecar.settings import Settings
 from sidecar.sync.server import ensure_server
-from sidecar.web.login_limit import LoginFailed as LoginFailed  # what login() raises
-from sidecar.web.login_limit import client_address as client_address  # login() is called with it
-from sidecar.web.login_limit import count_attempt, give_back
+from sidecar.web.login_limit import LoginFailed, count_attempt, give_back
 from sidecar.web.middleware import BodyTimeout
 
 log = logging.getLogger(__name__)

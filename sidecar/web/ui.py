@@ -25,6 +25,7 @@ from sidecar.picks_store.taste import regenerate_taste_profile
 from sidecar.settings import Settings
 from sidecar.web import actions, admin_ui, auth, channel_pages
 from sidecar.web.auth import require_user, services_of, user_of
+from sidecar.web.login_limit import LoginFailed, client_address
 from sidecar.web.read_models import items as item_reads
 from sidecar.web.read_models import picks as pick_reads
 from sidecar.web.read_models import taste as taste_reads
@@ -76,8 +77,8 @@ async def login_submit(request: Request) -> Response:
         return await _login_page(request, error=str(exc), status=400, name=name)
     services = services_of(request)
     try:
-        _user, session_id = await auth.login(services, data.name, data.password, auth.client_address(request))
-    except auth.LoginFailed as exc:
+        _user, session_id = await auth.login(services, data.name, data.password, client_address(request))
+    except LoginFailed as exc:
         page = await _login_page(request, error=str(exc), status=exc.status_code, name=name)
         page.headers.update(exc.headers)
         return page
