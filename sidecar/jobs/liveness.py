@@ -180,7 +180,7 @@ async def start(ctx: dict[str, Any], services: Services) -> str:
     owner = asyncio.current_task()  # arq's main task: cancelled or finished when the worker stops
     if owner is not None:
         owner.add_done_callback(lambda _: heartbeat.stop())
-    log.info("worker %s started", heartbeat.worker_id)
+    log.debug("worker %s started", heartbeat.worker_id)
     return heartbeat.worker_id
 
 
@@ -245,7 +245,7 @@ async def reap(services: Services) -> Reaped:
     owners = set(claims.values()) | {str(r.worker_id) for r in rows if r.worker_id is not None}
     reaped = Reaped()
     if (owners or any(r.worker_id is None for r in rows)) and not await absences_mean_death(redis):
-        log.info(
+        log.debug(
             "Redis or this worker's heartbeat was away within the last %d s: dead workers are judged later",
             HEARTBEAT_TTL_S,
         )

@@ -56,7 +56,7 @@ class Progress:
         await self.update(self.current + by, None, message)
 
     def log(self, line: str) -> None:
-        log.info("[job %s] %s", self.run_id, line)
+        log.debug("[job %s] %s", self.run_id, line)
         self.lines.append(f"{datetime.now(UTC):%H:%M:%S} {line}")
         del self.lines[:-MAX_LOG_LINES]
         self._dirty = True

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from sidecar.jobs.progress import Progress
@@ -9,6 +10,8 @@ from sidecar.media_types import MEDIA_TYPES
 from sidecar.publish.ai_picks import publish_everyone, publish_user
 from sidecar.publish.top_picks import refresh_top_picks_for
 from sidecar.services import Services
+
+log = logging.getLogger(__name__)
 
 
 async def _sync(services: Services, progress: Progress, media_type: str) -> dict[str, Any]:
@@ -37,4 +40,15 @@ async def refresh_top_picks(
 async def publish_followup(services: Services, user_id: int, media_types: frozenset[str], progress: Progress) -> None:
     """After a user's recommendations changed: rewrite only that user's libraries."""
     report = await publish_user(services, user_id, media_types, progress)
+    for outcome in report.outcomes:
+        if outcome.written or outcome.removed:
+            log.info(
+                "republished %s: %d in, %d out, %d titles",
+                outcome.library,
+                outcome.written,
+                outcome.removed,
+                outcome.titles,
+            )
+    for name in report.removed:
+        log.info("removed %s", name)
     report.raise_failures()

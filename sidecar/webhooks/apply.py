@@ -332,11 +332,41 @@ async def _apply_user_data(services: Services, event_id: int, event: ParsedEvent
         # save that stays in the same band, would recompute and republish the same list).
         changed = (before.visible() if before else None) != (after.visible() if after else None)
         media_types: set[str] = {media_type_of_kind(ref.kind) or MediaType.MOVIES} if changed else set()
+        if changed:
+            applied.append(await _describe_change(conn, user_id, ref.id, _play_kind(event, data), data))
         return Outcome(store.DONE, user_id=user_id, media_types=media_types)
 
+    applied: list[str] = []
     done = await _commit(services, event_id, write)
     assert done is not None
+    if applied and done.media_types:
+        log.info("%s", applied[-1])  # the one console line per watch change the recommender will see
     return done
+
+
+_VERBS = {
+    "start": "started",
+    "stop": "stopped",
+    "played": "marked played",
+    "unplayed": "marked unplayed",
+    "favourite": "favourited",
+    "unfavourite": "unfavourited",
+}
+
+
+async def _describe_change(conn: AsyncConnection, user_id: int, item_id: int, kind: str, data: UserData) -> str:
+    row = (
+        await conn.execute(
+            text(
+                "SELECT u.name, i.name, s.name FROM app_user u, item i LEFT JOIN item s ON s.id = i.series_id"
+                " WHERE u.id = :u AND i.id = :i"
+            ),
+            {"u": user_id, "i": item_id},
+        )
+    ).first()
+    user, title = (str(row[0]), f"{row[2]}: {row[1]}" if row[2] else str(row[1])) if row else (str(user_id), "?")
+    verb = "watched" if kind == "stop" and data.played else _VERBS.get(kind, kind)
+    return f"{user} {verb} {title}; refreshing their picks"
 
 
 async def _stored(conn: AsyncConnection, user_id: int, item_id: int) -> WatchTruth | None:
