@@ -35,6 +35,7 @@ from sidecar.picks_store.inputs import (
     started_series,
     user_history,
 )
+from sidecar.picks_store.match_calibration import match_calibration
 from sidecar.picks_store.runs import store_run
 from sidecar.picks_store.taste import taste_facts, update_taste_profile
 from sidecar.recommender import Pick, WatchEvent, recommend, recommend_many
@@ -147,6 +148,9 @@ async def refresh_user_picks(
 
         clock = time.perf_counter()
         model = snapshot.model
+        calibration = await match_calibration(snapshot, config)
+        timings["calibration"] = time.perf_counter() - clock
+        clock = time.perf_counter()
         picks = (
             recommend(
                 model,
@@ -156,6 +160,7 @@ async def refresh_user_picks(
                 recent_limit=config.recent_limit,
                 media_type=RECOMMENDER_TYPE[media_type],
                 exclude_ids=started_series(history) if media_type == MediaType.SERIES else (),
+                match=calibration,
             )
             if model is not None
             else []
@@ -229,6 +234,10 @@ async def refresh_all_picks(
     await progress.update(0, len(users), f"recommending {media_type}")
     histories = {str(u): list(snapshot.histories.get(str(u), [])) for u in users}
     exclude = {u: started_series(h) for u, h in histories.items()} if media_type == MediaType.SERIES else None
+    calibration = await match_calibration(snapshot, config)
+    progress.log(
+        f"{media_type}: match calibration d'={calibration.separation} from {calibration.watches} later watches"
+    )
     batches = (
         recommend_many(
             snapshot.model,
@@ -238,6 +247,7 @@ async def refresh_all_picks(
             recent_limit=config.recent_limit,
             media_type=RECOMMENDER_TYPE[media_type],
             exclude_ids=exclude,
+            match=calibration,
         )
         if snapshot.model is not None
         else iter([(u, []) for u in sorted(histories)])

@@ -1,27 +1,35 @@
-"""Match %: how strongly a pick's score says "one of this user's kind of titles".
+"""Match %: "how likely is a title scoring this high to be one I would choose".
 
-Calibration (the binormal model of signal-detection ROC analysis). A score becomes a normal
-score: its mid-rank quantile among the user's candidates through the inverse normal CDF, so the
-catalogue's scores are N(0, 1) by construction, whatever the components and their tails. The
-user's taste titles, each scored leave-one-out (`held_out`: as if it had not been watched, so
-none is its own best match), stand for the titles the user chooses; modelled as N(d', 1), their
-mean normal score d' says how well the model separates this user's choices from the rest of the
-catalogue (AUC = Phi(d' / sqrt 2)). The match is the posterior that a title scoring z is one of
-the user's kind rather than an arbitrary catalogue title at even odds: the logistic of the
-log-likelihood ratio d' z - d'^2 / 2 (equal variances keep it monotone in the score). d' is
-shrunk by `PRIOR_TITLES` pseudo-titles at the catalogue average and floored at 0, so a short
-history claims little and no usable history (cold start, a single title) gives 50% everywhere.
-90% thus means odds of 9:1 for every user and catalogue: a top-0.1% pick shows ~71% at d' = 0.3,
-~93% at d' = 1 and ~98% at d' = 2. On the evaluation data (60 users) the leave-one-out d'
-matches the d' of the users' real next watches: means 1.04 vs 1.02 household, 1.82 vs 1.63
-community, per-user correlation ~0.7; titles scored with themselves in the taste give 3.6 and
-2.9, above nearly every pick (the old "1% match").
-Deterministic; one sort of the candidate scores per user; it never changes the ranking.
+What it is calibrated on. The server's own users' later watches: for each user (an evenly spread,
+deterministic sample of at most `CALIBRATION_USERS` per media type), the title they watched last is
+scored exactly as a pick would be, from everything else they watched and as if they had not
+watched it (`held_out`, including the co-watch model's leave-one-out), and placed among that
+user's candidates as a normal score: its mid-rank quantile through the inverse normal CDF (the
+catalogue's candidates are N(0, 1) by construction, whatever the score's components and tails).
+`later_watch_scores` (in `match_fit`) collects these; `MatchCalibration.fit` pools them.
+
+The model (binormal ROC, equal variances). What users go on to watch is N(d', 1) on that scale;
+an arbitrary candidate is N(0, 1). d' is the mean normal score of the later watches, shrunk towards
+`PRIOR_SEPARATION` with `PRIOR_WATCHES` pseudo-watches, so a small server (a handful of users) leans
+on the prior (d' ~ 1.0: the next watches of the 60 evaluation users in `shared/data` gave 1.02
+household, 1.63 community) and a large server on its own users. The match is the posterior that a
+title scoring z is one the user would choose rather than an arbitrary candidate, at even odds:
+the logistic of the log-likelihood ratio d' z - d'^2 / 2, i.e. Platt scaling whose slope and
+intercept come from the fitted d'. It is therefore strictly monotone in the score (it never
+changes the ranking), the same mapping for every user of the server and media type (90% means
+9:1 odds for everyone), and spread: a top-0.1% pick shows ~93% at d' = 1, the 50th of 500
+candidates ~69%. d' is floored at `MIN_SEPARATION` so a server whose recent watches looked random
+still ranks its badges rather than printing one flat value.
+
+A new user (no usable history: picks are what the server watches most) gets the server's d' scaled
+by `COLD_START_SHARE`: popularity predicts a first watch less well than a taste does.
+Deterministic; one sort of the candidate scores per user.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from statistics import NormalDist
 
@@ -30,36 +38,67 @@ import numpy.typing as npt
 
 FloatArray = npt.NDArray[np.float64]
 
-PRIOR_TITLES = 2.0  # pseudo-titles at the catalogue average in the estimate of d'
+PRIOR_SEPARATION = 1.0  # d' of real users' next watches on the evaluation data
+PRIOR_WATCHES = 12.0  # pseudo later-watches at the prior in the estimate of d'
+MIN_SEPARATION = 0.35
+MAX_SEPARATION = 3.0
+COLD_START_SHARE = 0.5
 _NORMAL = NormalDist()
 
 
 @dataclass(frozen=True, slots=True)
+class MatchCalibration:
+    """The server's separation d' for one media type and how many later watches it rests on."""
+
+    separation: float = PRIOR_SEPARATION
+    watches: int = 0
+    observed: float | None = None  # mean normal score of the later watches, before the prior
+
+    @classmethod
+    def fit(cls, later_watches: Sequence[float]) -> MatchCalibration:
+        """Pool the normal scores of users' later watches with the prior."""
+        values = [float(v) for v in later_watches if math.isfinite(v)]
+        n = len(values)
+        pooled = (sum(values) + PRIOR_WATCHES * PRIOR_SEPARATION) / (n + PRIOR_WATCHES)
+        separation = min(MAX_SEPARATION, max(MIN_SEPARATION, pooled))
+        return cls(round(separation, 4), n, round(sum(values) / n, 4) if n else None)
+
+    def for_user(self, *, cold_start: bool) -> float:
+        return self.separation * COLD_START_SHARE if cold_start else self.separation
+
+
+PRIOR = MatchCalibration()
+
+
+@dataclass(frozen=True, slots=True)
 class MatchScale:
-    """One user's calibration: their candidates' sorted scores and the separation d'."""
+    """One user's scale: their candidates' sorted scores and the separation that applies to them."""
 
     sorted_candidates: FloatArray
     separation: float
 
     @classmethod
-    def fit(cls, candidate_scores: FloatArray, reference: FloatArray | None) -> MatchScale:
-        """`reference`: the user's held-out taste titles on the candidates' scale (None: no history)."""
-        ordered = np.sort(candidate_scores)
-        if reference is None or reference.size == 0 or ordered.size == 0:
-            return cls(ordered, 0.0)
-        normal = _normal_scores(ordered, reference)
-        return cls(ordered, max(0.0, float(normal.sum()) / (normal.size + PRIOR_TITLES)))
+    def fit(
+        cls, candidate_scores: FloatArray, calibration: MatchCalibration | None = None, *, cold_start: bool = False
+    ) -> MatchScale:
+        return cls(np.sort(candidate_scores), (calibration or PRIOR).for_user(cold_start=cold_start))
+
+    def normal_score(self, score: float) -> float:
+        return float(normal_scores(self.sorted_candidates, np.array([score]))[0])
 
     def percent(self, score: float) -> int:
         """The match of a title with this score, in 1..99."""
-        if self.separation == 0.0 or self.sorted_candidates.size == 0:
+        if self.sorted_candidates.size == 0:
             return 50
-        z = float(_normal_scores(self.sorted_candidates, np.array([score]))[0])
-        log_odds = self.separation * z - self.separation**2 / 2.0
-        return int(min(99, max(1, round(100.0 / (1.0 + math.exp(-log_odds))))))
+        return percent_for(self.normal_score(score), self.separation)
 
 
-def _normal_scores(ordered: FloatArray, scores: FloatArray) -> FloatArray:
+def percent_for(z: float, separation: float) -> int:
+    log_odds = separation * z - separation**2 / 2.0
+    return int(min(99, max(1, round(100.0 / (1.0 + math.exp(-log_odds))))))
+
+
+def normal_scores(ordered: FloatArray, scores: FloatArray) -> FloatArray:
     """Mid-rank quantile of each score among `ordered`, kept off 0 and 1, as a N(0, 1) score."""
     n = ordered.size
     below = np.searchsorted(ordered, scores, side="left")

@@ -12,7 +12,7 @@ import numpy.typing as npt
 from sidecar.recommender.catalogue import PreparedModel
 from sidecar.recommender.diversity import mmr_order
 from sidecar.recommender.held_out import held_out
-from sidecar.recommender.match import MatchScale
+from sidecar.recommender.match import MatchCalibration, MatchScale
 from sidecar.recommender.taste import (
     Taste,
     build_taste,
@@ -219,20 +219,22 @@ def recommend(
     recent_limit: int = 100,
     media_type: str | None = None,
     exclude_ids: Collection[str] = (),
+    match: MatchCalibration | None = None,
 ) -> list[Pick]:
     """Ranked, explained picks for one user. Deterministic for the same inputs.
 
     `history` is this user's events (a series is one event, rolled up from its episodes when the
     history is read); `recent_limit` caps how many recent titles shape the taste; `media_type` restricts the
     picks ("movie" or "series"); `exclude_ids` are further titles never to recommend.
-    Each pick's match % is calibrated against the user's own taste titles, each scored
-    leave-one-out on the candidates' scale (`sidecar.recommender.match` explains it).
+    Each pick's match % maps its place among the user's candidates through `match`, the server's
+    calibration fitted on what its users went on to watch (`sidecar.recommender.match`; default:
+    the prior).
     """
     weights = weights or Weights()
     taste = build_taste(model, history, recent_limit)
     content = None if taste is None else content_match(model, taste)
     scored = _score(model, history, taste, content, weights, media_type, exclude_ids)
-    return _picks(model, scored, weights, count)
+    return _picks(model, scored, weights, count, match)
 
 
 def recommend_many(
@@ -245,6 +247,7 @@ def recommend_many(
     media_type: str | None = None,
     exclude_ids: Mapping[str, Collection[str]] | None = None,
     batch_users: int = BATCH_USERS,
+    match: MatchCalibration | None = None,
 ) -> Iterator[tuple[str, list[Pick]]]:
     """`recommend` for many users (the nightly job), yielding `(user, picks)` in sorted user order.
 
@@ -263,17 +266,19 @@ def recommend_many(
             content = None if taste is None else next(contents)
             excluded = (exclude_ids or {}).get(user, ())
             scored = _score(model, histories[user], taste, content, weights, media_type, excluded)
-            yield user, _picks(model, scored, weights, count)
+            yield user, _picks(model, scored, weights, count, match)
 
 
-def _picks(model: PreparedModel, scored: Scored, weights: Weights, count: int) -> list[Pick]:
+def _picks(
+    model: PreparedModel, scored: Scored, weights: Weights, count: int, match: MatchCalibration | None
+) -> list[Pick]:
     shortlist = _shortlist(scored.relevance, scored.candidates, max(SHORTLIST_FACTOR * count, MIN_SHORTLIST))
     order, nearest = mmr_order(scored.relevance[shortlist], model.vectors[shortlist], count, weights.diversity)
     taste = scored.profile
     user_genres = {g for g, share in zip(model.genres, taste.genre_share, strict=True) if share > 0} if taste else set()
     chosen = shortlist[order]
     evidence = _evidence(model, taste, chosen)
-    scale = MatchScale.fit(scored.relevance[scored.candidates], scored.reference)
+    scale = MatchScale.fit(scored.relevance[scored.candidates], match, cold_start=scored.profile is None)
     picks: list[Pick] = []
     for rank, (pos, near, why) in enumerate(zip(chosen.tolist(), nearest.tolist(), evidence, strict=True), start=1):
         item = model.items[pos]

@@ -1,0 +1,99 @@
+"""Match % calibrated on later watches: the fit, its prior, the spread and the new-user fallback."""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+
+from sidecar.recommender import Weights, recommend, recommend_many
+from sidecar.recommender.match import (
+    MIN_SEPARATION,
+    PRIOR,
+    PRIOR_SEPARATION,
+    MatchCalibration,
+    MatchScale,
+    percent_for,
+)
+from sidecar.recommender.match_fit import fit_match_calibration, later_watch_scores, sample_users
+from tests.recommender.builders import build, direction, item, watched
+
+GENRES = ("Horror", "Comedy", "Drama", "Western")
+
+
+def genre_world(per_genre: int = 40, users: int = 12, seed: int = 3):  # type: ignore[no-untyped-def]
+    """A catalogue of four genre clusters and users who each mostly watch one genre, in time order."""
+    rng = random.Random(seed)
+    entries = []
+    for g, genre in enumerate(GENRES):
+        for k in range(per_genre):
+            entries.append(
+                (
+                    item(f"{genre[0]}{k}", [genre], year=1980 + k % 40, rating=5.0 + (k * 7 % 40) / 10),
+                    direction(g, 0.03 * (k % 9 + 1), towards=4 + k % 4),
+                )
+            )
+    histories = {}
+    for u in range(users):
+        genre = GENRES[u % len(GENRES)]
+        own = [f"{genre[0]}{k}" for k in rng.sample(range(per_genre), 8)]
+        stray = [f"{GENRES[(u + 1) % 4][0]}{rng.randrange(per_genre)}"]
+        histories[f"u{u:02d}"] = watched(*(stray + own))  # the stray title first: the latest is in genre
+    return build(entries, histories), histories
+
+
+def test_later_watches_of_predictable_users_score_well_above_the_catalogue_average() -> None:
+    model, histories = genre_world()
+    scores = later_watch_scores(model, histories, weights=Weights(), media_type="movie")
+    assert len(scores) == len(histories)
+    assert np.mean(scores) > 0.8  # the last title is usually in the user's genre
+    fitted = MatchCalibration.fit(scores)
+    assert fitted.watches == len(scores) and fitted.observed is not None
+    assert fitted.separation > PRIOR_SEPARATION  # pulled up from the prior by the evidence
+
+
+def test_the_prior_dominates_a_small_server_and_the_floor_keeps_a_spread() -> None:
+    assert MatchCalibration.fit([]) == PRIOR
+    few = MatchCalibration.fit([3.0, 3.0])
+    many = MatchCalibration.fit([3.0] * 300)
+    assert PRIOR_SEPARATION < few.separation < many.separation
+    random_server = MatchCalibration.fit([-0.5] * 400)  # later watches no better than chance
+    assert random_server.separation == MIN_SEPARATION
+    scale = MatchScale.fit(np.linspace(-3, 3, 500), random_server)
+    assert len({scale.percent(x) for x in (1.3, 2.0, 2.9)}) == 3
+
+
+def test_match_is_deterministic_and_the_sample_is_spread_evenly() -> None:
+    model, histories = genre_world()
+    a = fit_match_calibration(model, histories, weights=Weights(), media_type="movie", max_users=5)
+    b = fit_match_calibration(model, histories, weights=Weights(), media_type="movie", max_users=5)
+    assert a == b and a.watches == 5
+    assert sample_users([f"u{i}" for i in range(10)], 5) == ["u0", "u2", "u4", "u6", "u8"]
+
+
+def test_picks_show_spread_monotone_matches_and_no_flat_fifty() -> None:
+    model, histories = genre_world()
+    calibration = fit_match_calibration(model, histories, weights=Weights(), media_type="movie")
+    for user, picks in recommend_many(model, histories, count=20, match=calibration):
+        values = [p.match_percent for p in picks]
+        assert len(set(values)) >= 5, (user, values)
+        assert 50 not in set(values) or len(set(values)) > 1
+        for a in picks:  # a higher overall score never shows a lower match
+            assert all(a.match_percent >= b.match_percent for b in picks if a.breakdown.final > b.breakdown.final)
+        assert max(values) >= 75
+
+
+def test_a_cold_start_user_gets_a_weaker_but_ordered_scale() -> None:
+    model, histories = genre_world()
+    calibration = fit_match_calibration(model, histories, weights=Weights(), media_type="movie")
+    picks = recommend(model, [], count=20, match=calibration)
+    values = [p.match_percent for p in picks]
+    assert len(set(values)) > 3 and all(50 < v < 90 for v in values)
+    assert calibration.for_user(cold_start=True) < calibration.separation
+
+
+def test_percent_is_strictly_monotone_in_the_normal_score() -> None:
+    zs = np.linspace(-3.0, 3.0, 61)
+    values = [percent_for(float(z), 1.0) for z in zs]
+    assert values == sorted(values)
+    assert percent_for(0.5, 1.0) == 50  # halfway between the two distributions: even odds
