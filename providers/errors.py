@@ -3,6 +3,8 @@
     MediaServerError            base: every failure talking to the media server
     ├── ProviderUnavailable     cannot connect, timed out, or 5xx after every retry (transient: retry later)
     ├── ProviderAuthError       401/403: the API key or user token is wrong, revoked or not an admin's
+    │   └── ProviderRefused     403: the server understood the call and refuses it (not an admin's key, or a call
+    │                           this server version no longer allows, like ``GET /Users`` on Emby 4.9)
     ├── ProviderNotFound        404: the item, user, library, collection or playlist does not exist
     ├── ProviderResponseError   any other 4xx, or a body that is not what the API promises
     └── ScanTimeout             a library scan did not finish within the time we were willing to wait
@@ -31,6 +33,10 @@ class ProviderUnavailable(MediaServerError):
 
 class ProviderAuthError(MediaServerError):
     """The server refused our credentials (401) or says they lack a permission (403)."""
+
+
+class ProviderRefused(ProviderAuthError):
+    """The server refused one call (403): the key is not an administrator's, or this version no longer allows it."""
 
 
 class ProviderNotFound(MediaServerError):

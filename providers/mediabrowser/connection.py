@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 
 from providers.base import ServerKind
-from providers.errors import ProviderResponseError
+from providers.errors import MediaServerError, ProviderNotFound, ProviderRefused, ProviderResponseError
 from providers.mediabrowser import dto as d
 from providers.mediabrowser.transport import Params, Transport
 
@@ -58,6 +58,8 @@ class Connection:
     product: str
     prefix: str = ""
     key_hint: str = ""
+    query_routes_since: tuple[int, ...] | None = None
+    """The first version serving ``GET /Users/Query`` and ``/Library/VirtualFolders/Query`` (None: never)."""
 
     def __init__(
         self,
@@ -87,6 +89,8 @@ class Connection:
         self._scan_baseline: datetime | None = None
         self._scan_requested_at: float | None = None
         self._library_refresh_requested_at: dict[str, float] = {}
+        self._version: tuple[int, ...] | None = None
+        self._query_routes: bool | None = None
 
     # --- flavour hooks ------------------------------------------------------------------------------
     def client_fields(self, device_id: str) -> str:
@@ -158,6 +162,57 @@ class Connection:
                 server=self.label,
             )
         return [x for x in body["Items"] if isinstance(x, dict)]
+
+    # --- what this server version has -------------------------------------------------------------
+    def _remember_version(self, raw: object) -> None:
+        parts = []
+        for part in str(raw or "").split("."):
+            if not part.isdigit():
+                break
+            parts.append(int(part))
+        self._version = tuple(parts) if parts else None
+
+    async def _server_version(self) -> tuple[int, ...] | None:
+        """The server's version from ``/System/Info``, asked once per connection (None: not a dotted number)."""
+        if self._version is None:
+            body = await self._get("/System/Info")
+            self._remember_version(body.get("Version") if isinstance(body, dict) else None)
+        return self._version
+
+    async def _list_resource(self, path: str, params: Params | None = None) -> list[d.Dto]:
+        """A list the server serves as ``{path}/Query`` (a QueryResult; Emby 4.7 and later) or as ``path`` (a bare
+        array; Jellyfin, older Emby). Which one is decided once, from the server version; a 404 or 403 on one form
+        (Emby 4.9 answers 403 to ``GET /Users``) switches to the other for the rest of the connection."""
+        if self.query_routes_since is None:
+            return self._bare_list(await self._get(path, params), path)
+        if self._query_routes is None:
+            version = await self._server_version()
+            self._query_routes = version is None or version >= self.query_routes_since
+        failures: list[MediaServerError] = []
+        for use_query in (self._query_routes, not self._query_routes):
+            route = f"{path}/Query" if use_query else path
+            try:
+                body = await self._get(route, params)
+            except (ProviderNotFound, ProviderRefused) as exc:
+                failures.append(exc)
+                continue
+            self._query_routes = use_query
+            return self._query_result(body, route) if use_query else self._bare_list(body, route)
+        refused = [f for f in failures if isinstance(f, ProviderRefused)]
+        if refused:
+            raise ProviderRefused(
+                f"{self.label} refused both GET {path}/Query and GET {path} "
+                f"({', '.join(str(f.status_code) for f in failures)}): the API key must be an administrator's; "
+                f"{self.key_hint}",
+                server=self.label,
+                status_code=403,
+            )
+        raise failures[-1]
+
+    def _bare_list(self, body: Any, path: str) -> list[d.Dto]:
+        if not isinstance(body, list):
+            raise ProviderResponseError(f"{self.label} answered {path} without a list", server=self.label)
+        return [x for x in body if isinstance(x, dict)]
 
     def _json_object(self, response: httpx.Response, path: str) -> d.Dto:
         body = self._http.decode(response, response.request.method, path)

@@ -1,6 +1,8 @@
-"""Emby (4.x): everything under ``/emby``, ``X-Emby-Token`` and ``X-Emby-Authorization: Emby …``
+"""Emby (4.7 to 4.9): everything under ``/emby``, ``X-Emby-Token`` and ``X-Emby-Authorization: Emby …``
 headers, ``api_key=`` in URLs, numeric item ids, user-scoped item routes, ``POST …/Delete`` aliases
-instead of DELETE, a JSON body for library creation and query parameters for playlist creation."""
+instead of DELETE, a JSON body for library creation and query parameters for playlist creation.
+Users and libraries come from ``/Users/Query`` and ``/Library/VirtualFolders/Query`` (Emby 4.9 refuses
+``GET /Users`` with 403), falling back to the bare-array routes on servers without them."""
 
 from __future__ import annotations
 
@@ -22,6 +24,7 @@ class EmbyServer(MediaBrowserServer):
     product = "Emby"
     prefix = "/emby"
     key_hint = "create an API key in Settings → Advanced → API Keys and put it in Marquee's media server settings."
+    query_routes_since = (4, 7)
 
     def auth_headers(self, token: str | None, device_id: str | None = None) -> dict[str, str]:
         headers = {"X-Emby-Authorization": f"Emby {self.client_fields(device_id or self.device_id)}"}
@@ -87,6 +90,8 @@ class EmbyServer(MediaBrowserServer):
     async def _create_playlist(
         self, name: str, item_ids: Sequence[str], user_id: str, media_type: str, is_public: bool
     ) -> d.Dto:
+        # Documented: Name, Ids, MediaType (query only; the owner is the caller's user). An API key has no user,
+        # so UserId names the owner, as MediaBrowser's CreatePlaylist request always allowed.
         response = await self._post(
             "/Playlists", {"Name": name, "Ids": list(item_ids), "MediaType": media_type, "UserId": user_id}
         )

@@ -15,12 +15,7 @@ from providers.mediabrowser.connection import Connection
 
 class Libraries(Connection):
     async def list_libraries(self) -> list[Library]:
-        body = await self._get("/Library/VirtualFolders")
-        if not isinstance(body, list):
-            raise ProviderResponseError(
-                f"{self.label} answered /Library/VirtualFolders without a list", server=self.label
-            )
-        return [d.library_from_dto(f) for f in body if isinstance(f, dict)]
+        return [d.library_from_dto(f) for f in await self._list_resource("/Library/VirtualFolders")]
 
     async def _library_by(self, *, name: str | None = None, library_id: str | None = None) -> Library:
         for library in await self.list_libraries():

@@ -17,6 +17,7 @@ from providers.errors import (
     MediaServerError,
     ProviderAuthError,
     ProviderNotFound,
+    ProviderRefused,
     ProviderResponseError,
     ProviderUnavailable,
 )
@@ -169,8 +170,9 @@ class Transport:
                 status_code=status,
             )
         if status == 403:
-            return ProviderAuthError(
-                f"{self.label} denied {method} {path} (403): the key or user is not an administrator; {self._key_hint}",
+            return ProviderRefused(
+                f"{self.label} refused {method} {path} (403): the key or user is not an administrator, or this "
+                f"server version no longer allows the call; {self._key_hint}",
                 server=self.label,
                 status_code=status,
             )

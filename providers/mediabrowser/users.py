@@ -20,6 +20,7 @@ class ServerAndUsers(Connection):
                 f"{self.label} answered /System/Info without a server id: is the URL right?",
                 server=self.label,
             )
+        self._remember_version(body.get("Version"))
         product_name = str(body.get("ProductName") or "")
         is_jellyfin = "jellyfin" in product_name.lower()
         if is_jellyfin != (self.kind == "jellyfin"):
@@ -58,10 +59,7 @@ class ServerAndUsers(Connection):
         return d.user_from_dto(body["User"]), str(body["AccessToken"])
 
     async def list_users(self) -> list[User]:
-        body = await self._get("/Users")
-        if not isinstance(body, list):
-            raise ProviderResponseError(f"{self.label} answered /Users without a list", server=self.label)
-        return [d.user_from_dto(u) for u in body if isinstance(u, dict)]
+        return [d.user_from_dto(u) for u in await self._list_resource("/Users")]
 
     async def get_user(self, user_id: str) -> User:
         return d.user_from_dto(await self._get(f"/Users/{user_id}", what=f"user {user_id}"))
