@@ -176,6 +176,9 @@ class ScanState(_Model):
     last_end: datetime | None = None
 
 
+NamedImageKind = Literal["Persons", "Studios"]
+
+
 class Image(_Model):
     """An image's bytes as the server sent them, and their media type (``image/jpeg``, ``image/png``...)."""
 
@@ -367,6 +370,22 @@ class MediaServer(Protocol):
     ) -> Image:
         """An item's image (``Primary``, ``Backdrop``, ...), asked once (no retries: a missing poster must
         not hold up a page or a publish). ``ProviderNotFound`` when the item has no such image."""
+        ...
+
+    async def fetch_named_image(
+        self,
+        kind: NamedImageKind,
+        name: str,
+        *,
+        image_type: str = "Primary",
+        max_width: int | None = None,
+    ) -> Image:
+        """A person's (``Persons``) or studio's/network's (``Studios``) image by name; ``ProviderNotFound``
+        when the server has none."""
+        ...
+
+    async def fetch_user_image(self, user_id: str, *, max_width: int | None = None) -> Image:
+        """A user's avatar; ``ProviderNotFound`` when the user has none."""
         ...
 
     async def aclose(self) -> None: ...

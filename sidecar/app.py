@@ -21,7 +21,7 @@ from starlette.convertors import register_url_convertor
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
@@ -32,7 +32,8 @@ from sidecar.jobs.worker import build_worker, stop_worker
 from sidecar.runtime import prepare_infrastructure
 from sidecar.services import Services, open_services
 from sidecar.settings import Settings
-from sidecar.web import admin_api, api, health, home, ui
+from sidecar.web import admin_api, api, health, home, images, ui
+from sidecar.web.auth import CurrentUser, current_user
 from sidecar.web.middleware import (
     BODY_TIMEOUT_S,
     BodyTimeoutMiddleware,
@@ -55,29 +56,63 @@ def _wants_json(request: Request) -> bool:
     )
 
 
-def _error_response(request: Request, status: int, message: str) -> Response:
+ERROR_TITLES = {
+    400: "Bad request",
+    403: "Not allowed",
+    404: "Not found",
+    405: "Not allowed here",
+    409: "Conflict",
+    422: "Invalid input",
+    429: "Too many attempts",
+    500: "Something went wrong",
+    502: "The media server failed",
+    503: "Unavailable for a moment",
+}
+
+
+async def _page_user(request: Request) -> CurrentUser | None:
+    """The signed-in user, so an error page keeps their navigation; none when the session cannot be read (an
+    error page must render even with the database down)."""
+    if getattr(request.app.state, "services", None) is None:
+        return None
+    try:
+        return await current_user(request)
+    except Exception:
+        log.debug("error page rendered without the user", exc_info=True)
+        return None
+
+
+async def _error_response(request: Request, status: int, message: str) -> Response:
     if _wants_json(request):
         return JSONResponse({"error": message}, status_code=status)
-    return templates.TemplateResponse(request, "error.html", {"status": status, "message": message}, status_code=status)
+    user = await _page_user(request)
+    context = {
+        "status": status,
+        "title": ERROR_TITLES.get(status),
+        "message": message,
+        "current_user": user,
+        "csrf_token": user.csrf_token if user else "",
+    }
+    return templates.TemplateResponse(request, "error.html", context, status_code=status)
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
-    response = _error_response(request, exc.status_code, str(exc.detail))
+    response = await _error_response(request, exc.status_code, str(exc.detail))
     response.headers.update(exc.headers or {})  # e.g. Retry-After on 429, Allow on 405
     return response
 
 
 async def _marquee_error(request: Request, exc: Exception) -> Response:
     if isinstance(exc, WebhookRejected):
-        return _error_response(request, exc.status_code, str(exc))
+        return await _error_response(request, exc.status_code, str(exc))
     if isinstance(exc, NotFound):
-        return _error_response(request, 404, str(exc))
+        return await _error_response(request, 404, str(exc))
     if isinstance(exc, Forbidden):
-        return _error_response(request, 403, str(exc))
+        return await _error_response(request, 403, str(exc))
     if isinstance(exc, InvalidInput):
-        return _error_response(request, 422, str(exc))
-    return _error_response(request, 400, str(exc))
+        return await _error_response(request, 422, str(exc))
+    return await _error_response(request, 400, str(exc))
 
 
 async def _media_server_error(request: Request, exc: Exception) -> Response:
@@ -86,14 +121,19 @@ async def _media_server_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, MediaServerError)
     log.warning("media server error on %s %s: %s", request.method, request.url.path, exc.message)
     status = 503 if isinstance(exc, ProviderUnavailable | ScanTimeout) else 502
-    return _error_response(request, status, f"The media server failed: {exc.message}")
+    return await _error_response(request, status, f"The media server failed: {exc.message}")
 
 
 async def _server_error(request: Request, exc: Exception) -> Response:
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-    response = _error_response(request, 500, "Internal error; the server log has the details.")
+    response = await _error_response(request, 500, "Internal error; the server log has the details.")
     add_security_headers(response.headers)  # sent by ServerErrorMiddleware, outside the app's middleware
     return response
+
+
+async def favicon(request: Request) -> Response:
+    """For browsers and tools that ask ``/favicon.ico`` without reading the page's ``<link rel="icon">``."""
+    return FileResponse(STATIC_DIR / "favicon.ico", headers={"Cache-Control": "public, max-age=604800"})
 
 
 def app_routes() -> list[BaseRoute]:
@@ -103,10 +143,12 @@ def app_routes() -> list[BaseRoute]:
         Route("/healthz", health.healthz),
         Mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static"),
         Route("/", home.page, name="home"),
+        Route("/favicon.ico", favicon),
         *receive.routes(),  # /webhooks/...
         *api.routes(),  # /api/... (the user's own data)
         *admin_api.routes(),  # /api/admin/...
         *ui.routes(),  # the pages, the admin pages included
+        *images.routes(),  # /images/users|people|studios/... (faces and logos from the media server)
     ]
 
 

@@ -32,3 +32,23 @@ document.addEventListener("DOMContentLoaded", function () {
   }
   poll();
 });
+
+// The header menu is a <details>: one tap opens it on a phone. Wide screens show it open; browsers without the
+// ::details-content selector (which the stylesheet uses for that) get the open attribute here instead.
+document.addEventListener("DOMContentLoaded", function () {
+  const menu = document.getElementById("menu");
+  if (!menu) { return; }
+  const wide = window.matchMedia("(min-width: 900px)");
+  let supported = false;
+  try { supported = CSS.supports("selector(::details-content)"); } catch (e) { supported = false; }
+  function follow() {
+    if (wide.matches && !supported) { menu.open = true; }
+    if (!wide.matches && menu.open && !menu.dataset.touched) { menu.open = false; }
+  }
+  menu.querySelector("summary").addEventListener("click", function () { menu.dataset.touched = "1"; });
+  document.addEventListener("keydown", function (event) {
+    if (event.key === "Escape" && menu.open && !wide.matches) { menu.open = false; menu.querySelector("summary").focus(); }
+  });
+  follow();
+  wide.addEventListener("change", follow);
+});

@@ -14,9 +14,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
-from providers.base import Image
+from providers.base import Image, NamedImageKind
 from providers.mediabrowser.collections_playlists import CollectionsAndPlaylists
 from providers.mediabrowser.libraries import Libraries
 from providers.mediabrowser.users import ServerAndUsers
@@ -52,6 +52,38 @@ class MediaBrowserServer(ServerAndUsers, Libraries, CollectionsAndPlaylists):
             self.p(f"/Items/{item_id}/Images/{image_type}"),
             params=query,
             what=f"{image_type} image of item {item_id}",
+            auth_headers={**self.auth_headers(self.api_key), "Accept": "image/*"},
+            retries=0,
+        )
+        content_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
+        return Image(data=response.content, content_type=content_type)
+
+    async def fetch_named_image(
+        self,
+        kind: NamedImageKind,
+        name: str,
+        *,
+        image_type: str = "Primary",
+        max_width: int | None = None,
+    ) -> Image:
+        """A person's photo or a studio's/network's logo, by name (Marquee keeps names, not their ids)."""
+        path = self.p(f"/{kind}/{quote(name, safe='')}/Images/{image_type}")
+        return await self._image(path, {"maxWidth": max_width}, f"{image_type} image of {name}")
+
+    def user_image_path(self, user_id: str) -> tuple[str, dict[str, str]]:
+        """Where a user's avatar is (Emby, and Jellyfin before 10.9; ``jellyfin.py`` overrides it)."""
+        return f"/Users/{user_id}/Images/Primary", {}
+
+    async def fetch_user_image(self, user_id: str, *, max_width: int | None = None) -> Image:
+        path, params = self.user_image_path(user_id)
+        return await self._image(self.p(path), {**params, "maxWidth": max_width}, f"avatar of user {user_id}")
+
+    async def _image(self, path: str, params: Mapping[str, Any], what: str) -> Image:
+        response = await self._http.request(
+            "GET",
+            path,
+            params={k: v for k, v in params.items() if v is not None},
+            what=what,
             auth_headers={**self.auth_headers(self.api_key), "Accept": "image/*"},
             retries=0,
         )

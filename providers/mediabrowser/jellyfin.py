@@ -27,6 +27,9 @@ class JellyfinServer(MediaBrowserServer):
             value += f', Token="{token}"'
         return {"Authorization": value}
 
+    def user_image_path(self, user_id: str) -> tuple[str, dict[str, str]]:
+        return "/UserImage", {"userId": user_id}
+
     def items_path(self, user_id: str | None) -> tuple[str, dict[str, str]]:
         return "/Items", ({"UserId": user_id} if user_id else {})
 
