@@ -17,7 +17,7 @@ from sidecar.db.models import Channel
 from sidecar.errors import NotFound
 from sidecar.media_types import MediaType
 from sidecar.picks_store.inputs import snapshot_for
-from sidecar.recommender.catalogue import positive_event
+from sidecar.recommender.prepared_model import positive_event
 from sidecar.recommender.retrieval import channel_items
 from sidecar.services import Services
 

@@ -29,13 +29,12 @@ from providers.ai.embedder import Embedder, FloatMatrix
 from providers.ai.errors import AIBadInput, AIRateLimited
 from providers.ai.models import estimate_cost_usd, estimate_tokens
 from sidecar.jobs.progress import Progress
-from sidecar.media_types import SPECS, MediaType
+from sidecar.media_types import SPECS, MediaType, spec
 from sidecar.recommender.embedding_text import ItemDescription, embedding_text, text_hash
 from sidecar.services import Services
 
 log = logging.getLogger(__name__)
 
-ITEM_KIND: dict[str, str] = {mt: s.kind for mt, s in SPECS.items()}  # by media type
 
 DIRECTOR_TYPES = frozenset({"director", "creator"})
 ACTOR_TYPES = frozenset({"actor"})
@@ -151,7 +150,7 @@ async def plan_embeddings(services: Services, model: str, media_type: MediaType,
         f" WHERE {ELIGIBLE_ITEM} ORDER BY i.id"
     )
     async with services.engine.connect() as conn:
-        rows = (await conn.execute(text(sql), {"model": model, "kind": ITEM_KIND[media_type]})).mappings().all()
+        rows = (await conn.execute(text(sql), {"model": model, "kind": spec(media_type).kind})).mappings().all()
     for row in rows:
         plan.considered += 1
         body = embedding_text(describe_row(row, media_type))
@@ -393,7 +392,7 @@ async def embedding_status(services: Services, model: str) -> dict[str, dict[str
     """Per media type: eligible items, embedded, failed (for the UI and the CLI)."""
     out: dict[str, dict[str, int]] = {}
     async with services.engine.connect() as conn:
-        for media_type, kind in ITEM_KIND.items():
+        for media_type, kind in ((mt, s.kind) for mt, s in SPECS.items()):
             row = (
                 await conn.execute(
                     text(

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from providers.ai.embedder import Embedder
     from providers.ai.writing import TextGenerator
     from providers.base import MediaServer
-    from sidecar.picks_store.inputs import CatalogCache
+    from sidecar.picks_store.inputs import SnapshotCache
     from sidecar.webhooks.writer import EventWriter
 
 log = logging.getLogger(__name__)
@@ -53,7 +53,7 @@ class Services:
     # Built on first use, then kept for the life of the process (tests and tools may set their own first):
     embedder: Embedder | None = None  # sidecar.ai_factory.get_embedder
     text_generator: TextGenerator | None = None  # sidecar.ai_factory.get_text_generator
-    catalog_cache: CatalogCache | None = None  # sidecar.picks_store.inputs.catalog_cache
+    snapshot_cache: SnapshotCache | None = None  # sidecar.picks_store.inputs.snapshot_cache
     media_server_row_id: int | None = None  # sidecar.sync.server.ensure_server
     event_writer: EventWriter | None = None  # sidecar.webhooks.writer.event_writer
 

@@ -8,7 +8,7 @@ from sqlalchemy import text
 
 from sidecar.jobs.progress import Progress
 from sidecar.media_types import MEDIA_TYPES, MediaType
-from sidecar.picks_store.inputs import catalog_cache
+from sidecar.picks_store.inputs import snapshot_cache
 from sidecar.picks_store.refresh import refresh_all_picks, refresh_user_picks
 from sidecar.picks_store.runs import clear_recommendations
 from sidecar.services import Services
@@ -29,7 +29,7 @@ async def generate_series_recommendations(
 async def rebuild_recommendations(
     services: Services, progress: Progress, media_types: list[MediaType] | None = None
 ) -> dict[str, Any]:
-    catalog_cache(services).invalidate()
+    snapshot_cache(services).invalidate()
     results: dict[str, Any] = {}
     for media_type in media_types or MEDIA_TYPES:
         cleared = await clear_recommendations(services, media_type)

@@ -1,6 +1,6 @@
 """The recommender's inputs, read from the database once per process and then kept current cheaply.
 
-A ``CatalogCache`` (one per process, on ``services.catalog_cache``) holds, per media type and embedding model:
+A ``SnapshotCache`` (one per process, on ``services.snapshot_cache``) holds, per media type and embedding model:
 the eligible items (live, in an enabled library) with their facts and vectors, every user's history,
 and the ``PreparedModel`` built from them. Asking it for a snapshot costs one query when nothing
 changed: statement triggers advance the ``catalog_version`` / ``history_version`` sequences
@@ -33,8 +33,8 @@ from sqlalchemy import bindparam, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from sidecar.ai_factory import get_embedder
-from sidecar.embeddings import ELIGIBLE_ITEM, ITEM_KIND, people_by_role
-from sidecar.media_types import MediaType
+from sidecar.embeddings import ELIGIBLE_ITEM, people_by_role
+from sidecar.media_types import MediaType, spec
 from sidecar.recommender import MOVIE, SERIES, ItemFacts, PreparedModel, WatchEvent, prepare_model
 from sidecar.services import Services
 
@@ -95,7 +95,7 @@ Fingerprint = tuple[float | None, float | None]
 
 
 async def _fingerprints(conn: AsyncConnection, model: str, media_type: str) -> dict[int, Fingerprint]:
-    result = await conn.execute(text(_FINGERPRINT_SQL), {"model": model, "kind": ITEM_KIND[media_type]})
+    result = await conn.execute(text(_FINGERPRINT_SQL), {"model": model, "kind": spec(media_type).kind})
     return {int(r[0]): (_epoch(r[1]), _epoch(r[2])) for r in result}
 
 
@@ -276,7 +276,7 @@ async def _versions(conn: AsyncConnection) -> tuple[int, int]:
     return int(row[0]), int(row[1])
 
 
-class CatalogCache:
+class SnapshotCache:
     """Per-process cache of the recommender's inputs; see the module docstring."""
 
     def __init__(self, *, recheck_s: float = 60.0, history_max_age_s: float = 300.0) -> None:
@@ -377,11 +377,11 @@ class CatalogCache:
         )
 
 
-def catalog_cache(services: Services) -> CatalogCache:
+def snapshot_cache(services: Services) -> SnapshotCache:
     """The process's cache (created on first use)."""
-    if services.catalog_cache is None:
-        services.catalog_cache = CatalogCache()
-    return services.catalog_cache
+    if services.snapshot_cache is None:
+        services.snapshot_cache = SnapshotCache()
+    return services.snapshot_cache
 
 
 def model_name(services: Services) -> str:
@@ -391,6 +391,6 @@ def model_name(services: Services) -> str:
 
 async def snapshot_for(services: Services, media_type: MediaType, *, fresh_histories: bool = False) -> Snapshot:
     """The current snapshot of ``media_type`` for the active embedding model."""
-    return await catalog_cache(services).snapshot(
+    return await snapshot_cache(services).snapshot(
         services, model_name(services), media_type, fresh_histories=fresh_histories
     )

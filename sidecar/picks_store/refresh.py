@@ -29,8 +29,8 @@ from sidecar.picks_store.explain import explain, previous_explanations
 from sidecar.picks_store.inputs import (
     RECOMMENDER_TYPE,
     Snapshot,
-    catalog_cache,
     model_name,
+    snapshot_cache,
     snapshot_for,
     started_series,
     user_history,
@@ -136,7 +136,7 @@ async def refresh_user_picks(
     async with services.engine.begin() as conn:  # one connection and transaction for the whole refresh
         clock = time.perf_counter()
         config = config or await config_from(conn, media_type)
-        snapshot = snapshot or await catalog_cache(services).snapshot(
+        snapshot = snapshot or await snapshot_cache(services).snapshot(
             services, model_name(services), media_type, conn=conn
         )
         timings["snapshot"] = time.perf_counter() - clock

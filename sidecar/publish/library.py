@@ -33,7 +33,7 @@ from sidecar.db.locks import advisory_lock
 from sidecar.db.models import AppUser, PublishedFile, PublishedLibrary
 from sidecar.errors import JobError
 from sidecar.jobs.progress import Progress
-from sidecar.media_types import SPECS, spec
+from sidecar.media_types import spec
 from sidecar.publish import access
 from sidecar.publish.artwork import materialise
 from sidecar.publish.options import PUBLISH_FILES, PublishFileSettings
@@ -48,7 +48,6 @@ from sidecar.services import Services
 log = logging.getLogger(__name__)
 
 Kind = Literal["ai_picks", "top_picks"]
-ITEM_TYPE: dict[str, str] = {mt: s.kind for mt, s in SPECS.items()}  # by media type
 
 
 @dataclass(frozen=True)
@@ -264,7 +263,7 @@ async def _on_server(
         outcome.server_titles = await refresh_and_verify(
             server,
             library,
-            item_type=ITEM_TYPE[target.media_type],
+            item_type=spec(target.media_type).kind,
             expected=outcome.titles,
             server_path=path,
             timeout_s=files.scan_timeout_s,

@@ -22,8 +22,8 @@ from providers.errors import ProviderNotFound
 from sidecar.db.models import Item, PublishedLibrary, TopPick
 from sidecar.errors import JobError
 from sidecar.jobs.progress import Progress
+from sidecar.media_types import spec
 from sidecar.publish.library import (
-    ITEM_TYPE,
     LibraryResult,
     Target,
     library_row,
@@ -92,7 +92,7 @@ async def _scanned_in_rank_order(
     rank_of = {folder: rank for rank, folder in enumerate(folders)}
     prefix = base_path.rstrip("/") + "/"
     found: dict[int, str] = {}
-    async for item in server.iter_items([ITEM_TYPE[media_type]], parent_id=library_id, sort_by=None):
+    async for item in server.iter_items([spec(media_type).kind], parent_id=library_id, sort_by=None):
         if not item.path or not item.path.startswith(prefix):
             continue
         folder = item.path[len(prefix) :].split("/", 1)[0]

@@ -21,9 +21,9 @@ Public API
   the hash that tells the embedding job whether an item must be embedded again.
 """
 
-from sidecar.recommender.catalogue import PreparedModel, prepare_model
 from sidecar.recommender.embedding_text import ItemDescription, embedding_text, text_hash
 from sidecar.recommender.picks import recommend, recommend_many
+from sidecar.recommender.prepared_model import PreparedModel, prepare_model
 from sidecar.recommender.retrieval import channel_items
 from sidecar.recommender.summary import TasteSummary, summarise_taste
 from sidecar.recommender.types import (

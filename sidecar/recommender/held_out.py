@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from sidecar.recommender.catalogue import PreparedModel, positive_event
+from sidecar.recommender.prepared_model import PreparedModel, positive_event
 from sidecar.recommender.taste import ERA_SCALE_YEARS, Taste
 from sidecar.recommender.types import WatchEvent
 

@@ -9,10 +9,10 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from sidecar.recommender.catalogue import PreparedModel
 from sidecar.recommender.diversity import mmr_order
 from sidecar.recommender.held_out import held_out
 from sidecar.recommender.match import MatchCalibration, MatchScale
+from sidecar.recommender.prepared_model import PreparedModel
 from sidecar.recommender.taste import (
     Taste,
     build_taste,

@@ -7,7 +7,7 @@ from collections.abc import Collection, Sequence
 import numpy as np
 import numpy.typing as npt
 
-from sidecar.recommender.catalogue import PreparedModel
+from sidecar.recommender.prepared_model import PreparedModel
 
 FloatArray = npt.NDArray[np.float64]
 

@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
-from sidecar.recommender.catalogue import PreparedModel, positive_event
+from sidecar.recommender.prepared_model import PreparedModel, positive_event
 from sidecar.recommender.taste import history_weights
 from sidecar.recommender.types import WatchEvent
 

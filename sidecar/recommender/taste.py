@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from sidecar.recommender.catalogue import PreparedModel, positive_event
+from sidecar.recommender.prepared_model import PreparedModel, positive_event
 from sidecar.recommender.types import WatchEvent
 
 FloatMatrix = npt.NDArray[np.float32]

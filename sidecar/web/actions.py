@@ -20,9 +20,9 @@ from sidecar.errors import Forbidden, InvalidInput, NotFound
 from sidecar.jobs import liveness
 from sidecar.jobs.queue import enqueue
 from sidecar.jobs.registry import load_jobs
+from sidecar.media_types import spec
 from sidecar.services import Services
 from sidecar.web.read_models import channels as channel_reads
-from sidecar.web.read_models import items as item_reads
 from sidecar.web.read_models import jobs as job_reads
 from sidecar.web.read_models import users as user_reads
 from sidecar.web.schemas import ChannelIn, JobPatch, LibraryPatch, UserPatch, UserSettingsIn
@@ -47,7 +47,7 @@ async def update_user_settings(
 
 async def _check_channel_refs(session: AsyncSession, owner_id: int, data: ChannelIn) -> None:
     if data.example_item_ids:
-        kind = item_reads.KIND_OF[data.media_type]
+        kind = spec(data.media_type).kind
         found = set(
             (
                 await session.exec(select(Item.id).where(col(Item.id).in_(data.example_item_ids), Item.kind == kind))

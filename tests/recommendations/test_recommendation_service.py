@@ -14,7 +14,7 @@ from sidecar.followup import FOLLOW_UP_STAGES
 from sidecar.jobs.progress import Progress
 from sidecar.jobs.recommend_jobs import refresh_after_watch
 from sidecar.jobs.registry import load_jobs
-from sidecar.picks_store.inputs import catalog_cache, snapshot_for
+from sidecar.picks_store.inputs import snapshot_cache, snapshot_for
 from sidecar.picks_store.refresh import refresh_user_picks
 from sidecar.picks_store.runs import KEEP_RUNS
 from sidecar.picks_store.similar import similar_items
@@ -137,7 +137,7 @@ async def test_followup_refreshes_one_user_from_the_cached_catalogue(world: Worl
 
 async def test_catalogue_changes_are_read_incrementally(world: World) -> None:
     s, services = world.seeded, world.services
-    cache = catalog_cache(services)
+    cache = snapshot_cache(services)
     await snapshot_for(services, "movies")
     async with services.engine.begin() as conn:
         new_id = (

@@ -10,12 +10,10 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from sidecar.db.models import Item
 from sidecar.errors import NotFound
-from sidecar.media_types import SPECS
+from sidecar.media_types import spec
 from sidecar.picks_store import similar
 from sidecar.services import Services
 from sidecar.web.read_models.shared import sql_rows
-
-KIND_OF: dict[str, str] = {mt: s.kind for mt, s in SPECS.items()}  # by media type
 
 
 def item_summary(item: Item) -> dict[str, Any]:
@@ -62,7 +60,7 @@ async def browse(
     session: AsyncSession, media_type: str, *, q: str | None, genre: str | None, page: int, per_page: int
 ) -> dict[str, Any]:
     """One page of the catalogue (movies or series), by title, optionally searched and genre-filtered."""
-    where: list[ColumnElement[bool]] = [col(Item.kind) == KIND_OF[media_type], col(Item.gone_at).is_(None)]
+    where: list[ColumnElement[bool]] = [col(Item.kind) == spec(media_type).kind, col(Item.gone_at).is_(None)]
     if q:
         pattern = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         where.append(col(Item.name).ilike(pattern, escape="\\"))
@@ -110,7 +108,7 @@ async def genres(session: AsyncSession, media_type: str) -> list[str]:
         session,
         "SELECT DISTINCT g FROM item, jsonb_array_elements_text(item.genres) AS g "
         "WHERE item.kind = :kind AND item.gone_at IS NULL ORDER BY g",
-        kind=KIND_OF[media_type],
+        kind=spec(media_type).kind,
     )
     return [str(r[0]) for r in rows]
 
@@ -129,7 +127,7 @@ async def find_titles(session: AsyncSession, media_type: str, titles: list[str])
             continue
         query = select(Item).where(
             func.lower(Item.name) == name.lower(),
-            Item.kind == KIND_OF[media_type],
+            Item.kind == spec(media_type).kind,
             col(Item.gone_at).is_(None),
         )
         if year is not None:
