@@ -34,7 +34,7 @@ from sidecar.embedded_postgres import start_postgres
 from sidecar.embedded_redis import EmbeddedRedis
 from sidecar.jobs.progress import Progress
 from sidecar.jobs.recommend_jobs import refresh_after_watch
-from sidecar.picks_store.inputs import catalog_cache, snapshot_for
+from sidecar.picks_store.inputs import snapshot_cache, snapshot_for
 from sidecar.picks_store.refresh import refresh_all_picks, refresh_user_picks
 from sidecar.services import Services, open_services
 from sidecar.settings import Settings
@@ -150,7 +150,7 @@ async def measure(services: Services, n_items: int, n_users: int, refreshes: int
     started = time.perf_counter()
     await snapshot_for(services, "movies")
     cold = time.perf_counter() - started
-    stats = catalog_cache(services).stats(MODEL, "movies")
+    stats = snapshot_cache(services).stats(MODEL, "movies")
     print(
         f"cold snapshot: {cold:.2f} s (scan+read {stats['scan_s']:.2f} s, histories {stats['history_load_s']:.2f} s,"
         f" prepare {stats['build_s']:.2f} s)"
@@ -220,7 +220,7 @@ async def measure(services: Services, n_items: int, n_users: int, refreshes: int
         conn.commit()
     t = time.perf_counter()
     await snapshot_for(services, "movies")
-    stats = catalog_cache(services).stats(MODEL, "movies")
+    stats = snapshot_cache(services).stats(MODEL, "movies")
     print(
         f"20 new items: snapshot updated in {time.perf_counter() - t:.2f} s (changed rows"
         f" {int(stats['changed_rows'])}, scan+read {stats['scan_s']:.2f} s, prepare {stats['build_s']:.2f} s)"
