@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import text
 
 from sidecar.jobs.progress import Progress
-from sidecar.media_types import MEDIA_TYPES, MediaType
+from sidecar.media_types import MEDIA_TYPES, SPECS, MediaType
 from sidecar.picks_store.inputs import snapshot_cache
 from sidecar.picks_store.refresh import refresh_all_picks, refresh_user_picks
 from sidecar.picks_store.runs import clear_recommendations
@@ -44,7 +44,7 @@ async def _enabled_for(services: Services, user_id: int) -> set[str]:
         row = (
             await conn.execute(
                 text(
-                    "SELECT movies_enabled, series_enabled FROM app_user"
+                    f"SELECT {', '.join(s.user_flag for s in SPECS.values())} FROM app_user"
                     " WHERE id = :u AND gone_at IS NULL AND NOT is_disabled"
                 ),
                 {"u": user_id},
@@ -52,7 +52,7 @@ async def _enabled_for(services: Services, user_id: int) -> set[str]:
         ).first()
     if row is None:
         return set()
-    return {mt for mt, on in (("movies", row.movies_enabled), ("series", row.series_enabled)) if on}
+    return {mt for mt, s in SPECS.items() if row._mapping[s.user_flag]}
 
 
 async def refresh_after_watch(
