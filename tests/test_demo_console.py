@@ -4,10 +4,21 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
+from sqlmodel import select
 
+from sidecar.db.models import Item, PlayEvent
+from sidecar.jobs.progress import Progress
 from sidecar.logs import PER_JOB_LOGGERS, configure_logging
+from sidecar.publish.listing import listed_titles
+from sidecar.publish.top_picks import refresh_top_picks_for
+from sidecar.services import Services
+from tests.publish.simulated import simulated_world
+
+NOW = datetime.now(UTC)
 
 
 @pytest.fixture
@@ -44,3 +55,22 @@ def test_debug_brings_per_job_lines_back(restore_logging: None, capsys: pytest.C
     assert any("POST /webhooks/jellyfin" in line for line in lines), lines
     assert any("[job 3] movies: 300 items" in line for line in lines), lines
     assert len(lines) == 5, lines
+
+
+async def test_top_picks_series_lists_series_only(services: Services, tmp_path: Path) -> None:
+    async with simulated_world(services, "jellyfin", tmp_path, users=("alice", "bob"), movies=4, series=3) as world:
+        episode_of = {}
+        async with services.sessions() as session:
+            for show in world.series[:2]:
+                episode_of[show.id] = (await session.exec(select(Item).where(Item.series_id == show.id))).first()
+            for user in world.users.values():
+                for episode in episode_of.values():
+                    assert episode is not None
+                    session.add(PlayEvent(user_id=user.id, item_id=episode.id, kind="stop", at=NOW, completed=True))
+            await session.commit()
+        await refresh_top_picks_for(services, "series", Progress.detached())
+        library = next(lib for lib in await world.server.list_libraries() if lib.name == "Top Picks - Series")
+        everything = [item async for item in world.server.iter_items(None, parent_id=library.id)]
+        assert {"Series", "Season", "Episode"} <= {item.type for item in everything}  # what a recursive listing holds
+        titles = await listed_titles(world.server, library, None, 10)
+        assert sorted(titles) == sorted(show.name for show in world.series[:2])
