@@ -13,6 +13,7 @@ from pathlib import Path
 import uvicorn
 
 from providers.simulator.catalog import Catalog, load_catalog, synthetic_catalog
+from providers.simulator.demo_catalogue import demo_catalogue, seed_taste_histories
 from providers.simulator.state import Simulator
 
 
@@ -53,8 +54,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--catalog", type=Path, help="movies.jsonl (TV from netflix_titles.csv beside it)")
     parser.add_argument("--tv", type=Path, help="netflix_titles.csv for the series library")
     parser.add_argument("--max-series", type=int, default=200)
-    parser.add_argument("--movies", type=int, default=300, help="size of the synthetic catalogue")
-    parser.add_argument("--series", type=int, default=30, help="series in the synthetic catalogue")
+    parser.add_argument("--movies", type=int, help="movies in the catalogue (demo: at most 300; synthetic: 300)")
+    parser.add_argument("--series", type=int, help="series in the catalogue (demo: at most 40; synthetic: 30)")
+    parser.add_argument(
+        "--synthetic", action="store_true", help="made-up titles (for scale tests) instead of the real demo titles"
+    )
     parser.add_argument("--users", type=int, default=3)
     parser.add_argument("--seed-history", action="store_true", help="give users a watch history")
     parser.add_argument("--ratings", type=Path, help="ratings.csv to seed history from (with --seed-history)")
@@ -69,15 +73,18 @@ def simulator_from_args(args: argparse.Namespace) -> Simulator:
     catalog: Catalog
     if args.catalog or args.tv:
         catalog = load_catalog(args.catalog, args.tv, max_series=args.max_series)
+    elif args.synthetic:
+        catalog = synthetic_catalog(args.movies or 300, args.series or 30)
     else:
-        catalog = synthetic_catalog(args.movies, args.series)
+        catalog = demo_catalogue(args.movies, args.series)
+    tastes = args.seed_history and not (args.catalog or args.tv or args.synthetic or args.ratings)
     history: bool | Path = False
     if args.seed_history:
         ratings = args.ratings
         if ratings is None and args.catalog and (args.catalog.parent / "ratings.csv").exists():
             ratings = args.catalog.parent / "ratings.csv"
-        history = ratings if ratings is not None else True
-    return Simulator(
+        history = ratings if ratings is not None else not tastes
+    sim = Simulator(
         args.flavor,
         catalog=catalog,
         users=args.users,
@@ -88,6 +95,9 @@ def simulator_from_args(args: argparse.Namespace) -> Simulator:
         seed=args.seed,
         server_url=f"http://{args.host}:{args.port}",
     )
+    if tastes:
+        seed_taste_histories(sim, seed=args.seed)
+    return sim
 
 
 def banner(sim: Simulator, url: str) -> str:

@@ -1,0 +1,56 @@
+"""The demo catalogue: real titles shipped as a small derived file, and histories that follow each taste."""
+
+from __future__ import annotations
+
+import json
+from importlib.resources import files
+
+from providers.simulator.demo_catalogue import DEMO_TASTES, demo_catalogue, derive_demo_titles, seed_taste_histories
+from providers.simulator.state import Simulator
+from tests.conftest import shared_path
+
+
+def test_real_titles_with_their_metadata_and_licence_note() -> None:
+    catalogue = demo_catalogue()
+    assert 250 <= len(catalogue.movies) <= 400 and 30 <= len(catalogue.series) <= 60
+    for movie in catalogue.movies:
+        assert movie.title and movie.year and movie.overview and movie.genres and movie.director and movie.actors
+        assert movie.runtime_min and movie.keywords  # countries
+    assert len({m.key for m in catalogue.movies}) == len(catalogue.movies)
+    titles = {m.title for m in catalogue.movies} | {s.title for s in catalogue.series}
+    assert not titles & {m.name for m in Simulator("jellyfin", users=0).items.values() if m.type == "Movie"}
+    notice = (files("providers.simulator.data") / "demo_titles.NOTICE.txt").read_text("utf-8")
+    assert "CC0" in notice and "netflix_titles.csv" in notice
+    assert "CC0" in json.loads((files("providers.simulator.data") / "demo_titles.json").read_text("utf-8"))["licence"]
+
+
+def test_any_prefix_holds_every_taste() -> None:
+    small = demo_catalogue(60, 10)
+    assert (len(small.movies), len(small.series)) == (60, 10)
+    for taste in DEMO_TASTES:
+        assert sum(taste.likes(m.genres, series=False) for m in small.movies) >= 5, taste.label
+        assert any(taste.likes(s.genres, series=True) for s in small.series), taste.label
+
+
+def test_histories_follow_each_users_taste() -> None:
+    sim = Simulator("jellyfin", catalog=demo_catalogue(), users=6)
+    labels = seed_taste_histories(sim)
+    assert labels == {t.user: t.label for t in DEMO_TASTES[:6]}
+    for taste in DEMO_TASTES[:6]:
+        user = sim.user(taste.user)
+        played = [i for i in sim.items.values() if i.type == "Movie" and sim.get_user_data(user.id, i).played]
+        inside = [m for m in played if taste.likes(m.genres, series=False)]
+        assert len(played) >= 8 and len(inside) >= 0.8 * len(played), (taste.label, [m.title for m in played])
+        episodes = [i for i in sim.items.values() if i.type == "Episode" and sim.get_user_data(user.id, i).played]
+        shows = {sim.items[e.series_id or ""].name for e in episodes}
+        assert shows and all(
+            taste.likes(s.genres, series=True) for s in sim.items.values() if s.type == "Series" and s.name in shows
+        )
+    admin = sim.user("admin")
+    assert not any(d for (u, _), d in sim.user_data.items() if u == admin.id)
+
+
+def test_the_shipped_file_is_what_the_dataset_gives() -> None:
+    derived = derive_demo_titles(shared_path("data/netflix_titles.csv"), known_titles=shared_path("data/movies.jsonl"))
+    shipped = json.loads((files("providers.simulator.data") / "demo_titles.json").read_text("utf-8"))
+    assert derived == shipped
