@@ -62,6 +62,10 @@ class Settings(BaseSettings):
         default=None, description="jellyfin or emby. Empty with no URL: the built-in simulator (demo)."
     )
     media_server_url: str | None = Field(default=None, description="e.g. http://jellyfin:8096")
+    media_server_public_url: str | None = Field(
+        default=None,
+        description="The media server's address as browsers reach it, for Play buttons. Empty: MEDIA_SERVER_URL.",
+    )
     media_server_api_key: SecretStr | None = Field(
         default=None, description="An admin API key from the media server's dashboard."
     )
@@ -131,7 +135,7 @@ class Settings(BaseSettings):
             )
         return ",".join(networks)
 
-    @field_validator("media_server_url", "openai_base_url", "base_url")
+    @field_validator("media_server_url", "media_server_public_url", "openai_base_url", "base_url")
     @classmethod
     def _strip_slash(cls, value: str | None) -> str | None:
         return value.rstrip("/") if value else value
