@@ -12,7 +12,8 @@ import signal
 import subprocess
 import tempfile
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,7 @@ from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from providers.simulator import serve_simulator
+from providers.simulator.state import Simulator
 from sidecar import supervisor
 from sidecar.app import create_app
 from sidecar.commands import run_and_wait
@@ -312,17 +314,16 @@ async def _health(client: httpx.AsyncClient) -> dict[str, Any]:
     return body
 
 
-@pytest.mark.slow
-async def test_redis_killed_while_marquee_runs_comes_back_and_nothing_is_lost(
-    settings: Settings, clean_db: AsyncEngine, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
-) -> None:
-    _own_jobs_only(monkeypatch)
-    caplog.set_level(logging.INFO)
-    sim = make_sim()
+@asynccontextmanager
+async def _marquee_on_the_simulator(
+    settings: Settings, sim: Simulator, **update: Any
+) -> AsyncIterator[tuple[str, httpx.AsyncClient, SimEnv]]:
+    """Marquee (web app and worker) on the simulator with ``update`` applied to ``settings``; yields once the
+    first sync is done and ``/healthz`` says ok."""
     async with serve_simulator(sim) as sim_url:
         configured = settings.model_copy(
             update={
-                "redis_url": None,  # the embedded Redis, supervised
+                **update,
                 "media_server_url": sim_url,
                 "media_server_type": "jellyfin",
                 "media_server_api_key": SecretStr(sim.admin_api_key),
@@ -331,70 +332,87 @@ async def test_redis_killed_while_marquee_runs_comes_back_and_nothing_is_lost(
         app = create_app(configured, run_worker=True)
         async with serve(app) as base, httpx.AsyncClient(base_url=base) as client:
             env = SimEnv(sim, sim_url, configured, app.state.services)
-            services = env.services
 
             async def synced() -> bool:
-                return await state.has_initial_sync(services.engine)
-
-            async def healthy() -> bool:
-                return (await _health(client))["code"] == 200
+                return await state.has_initial_sync(env.services.engine)
 
             await await_until(synced, 60, "the first sync")
-            await await_until(healthy, 30, "healthz ok")
-            embedded: EmbeddedRedis = _embedded(EmbeddedRedis)
-            assert (await _health(client))["embedded_servers"] == "ok"
-
-            # Written before the kills: still there after them.
-            await services.redis.set("marquee:test:before-the-kill", "1")
-            aof = embedded.workdir / "appendonly.aof"
-            await await_until(lambda: b"marquee:test:before-the-kill" in aof.read_bytes(), 5, "the AOF write")
-
-            # A plain kill: back by itself.
-            first = embedded.process
-            assert first is not None
-            os.kill(first.pid, signal.SIGKILL)
-
-            await await_until(
-                lambda: embedded.process is not first and embedded.alive() and supervisor.state() == "ok",
-                10,
-                "the supervisor's restart",
-            )
-            await await_until(healthy, 30, "healthz ok after the restart")
-
-            # A kill whose restart fails for a while: /healthz says recovering, webhooks wait in PostgreSQL.
-            embedded.extra_args = ("--no-such-directive", "1")
-            second = embedded.process
-            assert second is not None
-            os.kill(second.pid, signal.SIGKILL)
-
-            async def recovering() -> bool:
-                body = await _health(client)
-                return body["code"] == 503 and body["status"] == "recovering"
-
-            await await_until(recovering, 10, "healthz to say recovering")
-            await await_until(lambda: any("did not restart" in r.getMessage() for r in caplog.records), 10, "a failure")
+            await await_until(lambda: _healthy(client), 30, "healthz ok")
             sim.webhooks.add_target(f"{base}/webhooks/jellyfin?token={configured.secret_value('webhook_secret')}")
-            alice = env.user_id("alice")
-            movie = next(i for i in sim.items.values() if i.type == "Movie" and (alice, i.id) not in env.sim_truth())
-            sim.play("alice", movie.id, fraction=1.0)
-            await sim.webhooks.drain()
-            assert sim.webhooks.sent and {d.status for d in sim.webhooks.sent} == {202}  # stored, for later
-            assert (await _health(client))["status"] == "recovering"
-
-            embedded.extra_args = ()
-            await await_until(healthy, 30, "healthz ok once Redis could start again")
-
-            async def applied() -> bool:
-                rows = await env.watch_rows()
-                key = (alice, movie.id)
-                return key in rows and same_state(rows[key], env.sim_truth()[key])
-
-            await await_until(applied, 30, "the webhook posted while Redis was down to be applied")
-            assert await services.redis.get("marquee:test:before-the-kill") == b"1"
-            run = await run_and_wait(services, "sync-users", timeout_s=30, out=lambda line: None)
-            assert run.status == "done"
-            assert len(redis_servers_in(embedded.workdir)) == 1
+            yield base, client, env
         await sim.webhooks.aclose()
+
+
+async def _healthy(client: httpx.AsyncClient) -> bool:
+    return (await _health(client))["code"] == 200
+
+
+@pytest.mark.slow
+async def test_redis_killed_while_marquee_runs_comes_back_and_nothing_is_lost(
+    settings: Settings, clean_db: AsyncEngine, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    _own_jobs_only(monkeypatch)
+    caplog.set_level(logging.INFO)
+    sim = make_sim()
+    # redis_url=None: the embedded Redis, supervised
+    async with _marquee_on_the_simulator(settings, sim, redis_url=None) as (_, client, env):
+        services = env.services
+
+        async def healthy() -> bool:
+            return await _healthy(client)
+
+        embedded: EmbeddedRedis = _embedded(EmbeddedRedis)
+        assert (await _health(client))["embedded_servers"] == "ok"
+
+        # Written before the kills: still there after them.
+        await services.redis.set("marquee:test:before-the-kill", "1")
+        aof = embedded.workdir / "appendonly.aof"
+        await await_until(lambda: b"marquee:test:before-the-kill" in aof.read_bytes(), 5, "the AOF write")
+
+        # A plain kill: back by itself.
+        first = embedded.process
+        assert first is not None
+        os.kill(first.pid, signal.SIGKILL)
+
+        await await_until(
+            lambda: embedded.process is not first and embedded.alive() and supervisor.state() == "ok",
+            10,
+            "the supervisor's restart",
+        )
+        await await_until(healthy, 30, "healthz ok after the restart")
+
+        # A kill whose restart fails for a while: /healthz says recovering, webhooks wait in PostgreSQL.
+        embedded.extra_args = ("--no-such-directive", "1")
+        second = embedded.process
+        assert second is not None
+        os.kill(second.pid, signal.SIGKILL)
+
+        async def recovering() -> bool:
+            body = await _health(client)
+            return body["code"] == 503 and body["status"] == "recovering"
+
+        await await_until(recovering, 10, "healthz to say recovering")
+        await await_until(lambda: any("did not restart" in r.getMessage() for r in caplog.records), 10, "a failure")
+        alice = env.user_id("alice")
+        movie = next(i for i in sim.items.values() if i.type == "Movie" and (alice, i.id) not in env.sim_truth())
+        sim.play("alice", movie.id, fraction=1.0)
+        await sim.webhooks.drain()
+        assert sim.webhooks.sent and {d.status for d in sim.webhooks.sent} == {202}  # stored, for later
+        assert (await _health(client))["status"] == "recovering"
+
+        embedded.extra_args = ()
+        await await_until(healthy, 30, "healthz ok once Redis could start again")
+
+        async def applied() -> bool:
+            rows = await env.watch_rows()
+            key = (alice, movie.id)
+            return key in rows and same_state(rows[key], env.sim_truth()[key])
+
+        await await_until(applied, 30, "the webhook posted while Redis was down to be applied")
+        assert await services.redis.get("marquee:test:before-the-kill") == b"1"
+        run = await run_and_wait(services, "sync-users", timeout_s=30, out=lambda line: None)
+        assert run.status == "done"
+        assert len(redis_servers_in(embedded.workdir)) == 1
     said = [r.getMessage() for r in caplog.records]
     assert any("died (killed by SIGKILL); restarting it" in m for m in said)
     assert any("did not restart (attempt 1" in m for m in said)
@@ -418,54 +436,31 @@ async def test_postgres_killed_while_marquee_runs_comes_back(
     _own_jobs_only(monkeypatch)
     caplog.set_level(logging.INFO)
     sim = make_sim()
-    async with serve_simulator(sim) as sim_url:
-        configured = settings.model_copy(
-            update={
-                "data_dir": pg_data_dir,
-                "database_url": None,  # both embedded, both supervised
-                "redis_url": None,
-                "media_server_url": sim_url,
-                "media_server_type": "jellyfin",
-                "media_server_api_key": SecretStr(sim.admin_api_key),
-            }
+    both_embedded = {"data_dir": pg_data_dir, "database_url": None, "redis_url": None}  # both supervised
+    async with _marquee_on_the_simulator(settings, sim, **both_embedded) as (_, client, env):
+        services = env.services
+        postgres: EmbeddedPostgres = _embedded(EmbeddedPostgres)
+        old = postgres.pid
+        assert old is not None
+        os.kill(old, signal.SIGKILL)
+        await await_until(
+            lambda: postgres.pid != old and postgres.alive() and supervisor.state() == "ok", 60, "the restart"
         )
-        app = create_app(configured, run_worker=True)
-        async with serve(app) as base, httpx.AsyncClient(base_url=base) as client:
-            env = SimEnv(sim, sim_url, configured, app.state.services)
-            services = env.services
+        await await_until(lambda: _healthy(client), 30, "healthz ok after the restart")
 
-            async def synced() -> bool:
-                return await state.has_initial_sync(services.engine)
+        # The same engine (its pool pre-pings) and the worker's jobs use the new server.
+        alice = env.user_id("alice")
+        movie = next(i for i in sim.items.values() if i.type == "Movie" and (alice, i.id) not in env.sim_truth())
+        sim.play("alice", movie.id, fraction=1.0)
 
-            async def healthy() -> bool:
-                return (await _health(client))["code"] == 200
+        async def applied() -> bool:
+            rows = await env.watch_rows()
+            key = (alice, movie.id)
+            return key in rows and same_state(rows[key], env.sim_truth()[key])
 
-            await await_until(synced, 60, "the first sync")
-            await await_until(healthy, 30, "healthz ok")
-            postgres: EmbeddedPostgres = _embedded(EmbeddedPostgres)
-            old = postgres.pid
-            assert old is not None
-            os.kill(old, signal.SIGKILL)
-            await await_until(
-                lambda: postgres.pid != old and postgres.alive() and supervisor.state() == "ok", 60, "the restart"
-            )
-            await await_until(healthy, 30, "healthz ok after the restart")
-
-            # The same engine (its pool pre-pings) and the worker's jobs use the new server.
-            sim.webhooks.add_target(f"{base}/webhooks/jellyfin?token={configured.secret_value('webhook_secret')}")
-            alice = env.user_id("alice")
-            movie = next(i for i in sim.items.values() if i.type == "Movie" and (alice, i.id) not in env.sim_truth())
-            sim.play("alice", movie.id, fraction=1.0)
-
-            async def applied() -> bool:
-                rows = await env.watch_rows()
-                key = (alice, movie.id)
-                return key in rows and same_state(rows[key], env.sim_truth()[key])
-
-            await await_until(applied, 30, "a webhook posted after the restart to be applied")
-            run = await run_and_wait(services, "sync-users", timeout_s=30, out=lambda line: None)
-            assert run.status == "done"
-        await sim.webhooks.aclose()
+        await await_until(applied, 30, "a webhook posted after the restart to be applied")
+        run = await run_and_wait(services, "sync-users", timeout_s=30, out=lambda line: None)
+        assert run.status == "done"
     said = [r.getMessage() for r in caplog.records]
     assert any("the embedded PostgreSQL" in m and "died (postmaster pid" in m for m in said), said
     assert any("the embedded PostgreSQL" in m and "is back after" in m for m in said), said
