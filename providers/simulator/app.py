@@ -23,6 +23,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 from starlette.routing import Route
 
+from providers.simulator import validation
 from providers.simulator.auth import Caller, find_token
 from providers.simulator.catalog import CatalogSeries, movie_from_record
 from providers.simulator.dto import BACKDROP_TYPES, DtoBuilder
@@ -152,7 +153,7 @@ class SimulatorApp:
         method = request.method.upper()
         spec, params = None, {}
         for route in self.routes:
-            if sim.flavor not in route.flavors:
+            if sim.flavor not in route.flavors and sim.variant not in route.flavors:
                 continue
             match = route.pattern.match(path)
             if match and (method in route.methods or (method == "HEAD" and "GET" in route.methods)):
@@ -185,6 +186,12 @@ class SimulatorApp:
             return Response("Forbidden", status_code=403, media_type="text/plain")
         if caller is not None and caller.user is not None and caller.user.policy.get("IsDisabled"):
             return Response("User account has been disabled.", status_code=401, media_type="text/plain")
+        if sim.flavor == "jellyfin" and not path.lower().startswith("/sim/"):
+            names = {k.lower(): k for k in request.query_params}
+            errors = validation.binding_errors(params, query, names)
+            if errors:
+                return validation.problem(errors)
+            query = validation.drop_unbound(query)
         ctx = Ctx(request, sim, params, query, caller, self.dto, self.engine)
         try:
             return await spec.handler(ctx)
@@ -194,6 +201,11 @@ class SimulatorApp:
             return Response(str(exc), status_code=400, media_type="text/plain")
 
     def _register(self) -> None:
+        from providers.simulator import browse, emby_versions, item_images, server_config, shows, user_admin
+
+        # endpoint groups kept in their own modules; first, so their literal paths win over the {id} routes below
+        for group in (emby_versions, shows, browse, server_config, item_images, user_admin):
+            group.routes(self)
         a = self.add
         # system and auth
         a("GET", "/System/Info/Public", "anon", self.public_info)
@@ -639,6 +651,11 @@ class SimulatorApp:
         body = await ctx.body()
         body = body if isinstance(body, dict) else {}
         options = body.get("LibraryOptions") if isinstance(body.get("LibraryOptions"), dict) else None
+        if self.sim.flavor == "jellyfin":
+            # Name, collection type, paths and refresh come from the query only; the body is AddVirtualFolderDto.
+            body = {"LibraryOptions": options} if options is not None else {}
+            if not ctx.arg("name"):
+                return validation.problem({"name": ["The name field is required."]})
         name = ctx.arg("name") or body.get("Name")
         collection_type = ctx.arg("collectionType") or body.get("CollectionType")
         paths = [p for p in (ctx.arg("paths") or "").split(",") if p] or list(body.get("Paths") or [])
@@ -747,7 +764,9 @@ class SimulatorApp:
         return no_content()
 
     async def create_playlist(self, ctx: Ctx) -> Response:
-        body = await ctx.body() if self.sim.flavor == "jellyfin" else {}
+        if self.sim.flavor == "emby":
+            return await self._create_emby_playlist(ctx)
+        body = await ctx.body()
         body = body if isinstance(body, dict) else {}
         name = body.get("Name") or ctx.arg("name")
         if not name:
@@ -759,6 +778,25 @@ class SimulatorApp:
         playlist = self.sim.create_playlist(
             str(name), ids, owner, body.get("MediaType") or ctx.arg("mediaType"), is_public
         )
+        return json_response({"Id": playlist.id})
+
+    async def _create_emby_playlist(self, ctx: Ctx) -> Response:
+        """Emby: ``Name``, ``Ids``, ``MediaType`` from the query; the owner is the caller's user. An API key has
+        none: ``UserId`` (MediaBrowser's old parameter, still sent by Aperture) names one, else the first admin."""
+        name = ctx.arg("name")
+        if not name:
+            raise SimError(400, "Name is required")
+        caller = ctx.require_caller()
+        owner = caller.user
+        if ctx.arg("userId") and (owner is None or owner.is_admin):
+            owner = self.sim.user(str(ctx.arg("userId")))
+        if owner is None:
+            owner = next(u for u in self.sim.users.values() if u.is_admin)
+        ids = self._ids(ctx)
+        playlist = self.sim.create_playlist(str(name), ids, owner, ctx.arg("mediaType"), True)
+        if self.sim.variant == "emby-4.9":
+            added = len(self.sim.playlist_entries.get(playlist.id, []))
+            return json_response({"Id": playlist.id, "Name": playlist.name, "ItemAddedCount": added})
         return json_response({"Id": playlist.id})
 
     def _playlist(self, ctx: Ctx) -> SimItem:
@@ -790,7 +828,11 @@ class SimulatorApp:
 
     async def playlist_add(self, ctx: Ctx) -> Response:
         playlist = self._playlist(ctx)
+        before = len(self.sim.playlist_entries.get(playlist.id, []))
         self.sim.add_to_playlist(playlist.id, self._ids(ctx))
+        if self.sim.variant == "emby-4.9":  # AddToPlaylistResult, per Emby's 4.9 SDK
+            added = len(self.sim.playlist_entries.get(playlist.id, [])) - before
+            return json_response({"Id": playlist.id, "ItemAddedCount": added})
         return no_content()
 
     async def playlist_remove(self, ctx: Ctx) -> Response:
@@ -813,6 +855,9 @@ class SimulatorApp:
         image_type = ctx.params["imageType"]
         if image_type.lower() not in ("primary", "backdrop", "thumb", "logo", "banner", "art"):
             raise SimError(404, f"No {image_type} image")
+        custom = self.sim.custom_images.get((item.id, image_type.lower()))
+        if custom is not None:
+            return Response(custom[0], media_type=custom[1], headers={"Cache-Control": "public, max-age=31536000"})
         if image_type.lower() == "backdrop" and item.type not in BACKDROP_TYPES:
             raise SimError(404, "No Backdrop image")
         return Response(

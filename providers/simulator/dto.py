@@ -179,7 +179,118 @@ class DtoBuilder:
         if want("Settings"):
             dto["LockedFields"] = list(item.locked_fields)
             dto["LockData"] = item.lock_data
+        if item.type == "Series":
+            dto.update(self._series_status(item))
+        if not item.is_folder and (want("MediaSources") or want("MediaStreams")):
+            source = self._media_source(item)
+            if want("MediaSources"):
+                dto["MediaSources"] = [source]
+            if want("MediaStreams"):
+                dto["MediaStreams"] = source["MediaStreams"]
         return _clean(dto)
+
+    def _series_status(self, series: SimItem) -> dict[str, Any]:
+        """``Status``, ``AirDays`` and, once ended, ``EndDate``: series before 2015 have ended."""
+        days = ("Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday")
+        day = days[int(hex_id("airday", series.id)[:4], 16) % 7]
+        out: dict[str, Any] = {"Status": "Continuing", "AirDays": [day], "AirTime": "20:00"}
+        if series.year is not None and series.year < 2015:
+            out["Status"] = "Ended"
+            seasons = max(1, len(series.children))
+            end = series.premiere_date.replace(year=min(series.year + seasons, 2014)) if series.premiere_date else None
+            out["EndDate"] = net_time(end) if end else None
+        return out
+
+    def _media_source(self, item: SimItem) -> dict[str, Any]:
+        """One file-backed source with a video and an audio stream, as a direct-playable file has."""
+        path = item.path or f"/media/{item.id}.mkv"
+        container = "strm" if path.endswith(".strm") else "mkv"
+        size = os.path.getsize(path) if item.path and os.path.exists(path) else 0
+        streams: list[dict[str, Any]] = [
+            {
+                "Codec": "h264",
+                "Language": "eng",
+                "TimeBase": "1/1000",
+                "VideoRange": "SDR",
+                "DisplayTitle": "1080p H264 SDR",
+                "IsInterlaced": False,
+                "BitRate": 8000000,
+                "BitDepth": 8,
+                "RefFrames": 1,
+                "IsDefault": True,
+                "IsForced": False,
+                "Height": 1080,
+                "Width": 1920,
+                "AverageFrameRate": 23.976,
+                "RealFrameRate": 23.976,
+                "Profile": "High",
+                "Type": "Video",
+                "AspectRatio": "16:9",
+                "Index": 0,
+                "IsExternal": False,
+                "IsTextSubtitleStream": False,
+                "SupportsExternalStream": False,
+                "PixelFormat": "yuv420p",
+                "Level": 41,
+            },
+            {
+                "Codec": "aac",
+                "Language": "eng",
+                "TimeBase": "1/1000",
+                "DisplayTitle": "English - AAC - Stereo - Default",
+                "IsInterlaced": False,
+                "ChannelLayout": "stereo",
+                "BitRate": 192000,
+                "Channels": 2,
+                "SampleRate": 48000,
+                "IsDefault": True,
+                "IsForced": False,
+                "Type": "Audio",
+                "Index": 1,
+                "IsExternal": False,
+                "IsTextSubtitleStream": False,
+                "SupportsExternalStream": False,
+            },
+        ]
+        source: dict[str, Any] = {
+            "Protocol": "File",
+            "Id": item.id,
+            "Path": path,
+            "Type": "Default",
+            "Container": container,
+            "Size": size,
+            "Name": os.path.splitext(os.path.basename(path))[0],
+            "IsRemote": False,
+            "RunTimeTicks": item.runtime_ticks,
+            "SupportsTranscoding": True,
+            "SupportsDirectStream": True,
+            "SupportsDirectPlay": True,
+            "IsInfiniteStream": False,
+            "RequiresOpening": False,
+            "RequiresClosing": False,
+            "SupportsProbing": True,
+            "MediaStreams": streams,
+            "Formats": [],
+            "Bitrate": 8192000,
+            "RequiredHttpHeaders": {},
+            "DefaultAudioStreamIndex": 1,
+        }
+        if not self.emby:
+            source.update(
+                ETag=hex_id("etag", item.id),
+                ReadAtNativeFramerate=False,
+                IgnoreDts=False,
+                IgnoreIndex=False,
+                GenPtsInput=False,
+                RequiresLooping=False,
+                IsoType=None,
+                VideoType="VideoFile",
+                MediaAttachments=[],
+                TranscodingSubProtocol="http",
+                HasSegments=False,
+                UseMostCompatibleTranscodingProfile=False,
+            )
+        return _clean(source)
 
     def _child_count(self, item: SimItem) -> int:
         if item.type == "Playlist":
@@ -238,6 +349,8 @@ class DtoBuilder:
                 "CollectionType": library.collection_type,
                 "LibraryOptions": dict(library.options),
                 "ItemId": library.id,
+                "Id": library.id if self.emby else None,
+                "Guid": hex_id("library-guid", library.id) if self.emby else None,
                 "PrimaryImageItemId": library.id,
                 "RefreshProgress": library.refresh_progress,
                 "RefreshStatus": library.refresh_status,

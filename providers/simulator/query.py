@@ -264,7 +264,27 @@ class QueryEngine:
             if name == "random":
                 rng = random.Random(sim.version_counter)
                 return lambda i: rng.random()
-            raise QueryError(f"sortBy {name} is not supported")
+            if name == "seriessortname":
+                return lambda i: sim.items[i.series_id].sort_name if i.series_id in sim.items else i.sort_name
+            if name == "officialrating":
+                return lambda i: i.official_rating or ""
+            if name == "isfolder":
+                return lambda i: i.is_folder
+            if name == "datelastcontentadded":
+                return lambda i: i.date_created
+            if name == "airedepisodeorder":
+                return lambda i: (i.parent_index_number or 0, i.index_number or 0)
+            if name == "studio":
+                return lambda i: i.studios[0].lower() if i.studios else ""
+            if name in ("isplayed", "isunplayed", "isfavoriteorliked", "seriesdateplayed") and user is not None:
+                if name == "isfavoriteorliked":
+                    return lambda i: sim.get_user_data(user.id, i).is_favorite
+                if name == "seriesdateplayed":
+                    return lambda i: (sim.get_user_data(user.id, i).last_played or sim.epoch).timestamp()
+                return lambda i: sim.get_user_data(user.id, i).played == (name == "isplayed")
+            # The rest (Album, Artist, VideoBitRate, StartDate, AirTime…) are valid but equal for every video
+            # item here, so like the server they leave the order to the next key.
+            return lambda i: 0
 
         ordered = list(items)
         for n in range(len(keys) - 1, -1, -1):

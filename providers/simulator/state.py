@@ -80,6 +80,10 @@ def safe_name(name: str) -> str:
     return " ".join(_UNSAFE.sub("", name).split()) or "Untitled"
 
 
+EMBY_VERSIONS = {"4.8": "4.8.10.0", "4.9": "4.9.0.33"}
+"""The Emby versions the simulator can act as, and the version string ``/System/Info`` reports for each."""
+
+
 class Simulator:
     """A small Jellyfin (``flavor="jellyfin"``) or Emby (``flavor="emby"``) server held in memory."""
 
@@ -100,13 +104,20 @@ class Simulator:
         legacy_auth: bool = True,
         scan_duration_s: float = 0.05,
         server_url: str = "http://127.0.0.1:8096",
+        emby_version: str = "4.8",
     ) -> None:
+        if emby_version not in EMBY_VERSIONS:
+            raise ValueError(f"emby_version must be one of {', '.join(EMBY_VERSIONS)}")
         self.flavor: Flavor = flavor
+        self.emby_version = emby_version
+        self.variant = "jellyfin" if flavor == "jellyfin" else f"emby-{emby_version}"
+        """Which server the routes follow: ``jellyfin``, ``emby-4.8`` or ``emby-4.9`` (no ``GET /Users``, the
+        ``…/Query`` routes, playlist results with a body)."""
         self.seed = seed
         self.ids = IdFactory(flavor, seed)
         self.server_id = hex_id(str(seed), flavor, "server")
         self.server_name = server_name or f"{flavor}-sim"
-        self.version = "10.11.8" if flavor == "jellyfin" else "4.8.10.0"
+        self.version = "10.11.8" if flavor == "jellyfin" else EMBY_VERSIONS[emby_version]
         self.server_url = server_url
         self.legacy_auth = legacy_auth
         self.scan_duration_s = scan_duration_s
@@ -122,6 +133,8 @@ class Simulator:
         self.playlist_entries: dict[str, list[PlaylistEntryState]] = {}
         self.sessions: dict[tuple[str, str], PlaybackSession] = {}
         self.faults: list[Fault] = []
+        self.custom_images: dict[tuple[str, str], tuple[bytes, str]] = {}  # (item id, lowercase type) → bytes, type
+        self.display_preferences: dict[tuple[str, str, str], dict[str, Any]] = {}  # (user, id, client) → prefs
         self.scan_task = ScanTask(id=hex_id("task", "RefreshLibrary"))
         self.version_counter = 0
         self._entry_counter = itertools.count(1)
@@ -180,6 +193,19 @@ class Simulator:
         self.bump()
         if announce:  # UserCreated, as a server sends it (not for the users the simulator starts with)
             self.webhooks.user_created(user)
+        return user
+
+    def delete_user(self, user_id: str) -> SimUser:
+        """Remove a user with their tokens, user data and playback sessions, and send the user-deleted webhook."""
+        user = self.user(user_id)
+        if user.is_admin and sum(1 for u in self.users.values() if u.is_admin) == 1:
+            raise SimError(400, "The last administrator cannot be deleted")
+        del self.users[user.id]
+        self.tokens = {k: t for k, t in self.tokens.items() if t.user_id != user.id}
+        self.user_data = {k: v for k, v in self.user_data.items() if k[0] != user.id}
+        self.sessions = {k: v for k, v in self.sessions.items() if k[0] != user.id}
+        self.bump()
+        self.webhooks.user_deleted(user)
         return user
 
     def user_list(self) -> list[SimUserInfo]:

@@ -189,17 +189,23 @@ class WebhookHub:
             )
 
     def user_created(self, user: SimUser) -> None:
+        self._user_event(user, "UserCreated", "user.created", f"{user.name} has been created")
+
+    def user_deleted(self, user: SimUser) -> None:
+        self._user_event(user, "UserDeleted", "user.deleted", f"{user.name} has been deleted")
+
+    def _user_event(self, user: SimUser, jellyfin_type: str, emby_event: str, title: str) -> None:
         if self.sim.flavor == "jellyfin":
-            doc = {**self._jf_base("UserCreated"), "NotificationUsername": user.name, "UserId": user.id}
-            self._enqueue("UserCreated", doc)
+            doc = {**self._jf_base(jellyfin_type), "NotificationUsername": user.name, "UserId": user.id}
+            self._enqueue(jellyfin_type, doc)
         else:
             server = {"Name": self.sim.server_name, "Id": self.sim.server_id, "Version": self.sim.version}
             self._enqueue(
-                "user.created",
+                emby_event,
                 {
-                    "Title": f"{user.name} has been created",
+                    "Title": title,
                     "Date": net_time(utcnow()),
-                    "Event": "user.created",
+                    "Event": emby_event,
                     "Severity": "Info",
                     "User": {"Name": user.name, "Id": user.id},
                     "Server": server,
