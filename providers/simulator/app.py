@@ -26,6 +26,7 @@ from starlette.routing import Route
 from providers.simulator import validation
 from providers.simulator.auth import Caller, find_token
 from providers.simulator.catalog import CatalogSeries, movie_from_record
+from providers.simulator.control_page import add_routes as add_control_routes
 from providers.simulator.dto import BACKDROP_TYPES, DtoBuilder
 from providers.simulator.images import placeholder_png
 from providers.simulator.model import SimItem, SimToken, SimUser, utcnow
@@ -290,6 +291,7 @@ class SimulatorApp:
         a("POST", "/Sim/Faults", "admin", self.sim_add_fault)
         a("DELETE", "/Sim/Faults", "admin", self.sim_clear_faults)
         a("POST", "/Sim/LegacyAuth", "admin", self.sim_legacy_auth)
+        add_control_routes(self)  # /Sim/Control: the control page (providers/simulator/control_page.py)
 
     # --- system -------------------------------------------------------------------------------------
     def _public_info(self) -> dict[str, Any]:

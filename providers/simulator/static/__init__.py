@@ -1,0 +1,1 @@
+"""The control page's stylesheet and script."""
