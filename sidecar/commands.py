@@ -37,14 +37,20 @@ PIPELINE = (
 
 
 def simulator_args(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("args", nargs=argparse.REMAINDER, help="see `marquee simulator -- --help`")
+    from providers.simulator.serve import DESCRIPTION, add_arguments
+
+    parser.description = DESCRIPTION
+    add_arguments(parser)
+    # The older form `marquee simulator -- --flavor emby`: whatever follows `--` is parsed as the options.
+    parser.add_argument("after_dashes", nargs="*", help=argparse.SUPPRESS)
 
 
 def cmd_simulator(args: argparse.Namespace) -> int:
-    from providers.simulator.serve import run_simulator_cli
+    from providers.simulator.serve import build_parser, serve_from_args
 
-    rest = [a for a in args.args if a != "--"]
-    return run_simulator_cli(rest)
+    if args.after_dashes:
+        return serve_from_args(build_parser().parse_args(args.after_dashes))
+    return serve_from_args(args)
 
 
 # --- evaluate ---------------------------------------------------------------------------------------
@@ -155,9 +161,16 @@ def cmd_run_job(args: argparse.Namespace) -> int:
 
 def demo_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--flavor", choices=["jellyfin", "emby"], default="jellyfin")
-    parser.add_argument("--movies", type=int, default=300, help="movies in the demo catalogue")
-    parser.add_argument("--series", type=int, default=30, help="series in the demo catalogue")
-    parser.add_argument("--users", type=int, default=4, help="demo users (each with a watch history)")
+    parser.add_argument(
+        "--movies", type=int, default=None, help="movies in the catalogue (default: 300 real titles; synthetic: 300)"
+    )
+    parser.add_argument(
+        "--series", type=int, default=None, help="series in the catalogue (default: the 40 real shows; synthetic: 30)"
+    )
+    parser.add_argument(
+        "--synthetic", action="store_true", help="made-up titles and histories (scale tests) instead of real ones"
+    )
+    parser.add_argument("--users", type=int, default=4, help="demo users (each with a watch history in their taste)")
     parser.add_argument("--simulator-port", type=int, default=0, help="default: a free port")
     parser.add_argument("--exit-after-setup", action="store_true", help="stop once the pipeline has run")
 
@@ -185,27 +198,53 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+class _Every:
+    """Prints a progress line at most every ``seconds`` (the first pipeline's progress, not every tick)."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.last = 0.0
+
+    def __call__(self, line: str) -> None:
+        if time.monotonic() - self.last >= self.seconds:
+            self.last = time.monotonic()
+            print(line, flush=True)
+
+
 async def _demo(settings: Any, args: argparse.Namespace) -> None:
     import uvicorn
 
     from providers.simulator.catalog import synthetic_catalog
+    from providers.simulator.control_page import CONTROL, open_on_localhost
+    from providers.simulator.demo_catalogue import demo_catalogue, seed_taste_histories
     from providers.simulator.serve import serve_simulator
     from providers.simulator.state import Simulator
     from sidecar.app import create_app
     from sidecar.runtime import tune_gc
 
     demo_dir = settings.resolved_data_dir
-    print(f"Starting a simulated {args.flavor} with {args.movies} movies, {args.series} series, {args.users} users…")
+    if args.synthetic:
+        catalogue = synthetic_catalog(args.movies or 300, args.series or 30)
+    else:
+        catalogue = demo_catalogue(args.movies, args.series)
+    print(
+        f"Starting a simulated {args.flavor} with {len(catalogue.movies)} {'made-up' if args.synthetic else 'real'} "
+        f"movies, {len(catalogue.series)} series and {args.users} users…",
+        flush=True,
+    )
     sim = Simulator(
         args.flavor,
-        catalog=synthetic_catalog(args.movies, args.series),
+        catalog=catalogue,
         users=args.users,
-        seed_history=True,
+        seed_history=args.synthetic,
         media_root=demo_dir / "media",
         api_key=_demo_api_key(demo_dir),
     )
+    tastes = {} if args.synthetic else seed_taste_histories(sim)
+    open_on_localhost(sim)  # the control page answers browsers on this machine without the API key
     async with serve_simulator(sim, port=args.simulator_port or None) as sim_url:
         marquee_url = f"http://{settings.host}:{settings.port}"
+        control_url = f"{sim_url}{CONTROL}"
         settings = settings.model_copy(
             update={
                 "media_server_type": args.flavor,
@@ -217,6 +256,7 @@ async def _demo(settings: Any, args: argparse.Namespace) -> None:
         token = settings.secret_value("webhook_secret")
         sim.webhooks.add_target(f"{marquee_url}/webhooks/{args.flavor}?token={token}")
         app = create_app(settings, run_worker=True)
+        app.state.demo_control_url = control_url  # templates/_partials/demo_links.html links it from home
         tune_gc()
         server = uvicorn.Server(
             uvicorn.Config(
@@ -238,16 +278,30 @@ async def _demo(settings: Any, args: argparse.Namespace) -> None:
             services: Services = app.state.services
             await _opt_in_to_private_libraries(services)
             await _demo_top_picks(services)
-            print(f"Marquee is up on {marquee_url}; running the first pipeline:")
+            print(f"Marquee is up on {marquee_url}; running the first pipeline:", flush=True)
             started = time.monotonic()
             for name in PIPELINE:
-                await run_and_wait(services, name)
-                print(f"✓ {name}")
+                step = time.monotonic()
+                await run_and_wait(services, name, out=_Every(5.0))
+                print(f"✓ {name} ({time.monotonic() - step:.1f}s)", flush=True)
             print(f"Pipeline done in {time.monotonic() - started:.1f}s.\n")
-            await _print_where_to_look(services, sim, sim_url, marquee_url)
+            await _print_where_to_look(services, tastes)
+            users = [u for u in sim.user_list() if not u.is_admin]
+            admin = next((u for u in sim.user_list() if u.is_admin), None)
+            logins = ", ".join(f"{u.name} / {u.password}" for u in users)
+            print(f"\nMarquee:       {marquee_url}  log in as {logins}")
+            if admin is not None:
+                print(f"               (the admin pages: {admin.name} / {admin.password})")
+            print(f"Control page:  {control_url}  play something as a user and watch their AI Picks change")
+            key_file = demo_dir / "simulator-api-key"
+            print(f"Simulated {args.flavor}: {sim_url}  (admin API key in {key_file})", flush=True)
             if args.exit_after_setup:
                 return
-            print("\nServing until Ctrl+C. Play something in the simulator and watch that user's AI Picks change.")
+            print(
+                "\nServing until Ctrl+C. Below: one line per playback applied, library republished or error "
+                "(MARQUEE_LOG_LEVEL=DEBUG shows every job).",
+                flush=True,
+            )
             await server_task
         finally:
             server.should_exit = True
@@ -299,33 +353,21 @@ def _demo_api_key(demo_dir: Path) -> str:
     return key
 
 
-async def _print_where_to_look(services: Services, sim: Any, sim_url: str, marquee_url: str) -> None:
+async def _print_where_to_look(services: Services, tastes: dict[str, str]) -> None:
+    from sidecar.publish.listing import listed_titles
+
     server = services.media_server
     assert server is not None
     libraries = await server.list_libraries()
     by_id = {lib.id: lib for lib in libraries}
-    print("Libraries on the simulated server:")
-    for lib in libraries:
-        print(f"  {lib.name}  ({lib.collection_type or 'mixed'})")
     for user in await server.list_users():
         visible = [by_id[f] for f in user.enabled_folders if f in by_id] if not user.enable_all_folders else libraries
         picks = [lib for lib in visible if lib.name.startswith(services.settings.library_name_prefix)]
-        for lib in picks:
-            titles = [item.name async for item in _first_items(server, lib.id, user.id, 5)]
-            print(f"\n{user.name} sees '{lib.name}': {', '.join(titles)}{' …' if len(titles) == 5 else ''}")
-    tops = [lib for lib in libraries if lib.name.startswith("Top Picks")]
-    for lib in tops:
-        titles = [item.name async for item in _first_items(server, lib.id, None, 5)]
-        print(f"\n'{lib.name}': {', '.join(titles) or '(no plays in the window yet)'}")
-    users = ", ".join(f"{u.name} / {u.password}" for u in sim.user_list())
-    print(f"\nWeb UI: {marquee_url}  (log in as one of: {users})")
-    print(f"Simulated server: {sim_url}  (API key in {services.settings.resolved_data_dir / 'simulator-api-key'})")
-
-
-async def _first_items(server: Any, library_id: str, user_id: str | None, limit: int) -> Any:
-    count = 0
-    async for item in server.iter_items(None, parent_id=library_id, user_id=user_id):
-        yield item
-        count += 1
-        if count >= limit:
-            return
+        for n, lib in enumerate(picks):
+            titles = await listed_titles(server, lib, user.id, 4)
+            taste = f"   ({user.name} likes {tastes[user.name]})" if n == 0 and user.name in tastes else ""
+            print(f"{user.name} sees '{lib.name}': {', '.join(titles)}{' …' if len(titles) == 4 else ''}{taste}")
+    for lib in libraries:
+        if lib.name.startswith("Top Picks"):
+            titles = await listed_titles(server, lib, None, 5)
+            print(f"'{lib.name}': {', '.join(titles) or '(no plays in the window yet)'}")

@@ -14,7 +14,7 @@ import uvicorn
 
 from providers.simulator.catalog import Catalog, load_catalog, synthetic_catalog
 from providers.simulator.demo_catalogue import demo_catalogue, seed_taste_histories
-from providers.simulator.state import Simulator
+from providers.simulator.state import EMBY_VERSIONS, Simulator
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -44,11 +44,25 @@ async def serve_simulator(sim: Simulator, *, host: str = "127.0.0.1", port: int 
         await task
 
 
+DESCRIPTION = "Run a small simulated Jellyfin or Emby server."
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="marquee simulator", description="Run a small simulated Jellyfin or Emby server."
-    )
+    parser = argparse.ArgumentParser(prog="marquee simulator", description=DESCRIPTION)
+    add_arguments(parser)
+    return parser
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The simulator's options, on its own parser and on ``marquee simulator``'s."""
     parser.add_argument("--flavor", choices=["jellyfin", "emby"], default="jellyfin")
+    parser.add_argument(
+        "--emby-version",
+        choices=list(EMBY_VERSIONS),
+        default="4.8",
+        help="with --flavor emby: 4.9 refuses GET /Users (403) and serves /Users/Query and "
+        "/Library/VirtualFolders/Query, as Emby 4.9 does (default: 4.8)",
+    )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8096)
     parser.add_argument("--catalog", type=Path, help="movies.jsonl (TV from netflix_titles.csv beside it)")
@@ -66,7 +80,6 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--api-key", help="admin API key (default: random 32 hex)")
     parser.add_argument("--webhook", action="append", default=[], help="URL to POST webhooks to (repeatable)")
     parser.add_argument("--seed", type=int, default=0)
-    return parser
 
 
 def simulator_from_args(args: argparse.Namespace) -> Simulator:
@@ -94,6 +107,7 @@ def simulator_from_args(args: argparse.Namespace) -> Simulator:
         api_key=args.api_key,
         seed=args.seed,
         server_url=f"http://{args.host}:{args.port}",
+        emby_version=args.emby_version,
     )
     if tastes:
         seed_taste_histories(sim, seed=args.seed)
@@ -104,7 +118,7 @@ def banner(sim: Simulator, url: str) -> str:
     movies = sum(1 for i in sim.items.values() if i.type == "Movie")
     series = sum(1 for i in sim.items.values() if i.type == "Series")
     lines = [
-        f"{sim.flavor.capitalize()} simulator '{sim.server_name}' ({sim.version}) on {url}"
+        f"{'Jellyfin' if sim.flavor == 'jellyfin' else 'Emby'} simulator '{sim.server_name}' ({sim.version}) on {url}"
         + ("/emby" if sim.flavor == "emby" else ""),
         f"  admin API key: {sim.admin_api_key}",
         f"  catalogue: {movies} movies, {series} series",
@@ -117,8 +131,12 @@ def banner(sim: Simulator, url: str) -> str:
 
 
 def run_simulator_cli(argv: Sequence[str] | None = None) -> int:
-    """``marquee simulator ...`` / ``python -m providers.simulator ...``: serve until interrupted."""
-    args = build_parser().parse_args(argv)
+    """``python -m providers.simulator ...``: serve until interrupted."""
+    return serve_from_args(build_parser().parse_args(argv))
+
+
+def serve_from_args(args: argparse.Namespace) -> int:
+    """Serve the simulator the parsed options describe until interrupted (``marquee simulator ...`` too)."""
     sim = simulator_from_args(args)
     print(banner(sim, f"http://{args.host}:{args.port}"), flush=True)
     config = uvicorn.Config(sim.app, host=args.host, port=args.port, log_level="warning", lifespan="on")

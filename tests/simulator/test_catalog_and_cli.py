@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 
 from providers.simulator import Simulator, load_catalog, synthetic_catalog
 from providers.simulator.serve import banner, build_parser, free_port, simulator_from_args
@@ -107,3 +108,18 @@ def test_python_m_serves_a_browsable_catalogue() -> None:
         proc.wait(timeout=10)
         if proc.stdout is not None:
             proc.stdout.close()
+
+
+def test_marquee_simulator_takes_the_simulator_options_directly(capsys: pytest.CaptureFixture[str]) -> None:
+    from sidecar.cli import build_parser as marquee_parser
+
+    args = marquee_parser().parse_args(["simulator", "--flavor", "emby", "--emby-version", "4.9", "--port", "18150"])
+    assert (args.flavor, args.emby_version, args.port, args.after_dashes) == ("emby", "4.9", 18150, [])
+    sim = simulator_from_args(args)
+    assert sim.variant == "emby-4.9" and sim.version.startswith("4.9.")
+    older = marquee_parser().parse_args(["simulator", "--", "--flavor", "emby"])
+    assert build_parser().parse_args(older.after_dashes).flavor == "emby"
+    with pytest.raises(SystemExit):
+        marquee_parser().parse_args(["simulator", "--help"])
+    shown = capsys.readouterr().out
+    assert "--emby-version {4.8,4.9}" in shown and "--flavor {jellyfin,emby}" in shown and "--seed-history" in shown
