@@ -140,6 +140,8 @@ def is_guid(value: str) -> bool:
 
 
 def _converts(name: str, value: str) -> bool:
+    if name == "imagetype":
+        return value.strip().lower() in IMAGE_TYPES
     if name in GUID_PARAMS:
         return is_guid(value)
     if name in BOOL_PARAMS:
