@@ -8,9 +8,11 @@ from starlette.templating import Jinja2Templates
 
 from sidecar import __version__
 from sidecar.resources import static_dir, templates_dir
+from sidecar.web import charts
 
 TEMPLATES_DIR = templates_dir()
 STATIC_DIR = static_dir()
 
 templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
 templates.env.globals["version"] = __version__
+templates.env.globals["charts"] = charts  # server-rendered SVG charts: {{ charts.donut(rows, "title") }}

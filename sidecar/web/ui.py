@@ -32,7 +32,7 @@ from sidecar.web.read_models import taste as taste_reads
 from sidecar.web.read_models import top_picks as top_pick_reads
 from sidecar.web.read_models import users as user_reads
 from sidecar.web.read_models.history import load_history
-from sidecar.web.read_models.watch_stats import load_watch_stats
+from sidecar.web.read_models.watch_stats import load_comparison, load_watch_stats
 from sidecar.web.rendering import media_type_param, path_int, render, see_other
 from sidecar.web.schemas import BrowseQuery, LoginIn, UserSettingsIn, parse
 
@@ -225,7 +225,9 @@ async def stats_page(request: Request) -> Response:
     media_type = media_type_param(request)
     async with services_of(request).sessions() as session:
         data = await load_watch_stats(session, user.id, media_type)
-    return await render(request, "stats.html", {"stats": data, "media_type": media_type, "page": "stats"})
+        comparison = await load_comparison(session, user.id)
+    context = {"stats": data, "comparison": comparison, "media_type": media_type, "page": "stats"}
+    return await render(request, "stats.html", context)
 
 
 @require_user

@@ -18,7 +18,7 @@ from sqlmodel import col, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from sidecar.db.models import Item, WatchState
-from sidecar.media_types import MediaType, spec
+from sidecar.media_types import MEDIA_TYPES, MediaType, spec
 
 TOP_N = 10
 TIMELINE_MONTHS = 12
@@ -170,3 +170,13 @@ async def load_watch_stats(session: AsyncSession, user_id: int, media_type: str)
             )
         )
     return watch_stats(rows, media_type)
+
+
+async def load_comparison(session: AsyncSession, user_id: int) -> list[dict[str, Any]]:
+    """Movies against series for one user (the stats page's comparison chart): titles, plays (movies watched,
+    episodes watched), hours and favourites, with the same counting rules as ``watch_stats``."""
+    summaries = [(await load_watch_stats(session, user_id, mt))["summary"] for mt in MEDIA_TYPES]
+    return [
+        {"label": label, "values": [s[key] for s in summaries]}
+        for label, key in (("Titles", "titles"), ("Plays", "plays"), ("Hours", "hours"), ("Favourites", "favourites"))
+    ]
