@@ -31,8 +31,10 @@ class TasteFacts:
     recent_titles: Sequence[str] = ()  # newest first
     favourite_titles: Sequence[str] = ()
     frequent_people: Sequence[str] = ()  # directors/cast seen most often
-    typical_decade: int | None = None  # e.g. 1990
+    typical_decade: int | None = None  # e.g. 1990: the decade with the most titles
     titles_watched: int = 0
+    genre_counts: Sequence[tuple[str, int]] = ()  # the top genres with how many watched titles have each
+    peak_decades: Sequence[tuple[int, int]] = ()  # the decade(s) with the most titles, with that count
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +64,11 @@ class TextGenerator(Protocol):
     async def why_picked(self, facts: PickFacts) -> str: ...
 
 
+def plural(count: int, one: str, many: str | None = None) -> str:
+    """``1 title``, ``3 titles`` (``many`` for irregular plurals: ``1 series``, ``2 series``)."""
+    return f"{count} {one if count == 1 else (many or one + 's')}"
+
+
 def _join(values: Sequence[str]) -> str:
     items = [v for v in values if v]
     if len(items) <= 1:
@@ -83,14 +90,23 @@ class TemplateWriter:
         return self.why_picked_sync(facts)
 
     def taste_profile_sync(self, facts: TasteFacts) -> str:
+        """Every number is a count the watch-stats page shows too (see ``sidecar.recommender.summary``)."""
         kind = "series" if facts.media_type == "series" else "movies"
         if facts.titles_watched == 0 and not facts.recent_titles:
             return f"No {kind} watched yet, so picks start from what is popular on this server."
         sentences: list[str] = []
-        if facts.top_genres:
+        if facts.genre_counts:
+            named = [f"{genre} ({count})" for genre, count in list(facts.genre_counts)[:3]]
+            sentences.append(f"Mostly {_join(named)} {kind}.")
+        elif facts.top_genres:
             sentences.append(f"Mostly {_join(list(facts.top_genres[:3]))} {kind}.")
-        if facts.typical_decade is not None:
-            sentences.append(f"Typically titles from the {facts.typical_decade}s.")
+        if facts.peak_decades:
+            decades = [f"{decade}s" for decade, _ in facts.peak_decades]
+            count = facts.peak_decades[0][1]
+            each = " each" if len(decades) > 1 else ""
+            sentences.append(f"Most from the {_join(decades)} ({plural(count, 'title')}{each}).")
+        elif facts.typical_decade is not None:
+            sentences.append(f"Most from the {facts.typical_decade}s.")
         if facts.recent_titles:
             sentences.append(f"Lately: {_join(list(facts.recent_titles[:3]))}.")
         if facts.favourite_titles:
@@ -98,7 +114,8 @@ class TemplateWriter:
         if facts.frequent_people:
             sentences.append(f"Often watches work by or with {_join(list(facts.frequent_people[:3]))}.")
         if facts.titles_watched:
-            sentences.append(f"Based on {facts.titles_watched} {kind} watched.")
+            one = "series" if kind == "series" else "movie"
+            sentences.append(f"Based on {plural(facts.titles_watched, one, kind)} watched.")
         return " ".join(sentences)
 
     def why_picked_sync(self, facts: PickFacts) -> str:

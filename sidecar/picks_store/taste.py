@@ -35,6 +35,8 @@ def taste_facts(snapshot: Snapshot, history: Sequence[WatchEvent], recent_limit:
         frequent_people=summary.frequent_people,
         typical_decade=summary.typical_decade,
         titles_watched=summary.titles_watched,
+        genre_counts=summary.genre_counts,
+        peak_decades=summary.peak_decades,
     )
 
 

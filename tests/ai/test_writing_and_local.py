@@ -37,7 +37,7 @@ async def test_template_writer_uses_only_the_given_facts() -> None:
     )
     assert (
         profile
-        == "Mostly Drama and Crime series. Typically titles from the 2010s. Lately: Dark. Based on 4 series watched."
+        == "Mostly Drama and Crime series. Most from the 2010s. Lately: Dark. Based on 4 series watched."
     )
     assert "No movies watched yet" in await writer.taste_profile(TasteFacts(media_type="movie"))
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlmodel import select
 
 from sidecar.db.models import AppUser, Item, MediaServer, TasteProfile, TopPick, WatchState
@@ -92,3 +93,30 @@ async def test_an_administrators_home_adds_system_health(web: Web) -> None:
     assert "Hello, admin" in page and "System health" in page
     assert "Jobs running:" in page and "Last sync:" in page and "Webhooks:" in page
     assert "none received yet" in page and "marquee webhook-url" in page
+
+
+@pytest.mark.model
+async def test_the_taste_text_agrees_with_the_stats_page(web: Web) -> None:
+    alice = await web.user_row("alice")
+    old = [await web.add_item(f"Tenties {k}", year=2011 + k, genres=["Drama"]) for k in range(6)]
+    new = [await web.add_item(f"Twenties {k}", year=2021 + k, genres=["Action", "Drama"]) for k in range(2)]
+    for k, film in enumerate(old):
+        await _watch(web, alice, film, plays=1, days=300 + k)  # long ago
+    for film in new:
+        await _watch(web, alice, film, plays=1, days=1)  # yesterday
+    client = await web.login("alice")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', (await client.get("/")).text)
+    assert token is not None
+    response = await client.post("/taste/regenerate", data={"csrf_token": token.group(1), "media_type": "movies"})
+    assert response.status_code == 303, response.text
+    stats = (await client.get("/api/stats?media_type=movies")).json()
+    stats = stats.get("stats", stats)
+    decades = {row["label"]: row["count"] for row in stats["decades"]}
+    assert decades == {"2010s": 6, "2020s": 2}
+    text = (await client.get("/api/taste")).json()["profiles"]["movies"]["text"]
+    assert f"Based on {stats['summary']['titles']} movies watched." in text
+    top = stats["genres"][0]
+    assert f"Mostly {top['label']} ({top['count']})" in text
+    assert "Most from the 2010s (6 titles)." in text and "2020s" not in text
+    home = (await client.get("/")).text
+    assert text.replace("'", "&#39;") in home  # the home taste card shows the same text

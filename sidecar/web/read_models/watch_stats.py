@@ -19,6 +19,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from sidecar.db.models import Item, WatchState
 from sidecar.media_types import MEDIA_TYPES, MediaType, spec
+from sidecar.recommender.summary import count_titles, ranked
 
 TOP_N = 10
 TIMELINE_MONTHS = 12
@@ -37,7 +38,8 @@ class Watched:
 
 
 def bars(counter: Counter[str], limit: int = TOP_N) -> list[dict[str, Any]]:
-    top = counter.most_common(limit)
+    """The largest counts first; ties by label (as the taste text ranks them: ``summary.ranked``)."""
+    top = list(ranked(counter)[:limit])
     peak = top[0][1] if top else 0
     return [{"label": label, "count": count, "pct": round(100 * count / peak) if peak else 0} for label, count in top]
 
@@ -79,10 +81,10 @@ def watch_stats(rows: Sequence[Watched], media_type: str, now: datetime | None =
     actors: Counter[str] = Counter()
     directors: Counter[str] = Counter()
     studios: Counter[str] = Counter()
+    counts = count_titles((item.genres, item.year, ()) for item in titles.values())  # as the taste text counts
+    genres.update(dict(counts.genres))
+    decades.update({f"{decade}s": n for decade, n in counts.decades})
     for item in titles.values():
-        genres.update(item.genres)
-        if item.year:
-            decades[f"{item.year // 10 * 10}s"] += 1
         if item.official_rating:
             official[item.official_rating] += 1
         if item.community_rating is not None:
