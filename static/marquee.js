@@ -9,28 +9,22 @@ document.addEventListener("submit", function (event) {
   }
 });
 
-// Running-jobs indicator (admins' header): how many jobs run now and their combined progress.
+// Running-jobs indicator (admins' header): which jobs run now and how far they are, from the server-sent
+// events of /api/admin/jobs/events (EventSource reconnects by itself; the stream sends only changes).
 document.addEventListener("DOMContentLoaded", function () {
   const el = document.getElementById("running-jobs");
-  if (!el) { return; }
-  async function poll() {
-    if (!document.hidden) {
-      try {
-        const r = await fetch("/api/admin/jobs/runs?active=true&limit=50", {headers: {"Accept": "application/json"}});
-        if (r.ok) {
-          const runs = (await r.json()).runs;
-          const known = runs.filter(function (x) { return x.progress_total; });
-          const done = known.reduce(function (a, x) { return a + x.progress_current; }, 0);
-          const total = known.reduce(function (a, x) { return a + x.progress_total; }, 0);
-          el.hidden = runs.length === 0;
-          el.textContent = runs.length + (runs.length === 1 ? " job" : " jobs") + " running" +
-            (total ? " · " + Math.round(100 * done / total) + "%" : "");
-        }
-      } catch (e) { /* offline for a moment; try again later */ }
-    }
-    setTimeout(poll, 3000);
+  if (!el || !window.EventSource) { return; }
+  function label(run) {
+    return run.job_name + (run.progress_pct !== null ? " " + run.progress_pct + "%" : "");
   }
-  poll();
+  const source = new EventSource("/api/admin/jobs/events");
+  source.addEventListener("jobs", function (event) {
+    const runs = JSON.parse(event.data).running;
+    el.hidden = runs.length === 0;
+    el.textContent = runs.length === 1 ? "Running: " + label(runs[0])
+      : runs.length + " jobs running: " + runs.map(label).join(", ");
+    el.title = runs.map(function (run) { return run.job_name + ": " + (run.progress_text || "started"); }).join("\n");
+  });
 });
 
 // The header menu is a <details>: one tap opens it on a phone. Wide screens show it open; browsers without the

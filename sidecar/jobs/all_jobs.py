@@ -3,6 +3,8 @@
 
 Job modules hold plain coroutines ``async def job(services, progress, **kwargs) -> dict | None``; this
 module names them, describes them and gives their default schedule (see ``sidecar.jobs.registry``).
+Where Aperture calls a job differently, its name is an alias of ours (``aliases``): the API and the pages
+accept either and answer with ours.
 """
 
 from __future__ import annotations
@@ -37,13 +39,16 @@ JOBS: tuple[JobSpec, ...] = (
     JobSpec(
         "sync-watch-history",
         sync_jobs.sync_watch_history_job,
-        "Reconcile every user's watch history with the server (delta since the last run; full=true re-reads all).",
+        "Reconcile every user's watch history, movies and series, with the server (delta since the last run;"
+        " full=true re-reads all).",
         schedule="interval:60",
+        aliases=("sync-series-watch-history",),
     ),
     JobSpec(
         "sync-watch-history-full",
         sync_jobs.sync_watch_history_full_job,
-        "Re-read every user's whole watch history and drop what the server no longer has.",
+        "Re-read every user's whole watch history, movies and series, and drop what the server no longer has.",
+        aliases=("full-sync-watch-history", "full-sync-series-watch-history"),
     ),
     JobSpec(
         "initial-sync",

@@ -1,12 +1,16 @@
 """Job runs and their progress, kept in ``job_run`` so the UI and the CLI can show them.
 
 Writes are throttled: progress is flushed at most every ``flush_every`` seconds, and always at the end.
+Every ``update``/``advance`` is also a checkpoint: when the run was asked to stop
+(``sidecar.jobs.cancellation``) it raises ``JobCancelled`` there; a long step without progress to report
+calls ``await progress.checkpoint()``.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -15,6 +19,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from sidecar.db.models import JobRun
+from sidecar.jobs.cancellation import CHECK_EVERY_S, JobCancelled
 
 log = logging.getLogger(__name__)
 
@@ -36,13 +41,29 @@ class Progress:
         self._flush_every = flush_every
         self._last_flush = 0.0
         self._dirty = False
+        # Set by the worker's wrapper: asks Redis whether this run should stop (read at most every CHECK_EVERY_S).
+        self.stop_requested: Callable[[], Awaitable[bool]] | None = None
+        self.stopping = False
+        self._last_check = 0.0
 
     @classmethod
     def detached(cls) -> Progress:
         """A Progress that records nothing in the database (for direct calls and tests)."""
         return cls(None, None)
 
+    async def checkpoint(self) -> None:
+        """Raise ``JobCancelled`` when the run was asked to stop (a cheap no-op between checks)."""
+        if self.stopping:
+            raise JobCancelled(self.run_id)
+        if self.stop_requested is None or time.monotonic() - self._last_check < CHECK_EVERY_S:
+            return
+        self._last_check = time.monotonic()
+        if await self.stop_requested():
+            self.stopping = True
+            raise JobCancelled(self.run_id)
+
     async def update(self, current: int, total: int | None = None, message: str | None = None) -> None:
+        await self.checkpoint()
         self.current = current
         if total is not None:
             self.total = total

@@ -33,6 +33,7 @@ async def refresh_top_picks(
 ) -> dict[str, Any]:
     results: dict[str, Any] = {}
     for media_type in media_types or MEDIA_TYPES:
+        await progress.checkpoint()  # a cancelled run stops between media types
         results[media_type] = (await refresh_top_picks_for(services, media_type, progress)).as_dict()
     return results
 

@@ -4,7 +4,8 @@ A job is a plain coroutine ``async def job(services, progress, **kwargs) -> dict
 modules; ``sidecar.jobs.all_jobs.JOBS`` lists every one with its name, description and default schedule
 (``load_jobs()`` returns them by name). ``wrap`` turns a spec into an arq function that records a ``job_run``
 row (with the worker running it), claims the job for its worker (``sidecar.jobs.liveness``), reports
-progress, marks a cancelled run ``interrupted`` and maps transient media-server errors to ``arq.Retry``
+progress, records a run an administrator stopped as ``cancelled`` (``sidecar.jobs.cancellation``), one the
+worker's own stop cut short as ``interrupted``, and maps transient media-server errors to ``arq.Retry``
 with back-off. Jobs with ``manual=False`` are internal: they need arguments Marquee gives them (one
 webhook event, one user) and are never started by hand.
 
@@ -17,6 +18,8 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from arq import Retry
@@ -25,7 +28,8 @@ from arq.worker import func as arq_func
 
 from providers.errors import ProviderUnavailable
 from sidecar.errors import MarqueeError
-from sidecar.jobs import liveness
+from sidecar.jobs import liveness, untracked
+from sidecar.jobs.cancellation import CANCELLED_MESSAGE, JobCancelled, stop_requested
 from sidecar.jobs.progress import Progress, finish_run, start_run
 
 if TYPE_CHECKING:
@@ -46,6 +50,7 @@ class JobSpec:
     max_tries: int = 5
     track: bool = True  # record a job_run row (off for high-frequency internal jobs)
     manual: bool = True  # may be started by hand (Run now, marquee run-job)
+    aliases: tuple[str, ...] = ()  # other names it answers to (Aperture's, where they differ)
 
 
 def load_jobs() -> dict[str, JobSpec]:
@@ -53,6 +58,14 @@ def load_jobs() -> dict[str, JobSpec]:
     from sidecar.jobs.all_jobs import JOBS  # imported here: all_jobs builds its specs with JobSpec from this module
 
     return {spec.name: spec for spec in JOBS}
+
+
+def find_job(name: str) -> JobSpec | None:
+    """The job called ``name`` or answering to it as an alias (``full-sync-watch-history``)."""
+    jobs = load_jobs()
+    if name in jobs:
+        return jobs[name]
+    return next((spec for spec in jobs.values() if name in spec.aliases), None)
 
 
 def _is_transient(exc: BaseException) -> bool:
@@ -68,6 +81,22 @@ async def _interrupted(progress: Progress, spec: JobSpec) -> None:
         await asyncio.wait_for(finish_run(progress, "interrupted", error=error), 5)
     except Exception as exc:  # the database may be going away with the worker; reap settles the run later
         log.warning("cannot mark run %s of %s interrupted: %s", progress.run_id, spec.name, exc)
+
+
+async def _cancelled(progress: Progress, spec: JobSpec) -> None:
+    """The run an administrator stopped ends ``cancelled``; whatever it did before stays done."""
+    progress.log(CANCELLED_MESSAGE)
+    try:
+        await asyncio.wait_for(finish_run(progress, "cancelled", error=CANCELLED_MESSAGE), 5)
+    except Exception as exc:
+        log.warning("cannot mark run %s of %s cancelled: %s", progress.run_id, spec.name, exc)
+
+
+async def _stop_was_asked(services: Services, progress: Progress) -> bool:
+    try:
+        return await asyncio.wait_for(stop_requested(services.redis, progress.run_id), 2)
+    except Exception:  # cannot tell: the worker's own stop is the likelier cause
+        return False
 
 
 async def _recorded_start(
@@ -92,20 +121,32 @@ def wrap(spec: JobSpec) -> Function:
         job_id: str | None = ctx.get("job_id")
         worker_id: str | None = ctx.get(liveness.CTX_WORKER_ID)
         claimed = job_id is not None and worker_id is not None
+        started = datetime.now(UTC)
         if claimed:
             assert job_id is not None and worker_id is not None
             await liveness.claim(services.redis, job_id, worker_id)
         try:
             progress = await _recorded_start(spec, services, job_id, kwargs, worker_id)
+            if progress.run_id is not None:
+                progress.stop_requested = partial(stop_requested, services.redis, progress.run_id)
             try:
                 result = await spec.func(services, progress, **kwargs)
-            except asyncio.CancelledError:
-                await _interrupted(progress, spec)
+            except JobCancelled:  # the job saw the stop flag at a checkpoint
+                await _cancelled(progress, spec)
+                return {"cancelled": True}
+            except asyncio.CancelledError:  # arq's abort, or the worker stopping
+                if await _stop_was_asked(services, progress):
+                    await _cancelled(progress, spec)
+                else:
+                    await _interrupted(progress, spec)
                 raise
             except Exception as exc:
                 transient = _is_transient(exc) and tries < spec.max_tries
                 progress.log(f"{'retrying after' if transient else 'failed:'} {exc}")
                 await finish_run(progress, "retrying" if transient else "failed", error=str(exc))
+                if not spec.track:
+                    status = "retrying" if transient else "failed"
+                    await untracked.record(services.redis, spec.name, started, datetime.now(UTC), status, str(exc))
                 if transient:
                     raise Retry(defer=min(300, 5 * 2**tries)) from exc
                 if isinstance(exc, MarqueeError) and exc.__cause__ is None:
@@ -116,6 +157,10 @@ def wrap(spec: JobSpec) -> Function:
                 log.exception("job %s failed", spec.name)
                 raise
             await finish_run(progress, "done", result=result)
+            if not spec.track:
+                await untracked.record(
+                    services.redis, spec.name, started, datetime.now(UTC), "done", untracked.summary(result)
+                )
             return result
         finally:
             if claimed:

@@ -64,12 +64,13 @@ async def sync_series_job(services: Services, progress: Progress) -> dict[str, A
 
 
 async def sync_catalogue_job(services: Services, progress: Progress) -> dict[str, Any]:
-    return {
-        "users": await sync_users(services),
-        "libraries": await sync_libraries(services),
-        "movies": await _sync_items(services, progress, "movies"),
-        "series": await _sync_items(services, progress, "series"),
-    }
+    result: dict[str, Any] = {"users": await sync_users(services)}
+    await progress.checkpoint()  # between steps: a cancelled run stops here
+    result["libraries"] = await sync_libraries(services)
+    await progress.checkpoint()
+    result["movies"] = await _sync_items(services, progress, "movies")
+    result["series"] = await _sync_items(services, progress, "series")
+    return result
 
 
 async def sync_watch_history_job(services: Services, progress: Progress, full: bool = False) -> dict[str, Any]:
@@ -84,7 +85,9 @@ async def initial_sync_job(services: Services, progress: Progress) -> dict[str, 
     result: dict[str, Any] = {}
     progress.log("syncing users and libraries")
     result["users"] = await sync_users(services)
+    await progress.checkpoint()  # between steps: a cancelled run stops here
     result["libraries"] = await sync_libraries(services)
+    await progress.checkpoint()
     result["movies"] = await _sync_items(services, progress, "movies")
     result["series"] = await _sync_items(services, progress, "series")
     result["watch"] = await _watch(services, progress, True)

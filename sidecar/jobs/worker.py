@@ -102,6 +102,7 @@ def build_worker(ctx: dict[str, Any], redis_url: str, *, handle_signals: bool = 
         burst=burst,
         max_jobs=MAX_JOBS,
         job_timeout=3600,
+        allow_abort_jobs=True,  # Cancel on the Jobs page (sidecar.jobs.cancellation)
         keep_result=0,
         poll_delay=POLL_DELAY_S,
         on_reconnect=on_redis_back,
@@ -167,6 +168,7 @@ def _worker_settings_class() -> type:
             "on_startup": _arq_cli_startup,
             "on_shutdown": on_shutdown,
             "max_jobs": MAX_JOBS,
+            "allow_abort_jobs": True,
             "keep_result": 0,
             "poll_delay": POLL_DELAY_S,
             "redis_settings": redis_settings(redis_url),

@@ -1,16 +1,23 @@
-"""The admin's JSON API for jobs and webhook events, under ``/api/admin/``, and the same handlers at
-Aperture's paths (``/api/jobs/...``). Every route answers 403 to anyone but a media-server administrator;
-writes need the ``X-CSRF-Token`` header like the rest of the API (see ``sidecar.web.api``).
+"""The admin's JSON API for jobs and webhook events, under ``/api/admin/``, and Aperture's paths for what it
+has too (``POST /api/jobs/{name}/cancel``; the progress stream is in ``sidecar.web.job_events``). Every route
+answers 403 to anyone but a media-server administrator; writes need the ``X-CSRF-Token`` header like the rest
+of the API (see ``sidecar.web.api``). Job names may be Aperture's (``full-sync-watch-history``): answers name
+Marquee's job.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from sidecar.web import actions
+from sidecar.jobs import control, untracked
+from sidecar.jobs.registry import load_jobs
+from sidecar.services import Services
+from sidecar.web import actions, job_events
 from sidecar.web.auth import require_admin, services_of
 from sidecar.web.json_io import body_of, ok, path_int, query_of
 from sidecar.web.read_models import jobs as job_reads
@@ -18,20 +25,42 @@ from sidecar.web.read_models import webhook_events as webhook_reads
 from sidecar.web.schemas import JobPatch, RunsQuery, WebhookQuery
 
 
+async def job_list(services: Services) -> list[dict[str, Any]]:
+    """Every job with its latest run, whether it is queued, internal (no "Run now") and its aliases."""
+    specs = load_jobs()
+    async with services.sessions() as session:
+        jobs = await job_reads.job_definitions(session, await untracked.last_runs(services.redis))
+    queued = await control.queued_job_names(services)
+    return [
+        {
+            **job,
+            "queued": job["name"] in queued,
+            "internal": job["name"] in specs and not specs[job["name"]].manual,
+            "aliases": list(specs[job["name"]].aliases) if job["name"] in specs else [],
+        }
+        for job in jobs
+    ]
+
+
 @require_admin
 async def admin_jobs(request: Request) -> Response:
-    services = services_of(request)
-    async with services.sessions() as session:
-        jobs = await job_reads.job_definitions(session)
-    queued = await actions.queued_job_names(services)
-    return ok({"jobs": [{**job, "queued": job["name"] in queued} for job in jobs]})
+    return ok({"jobs": await job_list(services_of(request)), "disabling": control.DISABLED_NOTE})
 
 
 @require_admin
 async def admin_job(request: Request) -> Response:
+    """Schedule and on/off; turning a job off cancels its run in progress (the answer's ``cancelled``)."""
     data = await body_of(request, JobPatch)
-    async with services_of(request).sessions() as session:
-        return ok(await actions.patch_job(session, str(request.path_params["name"]), data))
+    fields = data.model_fields_set
+    return ok(
+        await control.set_job(
+            services_of(request),
+            str(request.path_params["name"]),
+            schedule=data.schedule,
+            set_schedule="schedule" in fields,
+            enabled=data.enabled if "enabled" in fields else None,
+        )
+    )
 
 
 @require_admin
@@ -40,16 +69,29 @@ async def admin_job_run(request: Request) -> Response:
     running or queued (``reason``: internal | running | queued)."""
     name = str(request.path_params["name"])
     try:
-        return ok(await actions.run_job(services_of(request), name), 202)
-    except actions.JobNotStarted as exc:
-        return ok({"error": str(exc), "name": name, "queued": False, "reason": exc.reason}, exc.status)
+        return ok(await control.run_job(services_of(request), name), 202)
+    except control.JobNotStarted as exc:
+        return ok({"error": str(exc), "name": exc.name, "queued": False, "reason": exc.reason}, exc.status)
+
+
+@require_admin
+async def admin_job_cancel(request: Request) -> Response:
+    """Stop the job's run and drop it from the queue. 200 with each run's status once it ended (within
+    ``control.CANCEL_WAIT_S``; "running" means told to stop and still finishing its step), 409 when nothing
+    runs or waits."""
+    name = str(request.path_params["name"])
+    try:
+        return ok(await control.cancel_job(services_of(request), name))
+    except control.JobNotRunning as exc:
+        return ok({"error": str(exc), "name": exc.name, "runs": [], "dequeued": []}, exc.status)
 
 
 @require_admin
 async def admin_runs(request: Request) -> Response:
     q = query_of(request, RunsQuery)
+    name = control.resolve(q.name).name if q.name is not None else None
     async with services_of(request).sessions() as session:
-        return ok({"runs": await job_reads.job_runs(session, name=q.name, active=q.active, limit=q.limit)})
+        return ok({"runs": await job_reads.job_runs(session, name=name, active=q.active, limit=q.limit)})
 
 
 @require_admin
@@ -60,12 +102,21 @@ async def admin_run(request: Request) -> Response:
 
 @require_admin
 async def admin_webhook_events(request: Request) -> Response:
+    """Newest first, ``limit``/``offset`` paged with ``total``; ``type`` filters by event type, ``own=true``
+    includes Marquee's own copies (hidden by default, counted in ``own_copies``)."""
     q = query_of(request, WebhookQuery)
     async with services_of(request).sessions() as session:
         return ok(
             {
-                "events": await webhook_reads.webhook_events(session, status=q.status, limit=q.limit),
+                "events": await webhook_reads.webhook_events(
+                    session, limit=q.limit, offset=q.offset, status=q.status, event_type=q.type, own=q.own
+                ),
+                "total": await webhook_reads.webhook_total(session, status=q.status, event_type=q.type, own=q.own),
+                "limit": q.limit,
+                "offset": q.offset,
                 "counts": await webhook_reads.webhook_status_counts(session),
+                "types": await webhook_reads.webhook_type_counts(session),
+                "own_copies": await webhook_reads.own_copy_count(session),
             }
         )
 
@@ -83,10 +134,13 @@ async def admin_clear_webhook_events(request: Request) -> Response:
 def routes() -> list[BaseRoute]:
     return [
         Route("/api/admin/jobs", admin_jobs, methods=["GET"]),
+        *job_events.routes(),  # /api/admin/jobs/events, /api/admin/jobs/runs/{id}/events, Aperture's stream
         Route("/api/admin/jobs/runs", admin_runs, methods=["GET"]),
         Route("/api/admin/jobs/runs/{run_id:id}", admin_run, methods=["GET"]),
         Route("/api/admin/jobs/{name}", admin_job, methods=["PATCH"]),
         Route("/api/admin/jobs/{name}/run", admin_job_run, methods=["POST"]),
+        Route("/api/admin/jobs/{name}/cancel", admin_job_cancel, methods=["POST"]),
+        Route("/api/jobs/{name}/cancel", admin_job_cancel, methods=["POST"]),  # Aperture's path
         Route("/api/admin/webhook-events", admin_webhook_events, methods=["GET"]),
         Route("/api/admin/webhook-events/clear", admin_clear_webhook_events, methods=["POST"]),
     ]

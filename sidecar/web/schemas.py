@@ -140,7 +140,10 @@ class JobPatch(Input):
 
 class WebhookQuery(Input):
     status: Literal["pending", "done", "ignored", "rejected", "failed"] | None = None
+    type: str | None = Field(default=None, max_length=100)  # event_type; "unknown" for unparsed events
+    own: bool = False  # include Marquee's own copies (the server announcing its STRM entries)
     limit: int = Field(default=100, ge=1, le=500)
+    offset: int = Field(default=0, ge=0, le=10_000_000)
 
 
 class RunsQuery(Input):
