@@ -8,7 +8,6 @@ Every form POST is checked for its CSRF token (``auth.checked_form``) and answer
 from __future__ import annotations
 
 import logging
-from urllib.parse import urlencode
 from xml.sax.saxutils import escape
 
 from starlette.exceptions import HTTPException
@@ -22,7 +21,6 @@ from sidecar.db.models import MediaServer as MediaServerRow
 from sidecar.errors import Forbidden, InvalidInput
 from sidecar.media_types import MEDIA_TYPES, MediaType, spec
 from sidecar.picks_store.taste import regenerate_taste_profile
-from sidecar.settings import Settings
 from sidecar.web import actions, admin_ui, auth, channel_pages
 from sidecar.web.auth import require_user, services_of, user_of
 from sidecar.web.login_limit import LoginFailed, client_address
@@ -32,6 +30,7 @@ from sidecar.web.read_models import taste as taste_reads
 from sidecar.web.read_models import top_picks as top_pick_reads
 from sidecar.web.read_models import users as user_reads
 from sidecar.web.read_models.history import load_history
+from sidecar.web.read_models.play_links import play_link_for, play_links
 from sidecar.web.read_models.watch_stats import load_comparison, load_watch_stats
 from sidecar.web.rendering import media_type_param, path_int, render, see_other
 from sidecar.web.schemas import BrowseQuery, LoginIn, UserSettingsIn, parse
@@ -105,6 +104,7 @@ async def picks_page(request: Request) -> Response:
     media_type = media_type_param(request)
     async with services_of(request).sessions() as session:
         data = await pick_reads.picks(session, user.id, media_type)
+        await (await play_links(session, services_of(request).settings)).attach(session, data["picks"])
         me = await user_reads.get_user(session, user.id)
     enabled = getattr(me, spec(media_type).user_flag)
     return await render(request, "picks.html", {**data, "enabled": enabled, "page": "picks"})
@@ -142,19 +142,9 @@ async def item_page(request: Request) -> Response:
             "item": item_reads.item_detail(item),
             "pick": pick,
             "similar": similar,
-            "play_url": play_url(services.settings, server, item.provider_id),
+            "play_url": play_link_for(services.settings, server, item.provider_id),
         },
     )
-
-
-def play_url(settings: Settings, server: MediaServerRow | None, provider_id: str) -> str | None:
-    """The title's page in the media server's own web app (where the Play button is)."""
-    if not settings.media_server_url or server is None or not server.server_id:
-        return None
-    query = urlencode({"id": provider_id, "serverId": server.server_id})
-    if settings.media_server_type == "emby":
-        return f"{settings.media_server_url}/web/index.html#!/item?{query}"
-    return f"{settings.media_server_url}/web/index.html#/details?{query}"
 
 
 PLACEHOLDER_SVG = (
@@ -239,6 +229,7 @@ async def history_page(request: Request) -> Response:
         raise HTTPException(400, "sort is 'recent' or 'plays'")
     async with services_of(request).sessions() as session:
         rows = await load_history(session, user.id, media_type, sort, 500)  # type: ignore[arg-type]
+        await (await play_links(session, services_of(request).settings)).attach(session, rows)
     return await render(
         request, "history.html", {"rows": rows, "media_type": media_type, "sort": sort, "page": "history"}
     )
@@ -248,6 +239,9 @@ async def history_page(request: Request) -> Response:
 async def top_picks_page(request: Request) -> Response:
     async with services_of(request).sessions() as session:
         lists = {mt: await top_pick_reads.top_picks(session, mt) for mt in MEDIA_TYPES}
+        links = await play_links(session, services_of(request).settings)
+        for rows in lists.values():
+            await links.attach(session, rows)
     return await render(request, "top_picks.html", {"lists": lists, "page": "top-picks"})
 
 
