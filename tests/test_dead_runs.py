@@ -22,13 +22,12 @@ import pytest
 from arq.constants import in_progress_key_prefix
 from sqlalchemy import text
 
-from sidecar.jobs import all_jobs, liveness
+from sidecar.jobs import all_jobs, control, liveness
 from sidecar.jobs.progress import Progress
 from sidecar.jobs.queue import enqueue
 from sidecar.jobs.registry import JobSpec
 from sidecar.jobs.worker import build_worker, stop_worker
 from sidecar.services import Services
-from sidecar.web import actions
 
 BLOCKING = "test-blocking"
 GATE = "test:gate"  # the blocking job runs while this key exists
@@ -181,7 +180,7 @@ async def test_a_run_killed_mid_way_is_interrupted_and_runs_again_at_once(
     assert await services.redis.hgetall(liveness.RUNNING_KEY) == {}
 
     # and "Run now" starts it at once
-    assert (await actions.run_job(services, BLOCKING))["queued"] is True
+    assert (await control.run_job(services, BLOCKING))["queued"] is True
 
 
 async def test_a_clean_stop_marks_the_runs_it_cancels_interrupted_and_they_run_again(
