@@ -37,7 +37,9 @@ async def latest_run(session: AsyncSession, user_id: int, media_type: str) -> Re
 
 
 def _components(rec: Recommendation) -> list[dict[str, Any]]:
-    parts = []
+    # The overall score first: the match % is a monotone function of it (the same order, never the reverse).
+    overall = max(0.0, min(1.0, float(rec.score)))
+    parts = [{"key": "overall", "label": "Overall score", "value": overall, "pct": round(overall * 100)}]
     for key, label in COMPONENTS:
         if key in rec.components:
             value = float(rec.components[key])
