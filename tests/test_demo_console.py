@@ -7,16 +7,25 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
+import httpx
 import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import select
 
+from providers.simulator.demo_catalogue import demo_catalogue
+from providers.simulator.serve import serve_simulator
+from providers.simulator.state import Simulator
+from sidecar.app import create_app
 from sidecar.db.models import Item, PlayEvent
 from sidecar.jobs.progress import Progress
 from sidecar.logs import PER_JOB_LOGGERS, configure_logging
 from sidecar.publish.listing import listed_titles
 from sidecar.publish.top_picks import refresh_top_picks_for
 from sidecar.services import Services
+from sidecar.settings import Settings
 from tests.publish.simulated import simulated_world
+from tests.servers import serve
+from tests.web.conftest import web_settings
 
 NOW = datetime.now(UTC)
 
@@ -74,3 +83,19 @@ async def test_top_picks_series_lists_series_only(services: Services, tmp_path: 
         assert {"Series", "Season", "Episode"} <= {item.type for item in everything}  # what a recursive listing holds
         titles = await listed_titles(world.server, library, None, 10)
         assert sorted(titles) == sorted(show.name for show in world.series[:2])
+
+
+async def test_home_links_the_control_page_only_in_the_demo(
+    settings: Settings, clean_db: AsyncEngine, clean_redis: str
+) -> None:
+    sim = Simulator("jellyfin", catalog=demo_catalogue(6, 1), users=["alice"])
+    async with serve_simulator(sim) as url:
+        plain = create_app(web_settings(settings, url, sim.admin_api_key), run_worker=False)
+        async with serve(plain) as base, httpx.AsyncClient(base_url=base) as client:
+            page = await client.get("/")
+            assert page.status_code == 200 and "/Sim/Control" not in page.text
+        demo = create_app(web_settings(settings, url, sim.admin_api_key), run_worker=False)
+        demo.state.demo_control_url = f"{url}/Sim/Control"
+        async with serve(demo) as base, httpx.AsyncClient(base_url=base) as client:
+            page = await client.get("/")
+            assert f'href="{url}/Sim/Control"' in page.text and "simulator's control page" in page.text

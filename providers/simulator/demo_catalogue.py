@@ -104,7 +104,7 @@ def _series(record: dict[str, Any]) -> CatalogSeries:
         official_rating=record.get("rating"),
         directors=list(record.get("directors") or []),
         actors=list(record.get("cast") or []),
-        episodes_per_season=[rng.randint(6, 10) for _ in range(min(seasons, 4))],
+        episodes_per_season=[rng.randint(5, 8) for _ in range(min(seasons, 3))],  # a demo-sized slice
         episode_runtime_min=30 if set(record.get("genres") or []) & {"Kids' TV", "TV Comedies"} else 45,
     )
 
@@ -135,7 +135,8 @@ def seed_taste_histories(sim: Simulator, *, seed: int = 0, now: datetime | None 
         taste = taste_of(user.name)
         labels[user.name] = taste.label if taste else "a bit of everything"
         liked = [m for m in movies if taste is None or taste.likes(m.genres, series=False)]
-        others = [m for m in movies if m not in liked] if taste else []
+        liked_ids = {m.id for m in liked}
+        others = [m for m in movies if m.id not in liked_ids] if taste else []
         watched = rng.sample(liked, k=min(len(liked), max(3, len(liked) * 2 // 5)))
         watched += rng.sample(others, k=min(len(others), 2))
         for k, movie in enumerate(watched):
