@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from providers.ai.embedder import Embedder
     from providers.ai.writing import TextGenerator
     from providers.base import MediaServer
+    from sidecar.live_settings import LiveConfig
     from sidecar.picks_store.inputs import SnapshotCache
     from sidecar.webhooks.writer import EventWriter
 
@@ -56,6 +57,7 @@ class Services:
     snapshot_cache: SnapshotCache | None = None  # sidecar.picks_store.inputs.snapshot_cache
     media_server_row_id: int | None = None  # sidecar.sync.server.ensure_server
     event_writer: EventWriter | None = None  # sidecar.webhooks.writer.event_writer
+    live_config: LiveConfig | None = None  # the environment's settings under the admin's saved ones (live_settings)
 
     async def aclose(self) -> None:
         from sidecar.ai_factory import aclose_ai  # imported here: ai_factory builds on Services
@@ -97,7 +99,7 @@ async def open_services(
     except BaseException:
         await engine.dispose()
         raise
-    return Services(
+    services = Services(
         settings=settings,
         database_url=database_url,
         redis_url=redis_url,
@@ -107,3 +109,13 @@ async def open_services(
         http=httpx.AsyncClient(timeout=httpx.Timeout(10.0)),
         media_server=build_media_server(settings),
     )
+    from sidecar import live_settings, server_setup  # imported here: both build on Services
+
+    try:
+        await live_settings.apply(services)  # the server and models an admin saved on the setup pages
+    except BaseException:
+        await services.aclose()
+        raise
+    if services.media_server is None:
+        server_setup.log_setup_hint(settings)
+    return services

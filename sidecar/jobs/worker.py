@@ -16,6 +16,7 @@ from arq import cron
 from arq.worker import Worker
 from sqlmodel import select
 
+from sidecar import live_settings
 from sidecar.db.models import JobDefinition
 from sidecar.jobs import liveness
 from sidecar.jobs.queue import enqueue
@@ -97,6 +98,7 @@ def build_worker(ctx: dict[str, Any], redis_url: str, *, handle_signals: bool = 
         health_check_interval=HEALTH_CHECK_INTERVAL_S,
         on_startup=on_startup,
         on_shutdown=on_shutdown,
+        on_job_start=live_settings.on_job_start,
         ctx=ctx,
         handle_signals=handle_signals,
         burst=burst,
@@ -167,6 +169,7 @@ def _worker_settings_class() -> type:
             "health_check_interval": HEALTH_CHECK_INTERVAL_S,
             "on_startup": _arq_cli_startup,
             "on_shutdown": on_shutdown,
+            "on_job_start": live_settings.on_job_start,
             "max_jobs": MAX_JOBS,
             "allow_abort_jobs": True,
             "keep_result": 0,
