@@ -126,11 +126,11 @@ async def test_login_picks_and_job_progress_in_chromium(web_with_worker: Web, sl
             row = page.locator(f"#job-{slow_job}")
             # Mid-run progress shows up without reloading the page, then the run finishes.
             await expect(row.locator(".message")).to_have_text(
-                re.compile(rf"^[1-{STEPS - 1}]/{STEPS} step"), timeout=8000
+                re.compile(rf"^step [1-{STEPS - 1}] \([1-{STEPS - 1}] of {STEPS}\)$"), timeout=8000
             )
             await expect(row.locator(".state")).to_contain_text("running")
             await expect(row.locator(".state")).to_contain_text("done", timeout=10000)
-            await expect(row.locator(".message")).to_have_text(f"{STEPS}/{STEPS} step {STEPS}")
+            await expect(row.locator(".message")).to_have_text(f"step {STEPS} ({STEPS} of {STEPS})")
             assert await row.locator("progress").get_attribute("value") == "100"
 
             await page.click(f"#job-{slow_job} >> text={slow_job}")
