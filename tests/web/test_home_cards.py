@@ -49,3 +49,35 @@ async def test_top_picks_have_medals_viewer_plurals_and_play_buttons(web: Web) -
     assert len(links) == 4
     assert all(re.fullmatch(r"http://[^/]+/web/#/details\?id=[^&]+&amp;serverId=[0-9a-f]+", u) for u in links), links
     assert not any("api_key" in u.lower() or "token" in u.lower() for u in links)
+
+
+async def test_real_picks_show_varied_badges_that_follow_their_breakdown(web: Web) -> None:
+    from sidecar.db.models import WatchState
+    from sidecar.media_types import MediaType
+    from sidecar.picks_store.refresh import refresh_user_picks
+
+    alice, bob = await web.user_row("alice"), await web.user_row("bob")
+    films = []
+    for k in range(45):
+        genre = ("Crime", "Comedy", "Western")[k % 3]
+        films.append(await web.add_item(f"{genre} Film {k}", year=1960 + k, genres=[genre], community_rating=5 + k % 5))
+    async with web.services.sessions() as session:
+        for user, genre, count in ((alice, "Crime", 8), (bob, "Comedy", 6)):
+            mine = [f for f in films if genre in f.genres][:count]
+            for film in mine:
+                session.add(WatchState(user_id=user.id, item_id=film.id, played=True, play_count=1, completion=1.0))
+        await session.commit()
+    result = await refresh_user_picks(web.services, alice.id, MediaType.MOVIES)
+    assert result.picks > 10
+    client = await web.login("alice")
+    api = (await client.get("/api/picks?media_type=movies")).json()["picks"]
+    badges = [p["match_pct"] for p in api]
+    assert len(set(badges)) >= 4 and set(badges) != {50}, badges
+    for a in api:  # a higher overall score never shows a lower match
+        overall = {c["key"]: c["value"] for c in a["components"]}["overall"]
+        assert overall == a["score"]
+        assert all(a["match_pct"] >= b["match_pct"] for b in api if a["score"] > b["score"])
+    page = (await client.get("/picks?media_type=movies")).text
+    shown = [int(v) for v in re.findall(r'class="badge right match"[^>]*>(\d+)%', page)]
+    assert shown == badges  # the page shows the stored badges, in rank order
+    assert page.count('class="play"') == len(api)
