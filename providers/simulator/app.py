@@ -796,10 +796,8 @@ class SimulatorApp:
             owner = next(u for u in self.sim.users.values() if u.is_admin)
         ids = self._ids(ctx)
         playlist = self.sim.create_playlist(str(name), ids, owner, ctx.arg("mediaType"), True)
-        if self.sim.variant == "emby-4.9":
-            added = len(self.sim.playlist_entries.get(playlist.id, []))
-            return json_response({"Id": playlist.id, "Name": playlist.name, "ItemAddedCount": added})
-        return json_response({"Id": playlist.id})
+        added = len(self.sim.playlist_entries.get(playlist.id, []))
+        return json_response({"Id": playlist.id, "Name": playlist.name, "ItemAddedCount": added})
 
     def _playlist(self, ctx: Ctx) -> SimItem:
         playlist = self.sim.item(ctx.item_id(ctx.params["playlistId"]))
@@ -832,7 +830,7 @@ class SimulatorApp:
         playlist = self._playlist(ctx)
         before = len(self.sim.playlist_entries.get(playlist.id, []))
         self.sim.add_to_playlist(playlist.id, self._ids(ctx))
-        if self.sim.variant == "emby-4.9":  # AddToPlaylistResult, per Emby's 4.9 SDK
+        if self.sim.flavor == "emby":  # AddToPlaylistResult, per Emby's 4.9 SDK (its 4.8 answer: outside reports)
             added = len(self.sim.playlist_entries.get(playlist.id, [])) - before
             return json_response({"Id": playlist.id, "ItemAddedCount": added})
         return no_content()

@@ -1,6 +1,6 @@
 """Where Emby 4.9 differs from 4.8: ``GET /Users`` is refused (403, as users of other tools report with an
 admin key; the 4.9 SDK only has ``GET /Users/Query``), and users and libraries come as QueryResults from
-``/Users/Query`` and ``/Library/VirtualFolders/Query``. Playlist results carry a body (``playlists.py``)."""
+``/Users/Query`` and ``/Library/VirtualFolders/Query``."""
 
 from __future__ import annotations
 
