@@ -30,7 +30,9 @@
     if (!cell) { return; }
     cell.textContent = "";
     if (run && run.status === "running") {
-      cell.append(span("status-running", "running"), " ", span("muted", "since " + when(run.started_at) + " (" + ago(run.started_at) + ")"));
+      const since = span("muted", "started " + ago(run.started_at));
+      since.title = "since " + when(run.started_at);
+      cell.append(span("status-running", "running"), " ", since);
     } else if (queued) {
       cell.append(span("status-running", "queued"), " ", span("muted", "waiting for a worker"));
     } else if (run) {

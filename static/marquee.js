@@ -21,7 +21,7 @@ document.addEventListener("DOMContentLoaded", function () {
   source.addEventListener("jobs", function (event) {
     const runs = JSON.parse(event.data).running;
     el.hidden = runs.length === 0;
-    el.textContent = runs.length === 1 ? "Running: " + label(runs[0])
+    el.textContent = runs.length === 0 ? "" : runs.length === 1 ? "Running: " + label(runs[0])
       : runs.length + " jobs running: " + runs.map(label).join(", ");
     el.title = runs.map(function (run) { return run.job_name + ": " + (run.progress_text || "started"); }).join("\n");
   });

@@ -122,6 +122,7 @@ async def test_run_watch_and_cancel_a_long_job_in_chromium(web_with_worker: Web)
             await page.goto(f"{web.base}/admin/jobs")
             row = page.locator(f"#job-{JOB}")
             await expect(row.locator(".state")).to_contain_text("never")
+            await expect(row.get_by_role("button", name="Cancel")).to_be_hidden()
             internal = page.locator("#job-user-follow-up")
             await expect(internal).to_contain_text("internal")
             assert await internal.get_by_role("button", name="Run now").count() == 0
@@ -134,6 +135,7 @@ async def test_run_watch_and_cancel_a_long_job_in_chromium(web_with_worker: Web)
             first = await row.locator(".message").text_content()
             await expect(row.locator(".message")).not_to_have_text(first or "", timeout=5000)
             await expect(row.locator(".state")).to_contain_text("running")
+            await expect(row.get_by_role("button", name="Run now")).to_be_hidden()
             await expect(page.locator("#running-jobs")).to_contain_text(f"Running: {JOB}")
             assert any(u.endswith("/api/admin/jobs/events") for u in requests)
             assert not any("/api/admin/jobs/runs?active" in u for u in requests)  # no polling
@@ -149,6 +151,7 @@ async def test_run_watch_and_cancel_a_long_job_in_chromium(web_with_worker: Web)
             await _work_stopped(web)
             await expect(page.locator("#running-jobs")).to_be_hidden()
             await expect(row.get_by_role("button", name="Run now")).to_be_visible()
+            await expect(row.get_by_role("button", name="Cancel")).to_be_hidden()
             await _shoot(page, "jobs-cancelled")
 
             # the job's own page: Run now, progress over the run's stream, Cancel

@@ -22,7 +22,7 @@ def progress_text(current: int, total: int | None, message: str) -> str:
     counts = f"{current} of {total}" if total else (f"{current} done" if current else "")
     if not message:
         return counts
-    if not total or (str(current) in message and str(total) in message):
+    if not total or f"{current} of {total}" in message or f"{current}/{total}" in message:
         return message
     return f"{message} ({counts})"
 
