@@ -206,7 +206,7 @@ async def taste_regenerate(request: Request) -> Response:
     written = await regenerate_taste_profile(services_of(request), user.id, MediaType(media_type))
     if written is None:
         return await _taste_page(request, notice="That profile is locked, so it was kept as it is.", status=409)
-    return see_other(f"/taste#{media_type}")
+    return see_other(f"/#taste-{media_type}" if form.get("back") == "home" else f"/taste#{media_type}")
 
 
 @require_user

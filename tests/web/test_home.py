@@ -109,6 +109,10 @@ async def test_the_taste_text_agrees_with_the_stats_page(web: Web) -> None:
     assert token is not None
     response = await client.post("/taste/regenerate", data={"csrf_token": token.group(1), "media_type": "movies"})
     assert response.status_code == 303, response.text
+    again = await client.post(
+        "/taste/regenerate", data={"csrf_token": token.group(1), "media_type": "movies", "back": "home"}
+    )
+    assert again.status_code == 303 and again.headers["location"] == "/#taste-movies"  # regenerate from home
     stats = (await client.get("/api/stats?media_type=movies")).json()
     stats = stats.get("stats", stats)
     decades = {row["label"]: row["count"] for row in stats["decades"]}
