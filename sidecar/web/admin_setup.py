@@ -238,6 +238,16 @@ def _check_confirmation(target: purge.PurgeTarget, typed: object) -> None:
         raise InvalidInput(f"Type {target.upper()} in the box to confirm: this deletes data.")
 
 
+def _in_place(request: Request) -> bool:
+    """Test and Estimate asked by the page's script (static/admin-setup.js), which shows the answer in place."""
+    return "application/json" in request.headers.get("accept", "")
+
+
+def _estimate_message(estimate: dict[str, Any]) -> str:
+    warning = " Saving this embedding model starts re-embedding now." if estimate["changes_embedding_model"] else ""
+    return f"Embeddings: {estimate['embedding']['summary']} Text: {estimate['text']['summary']}{warning}"
+
+
 # --- access -----------------------------------------------------------------------------------------
 
 
@@ -364,7 +374,11 @@ async def server_test(request: Request) -> Response:
         checked = _server_form(services, dict(form))
         info = await server_setup.test_connection(checked.type, checked.url, checked.api_key)
     except InvalidInput as exc:
+        if _in_place(request):
+            return ok({"error": str(exc)}, 400)
         return await _server_page(request, error=str(exc), typed=_typed(form), status=400)
+    if _in_place(request):
+        return ok({"message": server_setup.connected_message(info), "name": info.name, "version": info.version})
     return await _server_page(request, notice=server_setup.connected_message(info), typed=_typed(form))
 
 
@@ -465,13 +479,20 @@ async def models_submit(request: Request) -> Response:
                 ),
                 await model_setup.test_text_model(checked.text_model, checked.base_url, checked.api_key),
             ]
+            if _in_place(request):
+                return ok({"message": " ".join(results)})
             return await _models_page(request, notice=" ".join(results), typed=typed)
         if action == "estimate":
-            return await _models_page(request, typed=typed, estimate=await estimates(services, checked))
+            estimate = await estimates(services, checked)
+            if _in_place(request):
+                return ok({"message": _estimate_message(estimate), "estimate": estimate})
+            return await _models_page(request, typed=typed, estimate=estimate)
         if action != "save":
             raise InvalidInput("Choose Test, Estimate cost or Save.")
         message, _ = await save_models(services, checked)
     except InvalidInput as exc:
+        if _in_place(request):
+            return ok({"error": str(exc)}, 400)
         return await _models_page(request, error=str(exc), typed=typed, status=400)
     return await _models_page(request, notice=message)
 
