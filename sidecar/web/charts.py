@@ -149,7 +149,7 @@ def area(
     if not data or all(r.count == 0 for r in data):
         return _empty(empty)
     uid = _uid("area")
-    height, left, right, top, bottom = 200, 12, 12, 24, 40
+    height, left, right, top, bottom = 210, 20, 20, 26, 44
     peak = max(r.count for r in data) or 1
     step = (WIDTH - left - right) / max(1, len(data) - 1)
     plot_h = height - top - bottom
@@ -172,16 +172,15 @@ def area(
         if row.count:
             anchor = "start" if i == 0 else "end" if i == len(data) - 1 else "middle"
             parts.append(
-                f'<text x="{x:.1f}" y="{y - 8:.1f}" text-anchor="{anchor}" class="value-label" font-size="13">'
+                f'<text x="{x:.1f}" y="{y - 8:.1f}" text-anchor="{anchor}" class="value-label" font-size="15">'
                 f"{_num(row.count)}</text>"
             )
         month = row.label[-2:] if len(row.label) == 7 and row.label[4] == "-" else row.label
         short = _MONTHS.get(month, row.label)
-        anchor = "start" if i == 0 else "end" if i == len(data) - 1 else "middle"
-        parts.append(f'<text x="{x:.1f}" y="{base + 18}" text-anchor="{anchor}" font-size="13">{escape(short)}</text>')
-        if month == "01" or i == 0:
+        parts.append(f'<text x="{x:.1f}" y="{base + 19}" text-anchor="middle" font-size="13">{escape(short)}</text>')
+        if month == "01" or (i == 0 and month != "12"):
             parts.append(
-                f'<text x="{x:.1f}" y="{base + 34}" text-anchor="{anchor}" font-size="11" class="muted-text">'
+                f'<text x="{x:.1f}" y="{base + 37}" text-anchor="middle" font-size="13" class="muted-text">'
                 f"{escape(row.label[:4])}</text>"
             )
     parts.append("</svg>")
@@ -206,7 +205,7 @@ def hbars(
     if not data:
         return _empty(empty)
     uid = _uid("bars")
-    row_h, label_w, value_w = 28, 120, 44
+    row_h, label_w, value_w = 30, 120, 44
     height = row_h * len(data) + 6
     peak = max(r.count for r in data) or 1
     span = WIDTH - label_w - value_w
@@ -216,10 +215,10 @@ def hbars(
         width = max(2.0, span * row.count / peak) if row.count else 0
         label = row.label if len(row.label) <= 18 else row.label[:17] + "…"
         parts.append(
-            f'<text x="{label_w - 8}" y="{y + 18}" text-anchor="end" font-size="13">{escape(label)}</text>'
+            f'<text x="{label_w - 8}" y="{y + 20}" text-anchor="end" font-size="15">{escape(label)}</text>'
             f'<rect x="{label_w}" y="{y + 4}" width="{width:.1f}" height="{row_h - 10}" rx="3" fill="url(#{uid}-fill)">'
             f"<title>{escape(row.label)}: {_num(row.count)}</title></rect>"
-            f'<text x="{label_w + width + 6:.1f}" y="{y + 18}" class="value-label" font-size="13">'
+            f'<text x="{label_w + width + 6:.1f}" y="{y + 20}" class="value-label" font-size="15">'
             f"{_num(row.count)}</text>"
         )
     parts.append("</svg>")
@@ -248,7 +247,7 @@ def compare(metrics: Sequence[dict[str, Any]], series: Sequence[str], title: str
     for i, name in enumerate(series):
         parts.append(
             f'<rect x="{x}" y="4" width="14" height="14" rx="3" fill="url(#{uid}-p{i})"/>'
-            f'<text x="{x + 20}" y="16" font-size="13">{escape(name)}</text>'
+            f'<text x="{x + 20}" y="16" font-size="15">{escape(name)}</text>'
         )
         x += 30 + 9 * len(name)
     for g, metric in enumerate(metrics):
@@ -256,7 +255,7 @@ def compare(metrics: Sequence[dict[str, Any]], series: Sequence[str], title: str
         values = [float(v) for v in metric["values"]]
         peak = max(values) or 1
         parts.append(
-            f'<text x="{label_w - 8}" y="{y0 + bar_h + 4}" text-anchor="end" font-size="13" font-weight="600">'
+            f'<text x="{label_w - 8}" y="{y0 + bar_h + 4}" text-anchor="end" font-size="15" font-weight="600">'
             f"{escape(metric['label'])}</text>"
         )
         for i, (name, value) in enumerate(zip(series, values, strict=True)):
@@ -265,7 +264,7 @@ def compare(metrics: Sequence[dict[str, Any]], series: Sequence[str], title: str
             parts.append(
                 f'<rect x="{label_w}" y="{y}" width="{width:.1f}" height="{bar_h}" rx="3" fill="url(#{uid}-p{i})">'
                 f"<title>{escape(name)}: {_num(value)}</title></rect>"
-                f'<text x="{label_w + width + 6:.1f}" y="{y + 16}" font-size="13">'
+                f'<text x="{label_w + width + 6:.1f}" y="{y + 16}" font-size="15">'
                 f'<tspan class="value-label">{_num(value)}</tspan> {escape(name.lower())}</text>'
             )
     parts.append("</svg>")
