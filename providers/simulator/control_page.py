@@ -258,6 +258,7 @@ def _render_page(
         control=CONTROL,
         libraries=_libraries(sim, user),
         deliveries=_deliveries(sim),
+        backlog=sim.webhooks.backlog,
         marquee=_marquee_origin(sim),
         message=message,
         error=error,
@@ -279,7 +280,11 @@ async def live(ctx: Ctx) -> Response:
     sim = ctx.sim
     user = _chosen_user(sim, ctx.arg("user"))
     body = _env.get_template("_control_live.html").render(
-        user=user, libraries=_libraries(sim, user), deliveries=_deliveries(sim), marquee=_marquee_origin(sim)
+        user=user,
+        libraries=_libraries(sim, user),
+        deliveries=_deliveries(sim),
+        backlog=sim.webhooks.backlog,
+        marquee=_marquee_origin(sim),
     )
     return _html(body)
 

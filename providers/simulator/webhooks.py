@@ -4,7 +4,10 @@ Jellyfin (webhook plugin, Generic destination with "Send All Properties"): one f
 ``NotificationType``, sent as ``text/plain; charset=utf-8`` unless the target asks for JSON.
 Emby (built-in webhooks): a nested ``{Event, Item, User, Server, Session, PlaybackInfo}`` document, sent as
 ``multipart/form-data`` with the JSON in a ``data`` field (Emby ≤ 4.8) or as ``application/json``.
-Deliveries go out in order from one background task; ``await hub.drain()`` waits for them.
+Deliveries go out in order from one background task; ``await hub.drain()`` waits for them. Announcements of
+new library items (``ItemAdded``/``library.new``, hundreds after a scan) wait behind the user, playback and
+other events, as on the real servers, whose item-added notifier sends its batches apart: a playback is
+delivered at once even while a scan's announcements are still going out.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ log = logging.getLogger(__name__)
 
 ContentType = Literal["text/plain", "application/json", "multipart/form-data", "application/x-www-form-urlencoded"]
 PlaybackKind = Literal["start", "progress", "pause", "unpause", "stop"]
+ADDED_EVENTS = frozenset({"ItemAdded", "library.new"})
 
 
 def net_time(value: datetime) -> str:
@@ -69,6 +73,7 @@ class WebhookHub:
         self.targets: list[WebhookTarget] = []
         self.sent: list[Delivery] = []
         self._queue: deque[tuple[str, dict[str, Any]]] = deque()
+        self._added: deque[tuple[str, dict[str, Any]]] = deque()  # ItemAdded/library.new: after the rest
         self._wakeup: asyncio.Event | None = None
         self._worker: asyncio.Task[None] | None = None
         self._client: httpx.AsyncClient | None = None
@@ -89,13 +94,13 @@ class WebhookHub:
     @property
     def backlog(self) -> int:
         """Webhooks waiting to be sent (the sender posts them one at a time, in order)."""
-        return len(self._queue)
+        return len(self._queue) + len(self._added)
 
     # --- delivery -----------------------------------------------------------------------------------
     def _enqueue(self, event: str, payload: dict[str, Any]) -> None:
         if not self.targets:
             return
-        self._queue.append((event, payload))
+        (self._added if event in ADDED_EVENTS else self._queue).append((event, payload))
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:
@@ -118,8 +123,8 @@ class WebhookHub:
         try:
             if self._client is None:
                 self._client = httpx.AsyncClient(timeout=10.0)
-            while self._queue:
-                event, payload = self._queue.popleft()
+            while self._queue or self._added:
+                event, payload = (self._queue or self._added).popleft()
                 for target in list(self.targets):
                     await self._post(target, event, payload)
         finally:
@@ -153,7 +158,7 @@ class WebhookHub:
 
     async def drain(self) -> None:
         """Deliver everything queued so far (also works when no background worker runs)."""
-        while self._queue or self._busy:
+        while self._queue or self._added or self._busy:
             if not self._busy:
                 await self._deliver_all()
             else:
