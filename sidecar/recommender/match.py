@@ -92,6 +92,27 @@ class MatchScale:
             return 50
         return percent_for(self.normal_score(score), self.separation)
 
+    def percents(self, scores: Sequence[float]) -> list[int]:
+        """The matches of a ranked list of picks. Picks that tie on the score (common for a new user,
+        whose scores are popularity counts) take the top places of their tie, in list order, ahead of
+        the tied titles that were not picked; so the badges follow the list rather than sitting on a
+        plateau, and a higher score still never shows a lower match."""
+        n = self.sorted_candidates.size
+        if n == 0:
+            return [50] * len(scores)
+        values = np.asarray(scores, dtype=np.float64)
+        below = np.searchsorted(self.sorted_candidates, values, side="left")
+        at_most = np.searchsorted(self.sorted_candidates, values, side="right")
+        seen: dict[float, int] = {}
+        out: list[int] = []
+        for value, low, high in zip(values.tolist(), below.tolist(), at_most.tolist(), strict=True):
+            k = seen.get(value, 0)
+            seen[value] = k + 1
+            top = max(low + 1, high - k)  # 1-based ordinal place of this pick among the candidates
+            quantile = min(max((top - 0.5) / n, 0.5 / n), 1.0 - 0.5 / n)
+            out.append(percent_for(_NORMAL.inv_cdf(quantile), self.separation))
+        return out
+
 
 def percent_for(z: float, separation: float) -> int:
     log_odds = separation * z - separation**2 / 2.0

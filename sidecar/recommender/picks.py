@@ -279,8 +279,11 @@ def _picks(
     chosen = shortlist[order]
     evidence = _evidence(model, taste, chosen)
     scale = MatchScale.fit(scored.relevance[scored.candidates], match, cold_start=scored.profile is None)
+    matches = scale.percents(scored.relevance[chosen].tolist())
     picks: list[Pick] = []
-    for rank, (pos, near, why) in enumerate(zip(chosen.tolist(), nearest.tolist(), evidence, strict=True), start=1):
+    for rank, (pos, near, why, match_percent) in enumerate(
+        zip(chosen.tolist(), nearest.tolist(), evidence, matches, strict=True), start=1
+    ):
         item = model.items[pos]
         rel = float(scored.relevance[pos])
         breakdown = ScoreBreakdown(
@@ -296,7 +299,7 @@ def _picks(
                 item_id=item.item_id,
                 title=item.title,
                 rank=rank,
-                match_percent=scale.percent(rel),
+                match_percent=match_percent,
                 breakdown=breakdown,
                 matching_genres=tuple(g for g in item.genres if g in user_genres),
                 new_genres=tuple(g for g in item.genres if g not in user_genres),

@@ -97,3 +97,22 @@ def test_percent_is_strictly_monotone_in_the_normal_score() -> None:
     values = [percent_for(float(z), 1.0) for z in zs]
     assert values == sorted(values)
     assert percent_for(0.5, 1.0) == 50  # halfway between the two distributions: even odds
+
+
+def test_tied_picks_take_the_top_places_of_their_tie_in_list_order() -> None:
+    candidates = np.array([0.0] * 30 + [1.0] * 10 + [2.0] * 3)
+    scale = MatchScale.fit(candidates, PRIOR, cold_start=True)
+    values = scale.percents([2.0, 2.0, 1.0, 1.0, 1.0, 1.0, 0.0])
+    assert values == sorted(values, reverse=True) and len(set(values)) == len(values), values
+    assert values[-1] <= scale.percent(0.0) + 20  # the lowest tie keeps its place in the catalogue
+
+
+def test_a_new_user_on_a_server_without_ratings_sees_no_plateaus() -> None:
+    # every title equally rated: a new user's scores are popularity counts, tied in large blocks
+    entries = [(item(f"m{k}", ["Drama"], year=2000 + k % 20), direction(k % 4)) for k in range(60)]
+    histories = {f"u{u}": watched(*[f"m{(u * 7 + j) % 60}" for j in range(5)]) for u in range(6)}
+    model = build(entries, histories)
+    picks = recommend(model, [], count=12)
+    values = [p.match_percent for p in picks]
+    assert len(set(values)) >= 8, values
+    assert all(v > 50 for v in values), values
