@@ -43,13 +43,8 @@ async def publish_followup(services: Services, user_id: int, media_types: frozen
     report = await publish_user(services, user_id, media_types, progress)
     for outcome in report.outcomes:
         if outcome.written or outcome.removed:
-            log.info(
-                "republished %s: %d in, %d out, %d titles",
-                outcome.library,
-                outcome.written,
-                outcome.removed,
-                outcome.titles,
-            )
+            left = f", {outcome.removed} left" if outcome.removed else ""
+            log.info("republished %s: %d titles%s", outcome.library, outcome.titles, left)
     for name in report.removed:
         log.info("removed %s", name)
     report.raise_failures()
