@@ -92,7 +92,7 @@ async def _purge_type(conn: AsyncConnection, media_type: MediaType) -> int:
 @dataclass(frozen=True)
 class PurgeResult:
     purged: PurgeTarget
-    deleted: dict[str, int]  # rows by what they were (movies, series, libraries, webhook_events)
+    deleted: dict[str, int]  # rows by what they were: movies, series (with seasons and episodes), libraries, ...
     sync_queued: bool
 
     def as_dict(self) -> dict[str, object]:
@@ -115,7 +115,7 @@ async def purge(services: Services, target: PurgeTarget) -> PurgeResult:
         await conn.execute(text("UPDATE app_user SET watch_synced_at = NULL"))
         await conn.execute(text("DELETE FROM sync_state WHERE key = :k"), {"k": state.INITIAL_SYNC})
     log.info("purged %s: %s; queueing %s", target, deleted, INITIAL_SYNC_JOB)
-    queued = False
-    if services.media_server is not None:
-        queued = await enqueue(services.redis, INITIAL_SYNC_JOB, job_id=INITIAL_SYNC_JOB) is not None
+    queued = services.media_server is not None
+    if queued:  # None back means it is queued already, which is as good
+        await enqueue(services.redis, INITIAL_SYNC_JOB, job_id=INITIAL_SYNC_JOB)
     return PurgeResult(target, deleted, queued)

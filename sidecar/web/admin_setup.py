@@ -547,7 +547,8 @@ async def database_purge(request: Request) -> Response:
     except InvalidInput as exc:
         return await _database_page(request, error=str(exc), status=400)
     result = await purge.purge(services, target)
-    deleted = ", ".join(f"{count} {what}" for what, count in result.deleted.items())
+    labels = {"series": "series, seasons and episodes", "webhook_events": "webhook events", "libraries": "libraries"}
+    deleted = ", ".join(f"{count:,} {labels.get(what, what)}" for what, count in result.deleted.items())
     recovery = (
         "The sync that brings them back has started (Admin → Jobs)."
         if result.sync_queued
