@@ -97,7 +97,9 @@ class TemplateWriter:
         sentences: list[str] = []
         if facts.genre_counts:
             named = [f"{genre} ({count})" for genre, count in list(facts.genre_counts)[:3]]
-            sentences.append(f"Mostly {_join(named)} {kind}.")
+            if facts.titles_watched:  # "Thrillers (15 of 17)": the share of the stats page's total
+                named[0] = named[0][:-1] + f" of {facts.titles_watched})"
+            sentences.append(f"Mostly {_join(named)}.")
         elif facts.top_genres:
             sentences.append(f"Mostly {_join(list(facts.top_genres[:3]))} {kind}.")
         if facts.peak_decades:
@@ -179,6 +181,10 @@ class OpenAIChatWriter:
             "titles in 'evidence'.\n" + json.dumps(asdict(facts), default=list)
         )
         return await self._complete(prompt, self._fallback.why_picked_sync(facts))
+
+    async def complete(self, prompt: str, fallback: str) -> str:
+        """Any other grounded text (channel proposals): the model's answer, or ``fallback`` when it fails."""
+        return await self._complete(prompt, fallback)
 
     async def _complete(self, prompt: str, fallback: str) -> str:
         try:

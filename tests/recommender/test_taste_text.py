@@ -35,7 +35,7 @@ def test_the_typical_decade_is_the_peak_of_the_decades_chart_not_the_most_recent
     assert summary.typical_decade == 2010 and summary.peak_decades == ((2010, 6),)
     text = TemplateWriter().taste_profile_sync(_facts(summary))
     assert "Most from the 2010s (6 titles)." in text and "2020s" not in text
-    assert "Mostly Drama (6) and Action (2) movies." in text
+    assert "Mostly Drama (6 of 8) and Action (2)." in text
     assert text.endswith("Based on 8 movies watched.")
 
 

@@ -120,7 +120,7 @@ async def test_the_taste_text_agrees_with_the_stats_page(web: Web) -> None:
     text = (await client.get("/api/taste")).json()["profiles"]["movies"]["text"]
     assert f"Based on {stats['summary']['titles']} movies watched." in text
     top = stats["genres"][0]
-    assert f"Mostly {top['label']} ({top['count']})" in text
+    assert f"Mostly {top['label']} ({top['count']} of {stats['summary']['titles']})" in text
     assert "Most from the 2010s (6 titles)." in text and "2020s" not in text
     home = (await client.get("/")).text
     assert text.replace("'", "&#39;") in home  # the home taste card shows the same text
