@@ -44,7 +44,7 @@ CONTROL = "/Sim/Control"
 PAGE_SIZE = 40
 LISTED = 12  # titles shown per library
 WEBHOOKS_SHOWN = 14
-STATIC = {"control.css": "text/css", "control.js": "text/javascript"}
+STATIC = {"control.css": "text/css", "control.js": "text/javascript", "control.svg": "image/svg+xml"}
 CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; "
     "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
@@ -180,11 +180,16 @@ def _row(sim: Simulator, user: SimUser, item: SimItem) -> dict[str, Any]:
     return {"item": item, "played": data.played, "favourite": data.is_favorite, "status": status}
 
 
+def _key(item: SimItem) -> str:
+    return f"{item.name} ({item.year})" if item.year else item.name
+
+
 @dataclass
 class Listed:
     name: str
     total: int
-    titles: list[SimItem]
+    titles: list[SimItem]  # the first LISTED
+    keys: list[str]  # every title's key ("Name (year)"), so the page can tell what left or arrived anywhere
 
 
 def _libraries(sim: Simulator, user: SimUser) -> list[Listed]:
@@ -201,7 +206,8 @@ def _libraries(sim: Simulator, user: SimUser) -> list[Listed]:
         kind = "Series" if library.collection_type == "tvshows" else "Movie"
         query = {"parentid": library.id, "recursive": "true", "includeitemtypes": kind}
         ids = engine.run(ItemQuery.parse(query, user, lambda v: v))
-        out.append(Listed(library.name, len(ids), [sim.items[i] for i in ids[:LISTED]]))
+        titles = [sim.items[i] for i in ids]
+        out.append(Listed(library.name, len(ids), titles[:LISTED], [_key(t) for t in titles]))
     return out
 
 

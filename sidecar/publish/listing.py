@@ -21,7 +21,9 @@ def title_kinds(library: Library) -> list[str] | None:
 async def listed_titles(server: MediaServer, library: Library, user_id: str | None, limit: int) -> list[str]:
     """The first ``limit`` titles of ``library`` as ``user_id`` (None: the server's view) sees them."""
     names: list[str] = []
-    async for item in server.iter_items(title_kinds(library), parent_id=library.id, user_id=user_id):
+    # By sort name, as a client shows a library: Marquee's NFO sort titles put the titles in rank order.
+    items = server.iter_items(title_kinds(library), parent_id=library.id, user_id=user_id, sort_by=("SortName",))
+    async for item in items:
         names.append(item.name)
         if len(names) >= limit:
             break

@@ -14,32 +14,57 @@
   var storeKey = "sim-control:" + src;
   var lastHtml = null;
 
+  // { library: { shown: [keys on the page], all: [every key in the library] } }
   function snapshot(root) {
     var out = {};
     root.querySelectorAll("[data-library]").forEach(function (lib) {
-      out[lib.getAttribute("data-library")] = Array.prototype.map.call(
-        lib.querySelectorAll("[data-key]"), function (li) { return li.getAttribute("data-key"); });
+      var all = [];
+      try { all = JSON.parse(lib.getAttribute("data-all") || "[]"); } catch (e) { all = []; }
+      out[lib.getAttribute("data-library")] = {
+        shown: Array.prototype.map.call(lib.querySelectorAll("[data-key]"), function (li) {
+          return li.getAttribute("data-key");
+        }),
+        all: all
+      };
     });
     return out;
   }
 
+  function missing(from, inside) {
+    return from.filter(function (key) { return inside.indexOf(key) < 0; });
+  }
+
+  // Highlight titles that came into view; under the list, name the titles that left the library and the
+  // ones new to it (a watched pick leaves, the next best arrives).
   function mark(before) {
     if (!before) { return; }
     panel.querySelectorAll("[data-library]").forEach(function (lib) {
-      var name = lib.getAttribute("data-library");
-      var old = before[name];
-      if (!old) { return; }
-      var now = [];
+      var old = before[lib.getAttribute("data-library")];
+      if (!old || !old.shown) { return; }
+      var now = snapshot(lib.parentNode)[lib.getAttribute("data-library")];
       lib.querySelectorAll("[data-key]").forEach(function (li) {
-        var key = li.getAttribute("data-key");
-        now.push(key);
-        if (old.indexOf(key) < 0) { li.classList.add("arrived"); li.setAttribute("title", "new here"); }
+        if (old.shown.indexOf(li.getAttribute("data-key")) < 0) {
+          li.classList.add("arrived");
+          li.setAttribute("title", "new in this list");
+        }
       });
-      var left = old.filter(function (key) { return now.indexOf(key) < 0; });
-      if (left.length) {
+      var left = missing(old.all, now.all);
+      var added = missing(now.all, old.all);
+      if (left.length || added.length) {
         var note = document.createElement("p");
-        note.className = "left small";
-        note.textContent = "Left: " + left.join(", ");
+        note.className = "change small";
+        if (left.length) {
+          var out = document.createElement("span");
+          out.className = "left";
+          out.textContent = "Left: " + left.join(", ");
+          note.appendChild(out);
+        }
+        if (added.length) {
+          var inn = document.createElement("span");
+          inn.className = "new";
+          inn.textContent = "New: " + added.join(", ");
+          note.appendChild(inn);
+        }
         lib.appendChild(note);
       }
     });
