@@ -232,7 +232,7 @@ def compare(metrics: Sequence[dict[str, Any]], series: Sequence[str], title: str
     if not metrics or all(not any(m["values"]) for m in metrics):
         return _empty("Nothing watched yet.")
     uid = _uid("compare")
-    group_h, bar_h, label_w, value_w = 62, 22, 92, 104
+    group_h, bar_h, label_w, value_w = 62, 22, 104, 100
     legend_h = 26
     height = legend_h + group_h * len(metrics)
     span = WIDTH - label_w - value_w
