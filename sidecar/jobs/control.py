@@ -64,13 +64,18 @@ class JobNotStarted(Exception):
 
 
 class JobNotRunning(Exception):
-    """Cancel found nothing to stop: the job is neither running nor queued (HTTP 409)."""
+    """Cancel found nothing to stop (409), or the job is internal (400): Marquee queues one per webhook event
+    or user and its sweeper re-queues what is left undone, so stopping one by hand would only lose work."""
 
-    status = 409
-
-    def __init__(self, name: str) -> None:
-        super().__init__(f"{name} is not running or queued: there is nothing to cancel.")
+    def __init__(self, name: str, *, internal: bool = False) -> None:
+        super().__init__(
+            f"{name} is an internal job: Marquee runs it itself for one webhook event or one user, so it cannot"
+            " be cancelled by hand."
+            if internal
+            else f"{name} is not running or queued: there is nothing to cancel."
+        )
         self.name = name
+        self.status = 400 if internal else 409
 
 
 async def queued_job_names(services: Services) -> set[str]:
@@ -131,6 +136,8 @@ async def cancel_job(services: Services, name: str, *, wait_s: float = CANCEL_WA
     Returns ``{"name", "runs": [{"id", "status"}], "dequeued": [...]}``; a run still ``running`` after the
     wait has been told to stop and ends ``cancelled`` at its next checkpoint."""
     spec = resolve(name)
+    if not spec.manual:
+        raise JobNotRunning(spec.name, internal=True)
     await liveness.reap(services)
     async with services.sessions() as session:
         runs = (

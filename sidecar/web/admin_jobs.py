@@ -73,6 +73,7 @@ def _cancel_notice(request: Request) -> str | None:
         "stopping": f"{name} was told to stop; it ends as “cancelled” when its current step finishes.",
         "dequeued": f"{name} was taken off the queue before it started.",
         "nothing": f"{name} was not running or queued: there was nothing to cancel.",
+        "internal": str(control.JobNotRunning(name, internal=True)),
     }.get(outcome or "")
 
 
@@ -125,8 +126,10 @@ async def admin_job_cancel(request: Request) -> Response:
     spec = control.resolve(str(request.path_params["name"]))
     try:
         answer = await control.cancel_job(services_of(request), spec.name)
-    except control.JobNotRunning:
-        return _back(request, spec.name, {"cancelled": spec.name, "outcome": "nothing"})
+    except control.JobNotRunning as exc:
+        return _back(
+            request, spec.name, {"cancelled": spec.name, "outcome": "internal" if exc.status == 400 else "nothing"}
+        )
     statuses = {r["status"] for r in answer["runs"]}
     outcome = "stopping" if "running" in statuses else ("cancelled" if answer["runs"] else "dequeued")
     return _back(request, spec.name, {"cancelled": spec.name, "outcome": outcome})
@@ -144,8 +147,10 @@ async def admin_job_schedule(request: Request) -> Response:
     answer = await control.set_job(
         services_of(request), name, schedule=data.schedule, set_schedule=True, enabled=data.enabled
     )
-    if answer.get("cancelled"):
-        return see_other(f"/admin/jobs?{urlencode({'cancelled': name, 'outcome': 'cancelled'})}#job-{quote(name)}")
+    if answer.get("cancelled"):  # turned off while it ran or waited (told to stop, not waited for)
+        still = any(r["status"] == "running" for r in answer["cancelled"]["runs"])
+        outcome = "stopping" if still else ("cancelled" if answer["cancelled"]["runs"] else "dequeued")
+        return see_other(f"/admin/jobs?{urlencode({'cancelled': name, 'outcome': outcome})}#job-{quote(name)}")
     return see_other(f"/admin/jobs#job-{quote(name)}")
 
 

@@ -78,7 +78,7 @@ async def admin_job_run(request: Request) -> Response:
 async def admin_job_cancel(request: Request) -> Response:
     """Stop the job's run and drop it from the queue. 200 with each run's status once it ended (within
     ``control.CANCEL_WAIT_S``; "running" means told to stop and still finishing its step), 409 when nothing
-    runs or waits."""
+    runs or waits, 400 for an internal job."""
     name = str(request.path_params["name"])
     try:
         return ok(await control.cancel_job(services_of(request), name))

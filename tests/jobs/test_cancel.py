@@ -14,7 +14,7 @@ from sqlalchemy import text
 from sqlmodel import select
 
 from sidecar.db.models import JobRun
-from sidecar.jobs import all_jobs, control
+from sidecar.jobs import all_jobs, control, liveness
 from sidecar.jobs.cancellation import JobCancelled, flag_key
 from sidecar.jobs.progress import Progress, start_run
 from sidecar.jobs.registry import JobSpec, load_jobs, wrap
@@ -136,16 +136,22 @@ async def test_arqs_abort_stops_a_job_that_never_reaches_a_checkpoint(services: 
 @pytest.mark.usefixtures("ticks", "test_jobs")
 async def test_a_run_outside_arq_stops_at_its_next_progress_update(services: Services) -> None:
     """No worker, no abort: only the flag Progress reads stops it (as for `marquee run-job` style runs)."""
-    function = wrap(TICKING)
-    task = asyncio.create_task(function.coroutine({"services": services, "job_id": "t1", "job_try": 1}))
+    # a live worker id, so the reaper (run before every cancel) leaves the run alone
+    await services.redis.set(liveness.alive_key("test-worker"), "{}", ex=60)
+    ctx = {"services": services, "job_id": "t1", "job_try": 1, liveness.CTX_WORKER_ID: "test-worker"}
+    task = asyncio.create_task(wrap(TICKING).coroutine(ctx))
+    try:
 
-    async def ticking() -> bool:
-        return await _tick_count(services) >= 5
+        async def ticking() -> bool:
+            return await _tick_count(services) >= 5
 
-    await _wait_for(ticking)
-    answer = await control.cancel_job(services, TICKING.name)
-    assert [r["status"] for r in answer["runs"]] == ["cancelled"]
-    assert await asyncio.wait_for(task, 5) == {"cancelled": True}
+        await _wait_for(ticking)
+        answer = await control.cancel_job(services, TICKING.name)
+        assert [r["status"] for r in answer["runs"]] == ["cancelled"]
+        assert await asyncio.wait_for(task, 5) == {"cancelled": True}
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
     written = await _tick_count(services)
     await asyncio.sleep(0.3)
     assert await _tick_count(services) == written < STEPS

@@ -55,6 +55,8 @@ async def test_internal_jobs_are_refused_and_cancel_says_when_nothing_runs(web: 
         assert nothing.status_code == 409 and "nothing to cancel" in nothing.json()["error"]
     assert (await admin.post("/api/jobs/sync-movies/cancel")).status_code == 403  # no CSRF header
     assert (await admin.post("/api/jobs/no-such-job/cancel", headers=headers)).status_code == 404
+    internal_cancel = await admin.post("/api/admin/jobs/user-follow-up/cancel", headers=headers)
+    assert internal_cancel.status_code == 400 and "cannot be cancelled by hand" in internal_cancel.json()["error"]
 
     # Aperture's name runs our job; its queued job is cancelled through the other name
     queued = await admin.post("/api/admin/jobs/full-sync-watch-history/run", headers=headers)
