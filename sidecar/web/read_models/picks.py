@@ -37,9 +37,7 @@ async def latest_run(session: AsyncSession, user_id: int, media_type: str) -> Re
 
 
 def _components(rec: Recommendation) -> list[dict[str, Any]]:
-    # The overall score first: the match % is a monotone function of it (the same order, never the reverse).
-    overall = max(0.0, min(1.0, float(rec.score)))
-    parts = [{"key": "overall", "label": "Overall score", "value": overall, "pct": round(overall * 100)}]
+    parts = []
     for key, label in COMPONENTS:
         if key in rec.components:
             value = float(rec.components[key])
@@ -52,6 +50,8 @@ def pick_view(rec: Recommendation, item: Item) -> dict[str, Any]:
         "rank": rec.rank,
         "score": rec.score,
         "match_pct": rec.match_pct,
+        # The overall score as "higher than N% of the user's candidates" (N < 100): the match % follows it.
+        "overall_pct": min(99, max(1, int(max(0.0, min(1.0, float(rec.score))) * 100))),
         "components": _components(rec),
         "genre_analysis": {
             "matching": list(rec.genre_analysis.get("matching", [])),
