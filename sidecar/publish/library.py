@@ -93,7 +93,7 @@ class LibraryResult:
 
 def require_server(services: Services) -> MediaServer:
     if services.media_server is None:
-        raise JobError("No media server is configured: set MARQUEE_MEDIA_SERVER_URL, _TYPE and _API_KEY.")
+        raise JobError("No media server is configured: set one up on Admin → Server (or MARQUEE_MEDIA_SERVER_*).")
     return services.media_server
 
 

@@ -15,8 +15,8 @@ from sidecar.services import Services
 def provider(services: Services) -> MediaServer:
     if services.media_server is None:
         raise JobError(
-            "No media server is configured: set MARQUEE_MEDIA_SERVER_URL, MARQUEE_MEDIA_SERVER_TYPE "
-            "and MARQUEE_MEDIA_SERVER_API_KEY"
+            "No media server is configured: set one up on Admin → Server (or set MARQUEE_MEDIA_SERVER_URL, "
+            "MARQUEE_MEDIA_SERVER_TYPE and MARQUEE_MEDIA_SERVER_API_KEY)"
         )
     return services.media_server
 

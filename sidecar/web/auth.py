@@ -248,7 +248,7 @@ async def login(services: Services, name: str, password: str, address: str) -> t
     """Check the credentials with the media server; returns the user and the new session id."""
     server = services.media_server
     if server is None:
-        raise LoginFailed("No media server is configured, so nobody can log in yet: set MARQUEE_MEDIA_SERVER_URL.", 503)
+        raise LoginFailed("No media server is configured, so nobody can log in yet: open /setup to set one up.", 503)
     counted = await count_attempt(services, name, address)
     try:
         remote, _token = await server.authenticate_user(name, password)

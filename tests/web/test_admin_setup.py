@@ -103,7 +103,10 @@ async def test_an_empty_install_starts_logs_the_code_and_leads_to_setup(
         assert (await client.get("/api/admin/purge/stats")).status_code == 401
 
 
-async def test_set_up_the_server_from_the_page_test_then_save_then_log_in(empty: Empty) -> None:
+async def test_set_up_the_server_from_the_page_test_then_save_then_log_in(
+    empty: Empty, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
     client, csrf = await _setup_client(empty)
     async with aclosing(client):
         key = empty.sim.admin_api_key
@@ -167,6 +170,7 @@ async def test_set_up_the_server_from_the_page_test_then_save_then_log_in(empty:
         assert tested_json.status_code == 200 and tested_json.json()["product"] == "jellyfin"
         refetch = await api.post("/api/settings/libraries/sync", headers={"X-CSRF-Token": token})
         assert refetch.status_code == 200 and {lib["name"] for lib in refetch.json()["libraries"]}
+    assert caplog.records and not [r for r in caplog.records if key in r.getMessage()]  # never in a log line
 
 
 async def _api(client: httpx.AsyncClient) -> tuple[httpx.AsyncClient, str]:
@@ -377,3 +381,35 @@ async def test_purge_movies_then_the_next_sync_brings_everything_back(
     assert gone["movies"] == gone["series"] == gone["episodes"] == gone["libraries"] == 0 and gone["users"]
     await full_cycle()
     assert (await _counts(api))["movies"] == before["movies"]
+
+
+def test_the_environment_wins_part_by_part() -> None:
+    """Each part the environment sets stays; the others take what the admin saved."""
+    from pydantic import SecretStr
+
+    from sidecar import model_setup
+
+    saved_server = server_setup.StoredServer(type="emby", url="http://emby:8096", api_key="k" * 32)
+    saved_models = model_setup.StoredModels(
+        embedding_provider="openai", embedding_model="text-embedding-3-large", base_url="http://ai/v1", text_model=""
+    )
+    bare = Settings(_env_file=None)  # type: ignore[call-arg]
+    applied = live_settings.effective(bare, saved_server, saved_models)
+    assert (applied.media_server_type, applied.media_server_url) == ("emby", "http://emby:8096")
+    assert applied.resolved_embedding_model == "text-embedding-3-large" and applied.openai_base_url == "http://ai/v1"
+    assert applied.openai_chat_model is None
+
+    env = Settings(  # type: ignore[call-arg]
+        _env_file=None,
+        media_server_type="jellyfin",
+        media_server_url="http://jf:8096",
+        media_server_api_key=SecretStr("env-key"),
+        embedding_provider="local",
+        openai_chat_model="gpt-4o-mini",
+    )
+    kept = live_settings.effective(env, saved_server, saved_models)
+    assert (kept.media_server_type, kept.media_server_url) == ("jellyfin", "http://jf:8096")
+    assert kept.embedding_provider == "local" and kept.openai_chat_model == "gpt-4o-mini"
+    assert kept.openai_base_url == "http://ai/v1"  # the endpoint is not set by this environment
+    assert model_setup.env_locks(env) == model_setup.EnvLocks(embedding=True, endpoint=False, text=True)
+    assert server_setup.key_hint("k" * 32) == "…kkkk" and server_setup.key_hint("short") == "…"
