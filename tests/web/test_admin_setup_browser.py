@@ -67,7 +67,7 @@ async def test_set_up_the_server_from_an_empty_install(
 
     async with empty_install(settings) as env, chromium() as page:
         assert isinstance(env, Empty) and isinstance(page, Page)
-        await page.goto(f"{env.base}/login")
+        await page.goto(f"{env.base}/")
         await page.get_by_role("link", name="Set up the media server").click()
         await expect(page).to_have_url(f"{env.base}/setup")
         await page.fill("#code", "0000-0000-0000")
