@@ -346,6 +346,21 @@ class MediaServer(Protocol):
 
     async def remove_from_playlist(self, playlist_id: str, entry_ids: Sequence[str]) -> None: ...
 
+    async def move_playlist_entry(self, playlist_id: str, entry_id: str, new_index: int) -> None:
+        """Move one entry (by ``entry_id``) to ``new_index`` (0-based); the others keep their order."""
+        ...
+
+    async def update_playlist(
+        self, playlist_id: str, *, name: str | None = None, shared_with: Sequence[str] | None = None
+    ) -> bool:
+        """Rename the playlist and/or make it visible, read-only, to exactly ``shared_with`` besides its owner.
+        Returns whether the server took the shares (Jellyfin 10.9+ does; Emby has no documented API for it)."""
+        ...
+
+    async def playlist_shared_with(self, playlist_id: str) -> list[str] | None:
+        """The user ids the playlist is shared with; None where the server cannot say (Emby)."""
+        ...
+
     # --- urls and lifecycle -----------------------------------------------------------------------
     def stream_url(self, item_id: str, *, with_key: bool = True) -> str:
         """A direct-stream URL; ``with_key`` embeds the API key (never write that into shared files)."""

@@ -12,6 +12,7 @@ import time
 from collections.abc import Awaitable, Callable, Collection
 from typing import TYPE_CHECKING
 
+from sidecar.channel_refresh import refresh_after_watch as refresh_channels_after_watch
 from sidecar.jobs.publish_jobs import publish_followup
 from sidecar.jobs.recommend_jobs import refresh_after_watch
 from sidecar.media_types import MEDIA_TYPES
@@ -29,6 +30,7 @@ FollowUpStages = tuple[tuple[str, FollowUpHook], ...]
 FOLLOW_UP_STAGES: FollowUpStages = (
     ("recommend", refresh_after_watch),
     ("publish", publish_followup),
+    ("channels", refresh_channels_after_watch),
 )
 
 

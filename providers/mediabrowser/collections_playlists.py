@@ -102,3 +102,29 @@ class CollectionsAndPlaylists(Items):
     async def remove_from_playlist(self, playlist_id: str, entry_ids: Sequence[str]) -> None:
         for group in chunks(list(entry_ids), IDS_PER_REQUEST):
             await self._delete(f"/Playlists/{playlist_id}/Items", {"EntryIds": list(group)}, f"playlist {playlist_id}")
+
+    async def move_playlist_entry(self, playlist_id: str, entry_id: str, new_index: int) -> None:
+        """Both servers move by the entry's PlaylistItemId (the route calls it ``itemId``)."""
+        await self._post(f"/Playlists/{playlist_id}/Items/{entry_id}/Move/{new_index}", what=f"playlist {playlist_id}")
+
+    async def update_playlist(
+        self, playlist_id: str, *, name: str | None = None, shared_with: Sequence[str] | None = None
+    ) -> bool:
+        """Jellyfin 10.9+: ``POST /Playlists/{id}`` with ``Name`` and the read-only ``Users`` shares (``IsPublic``
+        false, so only the owner and those users see it). ``emby.py`` overrides it."""
+        body: dict[str, object] = {}
+        if name is not None:
+            body["Name"] = name
+        if shared_with is not None:
+            body["Users"] = [{"UserId": user_id, "CanEdit": False} for user_id in shared_with]
+            body["IsPublic"] = False
+        if body:
+            await self._post(f"/Playlists/{playlist_id}", json_body=body, what=f"playlist {playlist_id}")
+        return shared_with is not None
+
+    async def playlist_shared_with(self, playlist_id: str) -> list[str] | None:
+        """Jellyfin: the user ids the playlist is shared with (``GET /Playlists/{id}/Users``); ``emby.py``: None."""
+        body = await self._get(f"/Playlists/{playlist_id}/Users", what=f"playlist {playlist_id}")
+        if not isinstance(body, list):
+            return []
+        return [d.normalise_id(str(x.get("UserId"))) for x in body if isinstance(x, dict) and x.get("UserId")]

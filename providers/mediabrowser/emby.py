@@ -105,3 +105,16 @@ class EmbyServer(MediaBrowserServer):
         if with_key:
             query["api_key"] = self.api_key
         return f"{self.base_url}/emby/Videos/{item_id}/stream?{urlencode(query)}"
+
+    async def update_playlist(
+        self, playlist_id: str, *, name: str | None = None, shared_with: Sequence[str] | None = None
+    ) -> bool:
+        """Emby documents no playlist-sharing API (4.8 and later keep playlists private to their owner, with
+        sharing only in its own apps; before 4.8 every playlist is visible to every user), so shares are not
+        sent and the answer is False. A rename goes through the item update."""
+        if name is not None:
+            await self.update_item(playlist_id, {"Name": name})
+        return False
+
+    async def playlist_shared_with(self, playlist_id: str) -> list[str] | None:
+        return None

@@ -23,7 +23,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 from starlette.routing import Route
 
-from providers.simulator import validation
+from providers.simulator import playlist_sharing, validation
 from providers.simulator.auth import Caller, find_token
 from providers.simulator.catalog import CatalogSeries, movie_from_record
 from providers.simulator.control_page import add_routes as add_control_routes
@@ -205,7 +205,7 @@ class SimulatorApp:
         from providers.simulator import browse, emby_versions, item_images, server_config, shows, user_admin
 
         # endpoint groups kept in their own modules; first, so their literal paths win over the {id} routes below
-        for group in (emby_versions, shows, browse, server_config, item_images, user_admin):
+        for group in (emby_versions, shows, browse, server_config, item_images, user_admin, playlist_sharing):
             group.routes(self)
         a = self.add
         # system and auth
@@ -807,8 +807,7 @@ class SimulatorApp:
         if (
             caller.user is not None
             and not caller.is_admin
-            and not playlist.is_public
-            and playlist.owner_id != caller.user.id
+            and not playlist_sharing.visible_to(playlist, caller.user)
         ):
             raise SimError(403, "Access to this playlist is denied")
         return playlist

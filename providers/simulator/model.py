@@ -103,6 +103,7 @@ class SimItem:
     """Series → seasons, Season → episodes, BoxSet → member ids in collection order."""
     owner_id: str | None = None  # playlists
     is_public: bool = True  # playlists
+    shares: dict[str, bool] = field(default_factory=dict)  # playlists: user id -> CanEdit (playlist_sharing)
     media_type: str | None = None  # playlists: Video/Audio
     source_id: str | None = None  # scanned copies: the catalogue item they point at
     _sort_key: str | None = None

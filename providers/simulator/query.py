@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
+from providers.simulator import playlist_sharing
 from providers.simulator.model import SimItem, SimUser
 
 if TYPE_CHECKING:
@@ -178,7 +179,7 @@ class QueryEngine:
             return False
         if item.library_id is not None and item.library_id not in visible:
             return False
-        if item.type == "Playlist" and query.user is not None and not item.is_public and item.owner_id != query.user.id:
+        if item.type == "Playlist" and query.user is not None and not playlist_sharing.visible_to(item, query.user):
             return False
         if query.search and query.search not in item.name.lower():
             return False

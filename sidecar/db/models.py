@@ -305,6 +305,12 @@ class Channel(SQLModel, table=True):
     example_item_ids: list[int] = _json([])
     item_ids: list[int] = _json([])  # the last generated contents, in order
     playlist_provider_id: str | None = None
+    description: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))  # (0614)
+    sync_enabled: bool = False  # keep a playlist on the media server (sidecar.channel_playlists)
+    synced_at: datetime | None = _ts()
+    synced_item_count: int | None = None
+    sync_error: str | None = None  # why the last sync failed; None after a good one
+    refreshed_at: datetime | None = _ts()  # contents last recomputed (fill, schedule, owner's watch)
     created_at: datetime = _ts(nullable=False, default_now=True)
     updated_at: datetime = _ts(nullable=False, default_now=True)
 

@@ -9,7 +9,15 @@ accept either and answer with ours.
 
 from __future__ import annotations
 
-from sidecar.jobs import embed_jobs, maintenance_jobs, publish_jobs, recommend_jobs, sync_jobs, webhook_jobs
+from sidecar.jobs import (
+    channel_jobs,
+    embed_jobs,
+    maintenance_jobs,
+    publish_jobs,
+    recommend_jobs,
+    sync_jobs,
+    webhook_jobs,
+)
 from sidecar.jobs.registry import JobSpec
 from sidecar.sync.follow_up_requests import FOLLOW_UP_JOB
 from sidecar.webhooks.enqueue import PROCESS_JOB
@@ -126,6 +134,12 @@ JOBS: tuple[JobSpec, ...] = (
         publish_jobs.refresh_top_picks,
         "Rank the server's most watched titles and publish the Top Picks library, collection and playlist.",
         schedule="daily:05:00",
+    ),
+    JobSpec(
+        "refresh-channels",
+        channel_jobs.refresh_channels_job,
+        "Refill every channel from its criteria and rewrite the playlists of those synced to the server.",
+        schedule="interval:60",
     ),
     # maintenance
     JobSpec(

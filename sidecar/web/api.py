@@ -17,7 +17,7 @@ from starlette.routing import BaseRoute, Route
 from sidecar import runtime_settings as rs
 from sidecar.channels import fill_channel
 from sidecar.picks_store.taste import regenerate_taste_profile
-from sidecar.web import actions, auth
+from sidecar.web import actions, auth, channel_actions
 from sidecar.web.auth import require_user, services_of, user_of
 from sidecar.web.json_io import body_of, media_type_path, ok, path_int, query_of
 from sidecar.web.login_limit import LoginFailed, client_address
@@ -185,13 +185,13 @@ async def channels(request: Request) -> Response:
 async def channel(request: Request) -> Response:
     user = await user_of(request)
     channel_id = path_int(request, "channel_id")
+    if request.method == "DELETE":
+        await channel_actions.delete(services_of(request), channel_id, user.id)  # and its playlist
+        return Response(status_code=204)
     async with services_of(request).sessions() as session:
         if request.method == "GET":
             row = await channel_reads.channel_visible(session, channel_id, user.id)
             return ok(await channel_reads.channel_view(session, row, user.id, full=True))
-        if request.method == "DELETE":
-            await actions.delete_channel(session, channel_id, user.id)
-            return Response(status_code=204)
         await actions.owned_channel(session, channel_id, user.id)
         data = await body_of(request, ChannelIn)
         row = await actions.update_channel(session, channel_id, user.id, data)
@@ -208,6 +208,35 @@ async def channel_fill(request: Request) -> Response:
     async with services_of(request).sessions() as session:
         row = await channel_reads.channel_visible(session, channel_id, user.id)
         return ok(await channel_reads.channel_view(session, row, user.id, full=True))
+
+
+@require_user
+async def channel_generate(request: Request) -> Response:
+    user = await user_of(request)
+    channel_id = path_int(request, "channel_id")
+    proposal = await channel_actions.generate(services_of(request), channel_id, user.id)
+    async with services_of(request).sessions() as session:
+        row = await channel_reads.channel_visible(session, channel_id, user.id)
+        view = await channel_reads.channel_view(session, row, user.id, full=True)
+    return ok({**view, "proposal": proposal.as_dict()})
+
+
+@require_user
+async def channel_sync(request: Request) -> Response:
+    """POST: sync the channel to its playlist on the media server (and keep it synced); DELETE: remove it."""
+    user = await user_of(request)
+    channel_id = path_int(request, "channel_id")
+    services = services_of(request)
+    if request.method == "DELETE":
+        await channel_actions.unsync(services, channel_id, user.id)
+        result: dict[str, object] | None = None
+    else:
+        result = (await channel_actions.sync(services, channel_id, user.id)).as_dict()
+    async with services.sessions() as session:
+        row = await channel_reads.channel_visible(session, channel_id, user.id)
+        view = await channel_reads.channel_view(session, row, user.id, full=False)
+    view["sync"]["playlist_url"] = await channel_actions.playlist_link(services, view)
+    return ok({**view, "result": result})
 
 
 def routes() -> list[BaseRoute]:
@@ -228,4 +257,6 @@ def routes() -> list[BaseRoute]:
         Route("/api/channels", channels, methods=["GET", "POST"]),
         Route("/api/channels/{channel_id:id}", channel, methods=["GET", "PUT", "DELETE"]),
         Route("/api/channels/{channel_id:id}/fill", channel_fill, methods=["POST"]),
+        Route("/api/channels/{channel_id:id}/generate", channel_generate, methods=["POST"]),
+        Route("/api/channels/{channel_id:id}/sync", channel_sync, methods=["POST", "DELETE"]),
     ]

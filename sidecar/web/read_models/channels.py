@@ -36,6 +36,15 @@ async def channel_view(session: AsyncSession, channel: Channel, user_id: int, *,
         "shared_with": [{"id": u.id, "name": u.name} for u in shares],
         "item_count": len(channel.item_ids),
         "updated_at": iso(channel.updated_at),
+        "description": channel.description,
+        "refreshed_at": iso(channel.refreshed_at),
+        "sync": {
+            "enabled": channel.sync_enabled,
+            "playlist_id": channel.playlist_provider_id,
+            "synced_at": iso(channel.synced_at),
+            "item_count": channel.synced_item_count,
+            "error": channel.sync_error,
+        },
     }
     if full:
         items = await items_by_id(session, [*channel.example_item_ids, *channel.item_ids])
