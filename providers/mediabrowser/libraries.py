@@ -40,6 +40,16 @@ class Libraries(Connection):
         return await self._library_by(name=name)
 
     async def delete_library(self, name: str, *, refresh: bool = False) -> None:
+        if self.kind == "emby" and (await self._server_version() or (0,)) >= (4, 9):
+            # Emby 4.9 removes a library by its Id, in a JSON body (its SDK's LibraryRemoveVirtualFolder).
+            library = await self._library_by(name=name)
+            await self._post(
+                "/Library/VirtualFolders/Delete",
+                json_body={"Id": library.id, "RefreshLibrary": refresh},
+                what=f"library {name!r}",
+                idempotent=True,
+            )
+            return
         await self._delete(
             "/Library/VirtualFolders", {"Name": name, "RefreshLibrary": refresh}, what=f"library {name!r}"
         )
@@ -64,7 +74,7 @@ class Libraries(Connection):
         await self._post(
             f"/Items/{library_id}/Refresh",
             {
-                "Recursive": True,
+                "Recursive": True if self.kind == "emby" else None,  # Jellyfin's refresh has no such parameter
                 "MetadataRefreshMode": "Default",
                 "ImageRefreshMode": "Default",
                 "ReplaceAllMetadata": False,

@@ -1,6 +1,7 @@
 """Where Emby 4.9 differs from 4.8: ``GET /Users`` is refused (403, as users of other tools report with an
 admin key; the 4.9 SDK only has ``GET /Users/Query``), and users and libraries come as QueryResults from
-``/Users/Query`` and ``/Library/VirtualFolders/Query``."""
+``/Users/Query`` and ``/Library/VirtualFolders/Query``; a library is removed by its ``Id`` in a JSON body
+(``POST /Library/VirtualFolders/Delete``, the SDK's ``LibraryRemoveVirtualFolder``)."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ def routes(app: SimulatorApp) -> None:
     app.add("GET", "/Users", "user", refuse_user_list, EMBY_49)
     app.add("GET", "/Users/Query", "user", users_query, EMBY_49)
     app.add("GET", "/Library/VirtualFolders/Query", "admin", virtual_folders_query, EMBY_49)
+    app.add("POST", "/Library/VirtualFolders/Delete", "admin", remove_virtual_folder, EMBY_49)
 
 
 async def refuse_user_list(ctx: Ctx) -> Response:
@@ -56,3 +58,14 @@ async def virtual_folders_query(ctx: Ctx) -> Response:
     start, limit = paging(ctx)
     page = libraries[start : start + limit] if limit is not None else libraries[start:]
     return json_response({"Items": [ctx.dto.library(lib) for lib in page], "TotalRecordCount": len(libraries)})
+
+
+async def remove_virtual_folder(ctx: Ctx) -> Response:
+    from providers.simulator.app import no_content
+
+    body = await ctx.body()
+    library = ctx.sim.libraries.get(str(body.get("Id") or "")) if isinstance(body, dict) else None
+    if library is None:
+        raise SimError(404, "Library not found")
+    ctx.sim.delete_library(library.name)
+    return no_content()
