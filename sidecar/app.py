@@ -70,6 +70,12 @@ ERROR_TITLES = {
 }
 
 
+ERROR_HINTS = {
+    404: "There is no page at this address; the menu has everything Marquee shows.",
+    405: "This address does not take that kind of request.",
+}
+
+
 async def _page_user(request: Request) -> CurrentUser | None:
     """The signed-in user, so an error page keeps their navigation; none when the session cannot be read (an
     error page must render even with the database down)."""
@@ -86,9 +92,12 @@ async def _error_response(request: Request, status: int, message: str) -> Respon
     if _wants_json(request):
         return JSONResponse({"error": message}, status_code=status)
     user = await _page_user(request)
+    title = ERROR_TITLES.get(status)
+    if title and message.lower() in (title.lower(), "not found", "method not allowed"):  # starlette's bare phrases
+        message = ERROR_HINTS.get(status, message)
     context = {
         "status": status,
-        "title": ERROR_TITLES.get(status),
+        "title": title,
         "message": message,
         "current_user": user,
         "csrf_token": user.csrf_token if user else "",

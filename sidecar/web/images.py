@@ -98,13 +98,12 @@ def _hue(text: str) -> int:
 
 def placeholder_svg(kind: str, label: str) -> str:
     """Neutral art: a silhouette for a person, initials for a user, the name for a studio."""
-    if kind == "studios":
-        name = escape(label[:22])
+    if kind == "studios":  # a film-frame glyph (the name is printed beside the picture)
         return (
             '<svg xmlns="http://www.w3.org/2000/svg" width="240" height="135" viewBox="0 0 240 135">'
             '<rect width="240" height="135" rx="12" fill="#2a313a"/>'
-            '<text x="120" y="74" fill="#c4cbd3" font-family="sans-serif" font-size="18" text-anchor="middle">'
-            f"{name}</text>"
+            '<rect x="80" y="32" width="80" height="71" rx="6" fill="none" stroke="#58626e" stroke-width="6"/>'
+            '<path d="M108 52 L136 67.5 L108 83 Z" fill="#58626e"/>'
             "</svg>"
         )
     if kind == "users":

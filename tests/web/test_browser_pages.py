@@ -292,6 +292,7 @@ async def site(
                             if path == "/" and vp == "phone":
                                 await page.click("header summary")
                                 visit.menu_opens = await page.locator("header nav a").first.is_visible()
+                                await page.screenshot(path=str(shots / _shot_name(who, vp, "menu-open")), type="jpeg")
                             visit.seconds = (round(t1 - t0, 2), round(time.monotonic() - t1, 2))
                             result.visits[(who, vp, path)] = visit
                         await context.close()
