@@ -1,5 +1,6 @@
-"""The admin's JSON API for jobs and webhook events, under ``/api/admin/``, and Aperture's paths for what it
-has too (``POST /api/jobs/{name}/cancel``; the progress stream is in ``sidecar.web.job_events``). Every route
+"""The admin's JSON API for jobs and webhook events, under ``/api/admin/``, and Aperture's job paths with the
+same handlers (``/api/jobs``, ``/api/jobs/active``, ``/api/jobs/{name}/run|cancel|config|history``; the
+progress stream ``/api/jobs/progress/stream/{id}`` is in ``sidecar.web.job_events``). Every route
 answers 403 to anyone but a media-server administrator; writes need the ``X-CSRF-Token`` header like the rest
 of the API (see ``sidecar.web.api``). Job names may be Aperture's (``full-sync-watch-history``): answers name
 Marquee's job.
@@ -87,6 +88,34 @@ async def admin_job_cancel(request: Request) -> Response:
 
 
 @require_admin
+async def active_runs(request: Request) -> Response:
+    """Aperture's ``GET /api/jobs/active``: the runs in progress, each naming its job."""
+    async with services_of(request).sessions() as session:
+        return ok({"runs": await job_reads.job_runs(session, name=None, active=True, limit=50)})
+
+
+@require_admin
+async def job_config(request: Request) -> Response:
+    """Aperture's ``GET /api/jobs/{name}/config``: the schedule and whether the job is on."""
+    spec = control.resolve(str(request.path_params["name"]))
+    async with services_of(request).sessions() as session:
+        definition = await job_reads.get_job(session, spec.name)
+    return ok({"name": definition.name, "schedule": definition.schedule, "enabled": definition.enabled})
+
+
+@require_admin
+async def job_history(request: Request) -> Response:
+    """Aperture's ``GET /api/jobs/{name}/history``: the job's runs, newest first (``?limit=``, default 50)."""
+    q = query_of(request, RunsQuery)
+    spec = control.resolve(str(request.path_params["name"]))
+    async with services_of(request).sessions() as session:
+        await job_reads.get_job(session, spec.name)
+        return ok(
+            {"name": spec.name, "runs": await job_reads.job_runs(session, name=spec.name, active=False, limit=q.limit)}
+        )
+
+
+@require_admin
 async def admin_runs(request: Request) -> Response:
     q = query_of(request, RunsQuery)
     name = control.resolve(q.name).name if q.name is not None else None
@@ -140,7 +169,14 @@ def routes() -> list[BaseRoute]:
         Route("/api/admin/jobs/{name}", admin_job, methods=["PATCH"]),
         Route("/api/admin/jobs/{name}/run", admin_job_run, methods=["POST"]),
         Route("/api/admin/jobs/{name}/cancel", admin_job_cancel, methods=["POST"]),
-        Route("/api/jobs/{name}/cancel", admin_job_cancel, methods=["POST"]),  # Aperture's path
+        # Aperture's paths, the same handlers
+        Route("/api/jobs", admin_jobs, methods=["GET"]),
+        Route("/api/jobs/active", active_runs, methods=["GET"]),
+        Route("/api/jobs/{name}/run", admin_job_run, methods=["POST"]),
+        Route("/api/jobs/{name}/cancel", admin_job_cancel, methods=["POST"]),
+        Route("/api/jobs/{name}/config", job_config, methods=["GET"]),
+        Route("/api/jobs/{name}/config", admin_job, methods=["PATCH"]),
+        Route("/api/jobs/{name}/history", job_history, methods=["GET"]),
         Route("/api/admin/webhook-events", admin_webhook_events, methods=["GET"]),
         Route("/api/admin/webhook-events/clear", admin_clear_webhook_events, methods=["POST"]),
     ]

@@ -203,3 +203,34 @@ async def test_the_webhook_log_filters_by_type_hides_own_copies_and_pages(web: W
     second = await admin.get("/admin/webhooks?own=1&offset=50")
     assert "51\u201360 of 60" in second.text and "Newer" in second.text
     assert (await admin.get("/admin/webhooks?offset=x")).status_code == 422
+
+
+async def test_apertures_job_paths_answer_like_ours(web: Web) -> None:
+    await _seed_definitions(web, "sync-movies", "sync-watch-history-full")
+    async with web.services.sessions() as session:
+        session.add(JobRun(job_name="sync-movies", status="done", finished_at=datetime.now(UTC), message="m"))
+        session.add(JobRun(job_name="sync-watch-history-full", progress_current=3, progress_total=9))
+        await session.commit()
+    admin, token = await web.api_login("admin")
+    headers = {"X-CSRF-Token": token}
+    assert {j["name"] for j in (await admin.get("/api/jobs")).json()["jobs"]} == {
+        "sync-movies",
+        "sync-watch-history-full",
+    }
+    active = (await admin.get("/api/jobs/active")).json()["runs"]
+    assert [(r["job_name"], r["progress_text"]) for r in active] == [("sync-watch-history-full", "3 of 9")]
+    config = await admin.patch(
+        "/api/jobs/full-sync-watch-history/config", json={"schedule": "daily:03:00"}, headers=headers
+    )
+    assert config.status_code == 200 and config.json()["schedule"] == "daily:03:00"
+    assert (await admin.get("/api/jobs/full-sync-watch-history/config")).json() == {
+        "name": "sync-watch-history-full",
+        "schedule": "daily:03:00",
+        "enabled": True,
+    }
+    bad = await admin.patch("/api/jobs/sync-movies/config", json={"schedule": "at noon"}, headers=headers)
+    assert bad.status_code == 422
+    history = (await admin.get("/api/jobs/sync-movies/history?limit=5")).json()
+    assert history["name"] == "sync-movies" and [r["status"] for r in history["runs"]] == ["done"]
+    assert (await admin.post("/api/jobs/sync-movies/run", headers=headers)).status_code == 202
+    assert (await admin.get("/api/jobs/nope/history")).status_code == 404
