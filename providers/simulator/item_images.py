@@ -1,4 +1,8 @@
-"""Image listing and upload: ``GET /Items/{itemId}/Images`` (``ImageInfo[]``) and
+"""Images by name and of users: ``/Persons|Studios/{name}/Images/{imageType}`` (a placeholder for a person or
+studio of the catalogue, else 404) and a user's avatar (``/Users/{userId}/Images/Primary``; Jellyfin 10.9+
+``/UserImage?userId=``), 404 as for a user who never set one.
+
+Image listing and upload: ``GET /Items/{itemId}/Images`` (``ImageInfo[]``) and
 ``POST /Items/{itemId}/Images/{imageType}[/{imageIndex}]``.
 
 Jellyfin takes the upload as base64 text with an ``image/*`` content type (``ImageController.SetItemImage``
@@ -11,7 +15,9 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote
 
 from starlette.responses import Response
 
@@ -26,6 +32,10 @@ UPLOADABLE = ("primary", "backdrop", "thumb", "logo", "banner", "art", "disc", "
 
 
 def routes(app: SimulatorApp) -> None:
+    app.add("GET", "/Persons/{name}/Images/{imageType}", "anon", named_image("persons"))
+    app.add("GET", "/Studios/{name}/Images/{imageType}", "anon", named_image("studios"))
+    app.add("GET", "/Users/{userId}/Images/{imageType}", "anon", user_image)
+    app.add("GET", "/UserImage", "anon", user_image, "jellyfin")
     app.add("GET", "/Items/{itemId}/Images", "user", list_images)
     app.add("POST", "/Items/{itemId}/Images/{imageType}", "admin", upload_image)
     app.add("POST", "/Items/{itemId}/Images/{imageType}/{imageIndex}", "admin", upload_image)
@@ -87,3 +97,23 @@ async def upload_image(ctx: Ctx) -> Response:
     ctx.sim.custom_images[(item.id, image_type.lower())] = (data, content_type or "application/octet-stream")
     ctx.sim.bump()
     return no_content()
+
+
+def named_image(kind: str) -> Callable[[Ctx], Awaitable[Response]]:
+    """A person's photo or a studio's logo: a placeholder when the catalogue has that name."""
+
+    async def handler(ctx: Ctx) -> Response:
+        name = unquote(ctx.params["name"]).lower()
+        for item in ctx.sim.items.values():
+            names = [p.name for p in item.people] if kind == "persons" else item.studios
+            if any(n.lower() == name for n in names):
+                return Response(placeholder_png(f"{kind}:{name}", ctx.params["imageType"]), media_type="image/png")
+        raise SimError(404, f"No image for {name}")
+
+    return handler
+
+
+async def user_image(ctx: Ctx) -> Response:
+    user_id = ctx.params.get("userId") or ctx.arg("userId") or ""
+    ctx.sim.user(user_id)  # 404 for an unknown user
+    raise SimError(404, "The user has no image")

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from providers.errors import ProviderNotFound
 from providers.mediabrowser import EmbyServer, JellyfinServer, MediaBrowserServer
 from providers.simulator import Simulator, serve_simulator, synthetic_catalog
 from tests.conftest import shared_path
@@ -66,7 +67,14 @@ async def exercise(provider: MediaBrowserServer, sim: Simulator, tmp_path: Path)
     await provider.add_to_playlist(playlist.id, [movies[2].id], user.id)
     entries = await provider.playlist_entries(playlist.id, user.id)
     await provider.remove_from_playlist(playlist.id, [entries[0].entry_id])
+    await provider.move_playlist_entry(playlist.id, entries[-1].entry_id, 0)
+    await provider.update_playlist(playlist.id, name="P2", shared_with=[user.id])
+    await provider.playlist_shared_with(playlist.id)
     await provider.list_playlists(user.id)
+    person = next(p.name for m in sim.items.values() for p in m.people)
+    await provider.fetch_named_image("Persons", person, max_width=100)
+    with pytest.raises(ProviderNotFound):
+        await provider.fetch_user_image(user.id)
     await provider.delete_item(movies[5].id)
     await provider.delete_library("Picks")
 
