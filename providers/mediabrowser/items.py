@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
 from typing import Any
@@ -10,6 +11,8 @@ from providers.base import Item, UserData
 from providers.errors import ProviderResponseError
 from providers.mediabrowser import dto as d
 from providers.mediabrowser.connection import IDS_PER_REQUEST, ITEM_FIELDS, STABLE_SORT, Connection, chunks
+
+_GUID = re.compile(r"[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}")
 
 
 class Items(Connection):
@@ -83,6 +86,10 @@ class Items(Connection):
             params["SortOrder"] = "Ascending"
         id_groups: list[Sequence[str] | None] = [None]
         if ids is not None:
+            if self.kind == "jellyfin":
+                # Jellyfin's binder drops ids that are not GUIDs, and an empty ``ids`` filters nothing: one stray id
+                # would page through the whole server. Such an id matches no Jellyfin item, so leave it out here.
+                ids = [i for i in ids if _GUID.fullmatch(i)]
             id_groups = list(chunks(list(ids), IDS_PER_REQUEST))
         for group in id_groups:
             group_params = {**params, "Ids": list(group) if group is not None else None}

@@ -155,3 +155,13 @@ async def test_fetch_image_fails_fast_when_the_server_fails(served: Served) -> N
     with pytest.raises(ProviderUnavailable):
         await served.provider.fetch_image(movie.id)
     assert served.sim.faults[-1].remaining == 1  # asked once, not retried (other calls retry twice)
+
+
+async def test_ids_a_jellyfin_server_cannot_bind_match_nothing(served: Served) -> None:
+    """Jellyfin drops a non-GUID id and then filters on nothing; the provider must not page the whole server."""
+    alice = served.user_id("alice")
+    if served.sim.flavor == "jellyfin":
+        assert [i async for i in served.provider.iter_items(ids=["not-a-guid"], user_id=alice)] == []
+    movie = next(i for i in served.sim.items.values() if i.type == "Movie")
+    found = [i.id async for i in served.provider.iter_items(ids=["42x", movie.id], user_id=alice)]
+    assert found == [movie.id]
