@@ -11,7 +11,8 @@ every ``POLL_S`` and the running-jobs stream (every admin page has one, for the 
 every ``ACTIVE_POLL_S``: sleeping in between, never a busy loop (10 open streams cost about 0.1 s of CPU a
 second on the loaded 2-core test machine, client included). A comment line every
 ``KEEPALIVE_S`` keeps proxies from closing an idle stream and notices a client that left. A stream ends after
-``STREAM_MAX_S`` (EventSource reconnects by itself after ``retry``), so no stream keeps a stopping server.
+``STREAM_MAX_S`` (EventSource reconnects by itself after ``retry``): uvicorn waits for open responses when it
+stops, so a stopping server waits at most that long for an admin's open page.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ from sidecar.web.read_models import jobs as job_reads
 POLL_S = 0.5
 ACTIVE_POLL_S = 1.0
 KEEPALIVE_S = 5.0
-STREAM_MAX_S = 60.0
+STREAM_MAX_S = 10.0
 RETRY_MS = 1000
 HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 
