@@ -301,6 +301,9 @@ async def site(
                 await browser.close()
         slowest = sorted(result.visits.items(), key=lambda kv: -sum(kv[1].seconds))[:8]
         print("slowest visits:", [(k, v.seconds) for k, v in slowest])
+        print(
+            "axe, every impact:", sorted({(x["id"], x["impact"]) for v in result.visits.values() for x in v.axe or []})
+        )
         yield result
 
 
