@@ -304,6 +304,9 @@ async def _demo(settings: Any, args: argparse.Namespace) -> None:
             )
             await server_task
         finally:
+            # Marquee is going: the simulator stops sending (else it would try each queued announcement and log
+            # a failure per item while it shuts down).
+            sim.webhooks.clear_targets()
             server.should_exit = True
             with contextlib.suppress(Exception):
                 await server_task

@@ -124,32 +124,47 @@ def demo_catalogue(movies: int | None = None, series: int | None = None) -> Cata
 
 def seed_taste_histories(sim: Simulator, *, seed: int = 0, now: datetime | None = None) -> dict[str, str]:
     """Give every non-admin user a history inside their taste: completed movies over the last four months
-    (a few favourites, a couple outside the taste), and a show of theirs partly watched. Users with no
-    stated taste get a mixed history. Returns ``{user name: taste label}``."""
+    (a few favourites) and shows of theirs partly watched. Users with no stated taste get a mixed history.
+    Returns ``{user name: taste label}``."""
     now = now or utcnow()
     movies = [i for i in sim.items.values() if i.type == "Movie"]
     shows = [i for i in sim.items.values() if i.type == "Series"]
+    drawn_for = _drawn_for(sim)
     labels: dict[str, str] = {}
     for n, user in enumerate(u for u in sim.users.values() if not u.is_admin):
         rng = random.Random(seed * 1000 + n)
         taste = taste_of(user.name)
         labels[user.name] = taste.label if taste else "a bit of everything"
-        liked = [m for m in movies if taste is None or taste.likes(m.genres, series=False)]
-        liked_ids = {m.id for m in liked}
-        others = [m for m in movies if m.id not in liked_ids] if taste else []
+        # The titles drawn for this taste: no two demo users share a title, so no co-watching links one taste to
+        # another (with four viewers it would be noise) and each user's picks come from their own taste.
+        liked = [m for m in movies if (drawn_for.get(m.id) == user.name if taste else True)]
         watched = rng.sample(liked, k=min(len(liked), max(3, len(liked) * 2 // 5)))
-        watched += rng.sample(others, k=min(len(others), 2))
-        for k, movie in enumerate(watched):
+        for movie in watched:
             when = now - timedelta(days=rng.uniform(1, 120), minutes=rng.randint(0, 600))
             sim.mark_played(user.id, movie.id, True, when, notify=False)
-            if k < len(watched) - 2 and rng.random() < 0.2:
+            if rng.random() < 0.2:
                 sim.set_favorite(user.id, movie.id, True, notify=False)
-        own_shows = [s for s in shows if taste is None or taste.likes(s.genres, series=True)]
+        own_shows = [s for s in shows if (drawn_for.get(s.id) == user.name if taste else True)]
         for k, show in enumerate(rng.sample(own_shows, k=min(len(own_shows), 2))):
             episodes = sim.descendants(show, {"Episode"})
             for e, episode in enumerate(episodes[: max(1, len(episodes) * (2 - k) // 3)]):
                 sim.mark_played(user.id, episode.id, True, now - timedelta(days=40 - e * 0.5), notify=False)
     return labels
+
+
+def _drawn_for(sim: Simulator) -> dict[str, str]:
+    """Simulator item id -> the demo user whose taste the title was drawn for."""
+    data = load_demo_titles()
+    taste_of_title = {
+        (kind, record["title"], record.get("year")): str(record.get("taste") or "")
+        for kind, records in (("Movie", data["movies"]), ("Series", data["series"]))
+        for record in records
+    }
+    out: dict[str, str] = {}
+    for item in sim.items.values():
+        if item.type in ("Movie", "Series") and (taste := taste_of_title.get((item.type, item.name, item.year))):
+            out[item.id] = taste
+    return out
 
 
 # --- deriving the file from netflix_titles.csv ------------------------------------------------------
@@ -216,7 +231,9 @@ def _draw(rows: list[dict[str, str]], per_taste: int, *, series: bool, known: se
         buckets.append(bucket)
     out: list[dict[str, Any]] = []
     for rank in range(per_taste):
-        out.extend(_record(bucket[rank]) for bucket in buckets if rank < len(bucket))
+        for taste, bucket in zip(DEMO_TASTES, buckets, strict=True):
+            if rank < len(bucket):
+                out.append({**_record(bucket[rank]), "taste": taste.user})
     return out
 
 

@@ -36,16 +36,20 @@ def test_histories_follow_each_users_taste() -> None:
     sim = Simulator("jellyfin", catalog=demo_catalogue(), users=6)
     labels = seed_taste_histories(sim)
     assert labels == {t.user: t.label for t in DEMO_TASTES[:6]}
+    watched_by: dict[str, set[str]] = {}
     for taste in DEMO_TASTES[:6]:
         user = sim.user(taste.user)
         played = [i for i in sim.items.values() if i.type == "Movie" and sim.get_user_data(user.id, i).played]
         inside = [m for m in played if taste.likes(m.genres, series=False)]
-        assert len(played) >= 8 and len(inside) >= 0.8 * len(played), (taste.label, [m.title for m in played])
+        assert len(played) >= 8 and inside == played, (taste.label, [m.name for m in played])
+        watched_by[taste.user] = {m.id for m in played}
         episodes = [i for i in sim.items.values() if i.type == "Episode" and sim.get_user_data(user.id, i).played]
         shows = {sim.items[e.series_id or ""].name for e in episodes}
         assert shows and all(
             taste.likes(s.genres, series=True) for s in sim.items.values() if s.type == "Series" and s.name in shows
         )
+    for user, titles in watched_by.items():  # no title links two tastes (co-watching would blur the picks)
+        assert not any(titles & other for name, other in watched_by.items() if name != user)
     admin = sim.user("admin")
     assert not any(d for (u, _), d in sim.user_data.items() if u == admin.id)
 
