@@ -23,3 +23,20 @@ def test_durations_read_like_a_person_would_say_them() -> None:
     assert duration_text(42.4) == "42 s"
     assert duration_text(125) == "2 min 5 s"
     assert duration_text(3600 * 2 + 60 * 3) == "2 h 3 min"
+
+
+def test_a_finished_run_without_progress_says_what_it_did() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from sidecar.db.models import JobRun
+    from sidecar.web.read_models.jobs import run_view
+
+    now = datetime.now(UTC)
+    run = JobRun(
+        id=1, job_name="sync-users", status="done", result={"seen": 3, "new": 1, "by_kind": {"x": 1}},
+        started_at=now - timedelta(seconds=75), finished_at=now,
+    )  # fmt: skip
+    view = run_view(run)
+    assert view["progress_text"] == "seen: 3, new: 1"
+    assert view["duration_text"] == "1 min 15 s"
+    assert run_view(JobRun(id=2, job_name="sync-users", status="failed", started_at=now))["progress_text"] == ""

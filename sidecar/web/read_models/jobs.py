@@ -9,6 +9,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from sidecar.db.models import JobDefinition, JobRun
 from sidecar.errors import NotFound
+from sidecar.jobs.untracked import summary
 from sidecar.web.read_models.shared import iso, sql_rows
 
 ACTIVE_STATUSES = ("running",)
@@ -61,7 +62,9 @@ def run_view(run: JobRun) -> dict[str, Any]:
         "finished_at": iso(run.finished_at),
         "duration_s": round(duration, 1) if duration is not None else None,
         "duration_text": duration_text(duration),
-        "progress_text": progress_text(run.progress_current, total, run.message),
+        # a finished run that reported no progress says what it did (its result's plain fields)
+        "progress_text": progress_text(run.progress_current, total, run.message)
+        or (summary(run.result) if run.status == "done" else ""),
     }
 
 
