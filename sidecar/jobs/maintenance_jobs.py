@@ -105,6 +105,7 @@ async def prune_history(services: Services, progress: Progress) -> dict[str, Any
     days, keep = settings.keep_events_days, settings.keep_events_max
     events = await prune_events(services, days=days, keep=keep)
     progress.log(f"webhook events: removed {sum(events.values())} ({events or 'none'})")
+    await progress.checkpoint()  # a cancelled run stops between the two
     runs = await prune_runs(services, days=days, keep=keep)
     progress.log(f"job runs: removed {runs}")
     return {"events": events, "job_runs": runs, "keep_days": days, "keep_max": keep}
