@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlmodel import select
 
-from sidecar.db.models import AppUser, Item, MediaServer, TasteProfile, TopPick, WatchState
+from sidecar.db.models import AppUser, Item, JobRun, MediaServer, TasteProfile, TopPick, WatchState
 from tests.web.conftest import Web
 
 
@@ -88,11 +88,24 @@ async def test_a_users_home_holds_their_dashboard_and_nothing_for_admins(web: We
 
 async def test_an_administrators_home_adds_system_health(web: Web) -> None:
     await _world(web)
+    now = datetime.now(UTC)
+    async with web.services.sessions() as session:
+        session.add(
+            JobRun(job_name="initial-sync", status="done", started_at=now - timedelta(minutes=5), finished_at=now)
+        )
+        session.add(JobRun(job_name="generate-embeddings", status="running", progress_current=1, progress_total=4))
+        await session.commit()
     client = await web.login("admin")
     page = (await client.get("/")).text
     assert "Hello, admin" in page and "System health" in page
-    assert "Jobs running:" in page and "Last sync:" in page and "Webhooks:" in page
+    assert "Jobs running:" in page and "generate-embeddings</a> (25%)" in page
+    assert "Last sync:</strong>\n      initial-sync" in page and "Webhooks:" in page
     assert "none received yet" in page and "marquee webhook-url" in page
+    user_page = (await (await web.login("bob")).get("/")).text  # none of it for a user
+    assert "Hello, bob" in user_page
+    assert (
+        "generate-embeddings" not in user_page and "initial-sync" not in user_page and "System health" not in user_page
+    )
 
 
 @pytest.mark.model

@@ -26,7 +26,14 @@ from sidecar.web.read_models.watch_stats import load_watch_stats
 CAROUSEL = 12
 RECENT = 8
 TEASER = 5
-SYNC_JOBS = ("sync-catalogue", "sync-movies", "sync-series", "sync-watch-history", "sync-watch-history-full")
+SYNC_JOBS = (
+    "initial-sync",
+    "sync-catalogue",
+    "sync-movies",
+    "sync-series",
+    "sync-watch-history",
+    "sync-watch-history-full",
+)
 WEBHOOK_QUIET = timedelta(days=2)  # no webhook for this long while plays happen: probably not set up
 
 
