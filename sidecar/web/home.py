@@ -23,7 +23,8 @@ def setup_steps(settings: Settings, items: int) -> list[str]:
     if settings.media_server_url is None and items == 0:
         steps.append(
             "No media server is configured: open /setup with the setup code from Marquee's log (or set "
-            "MARQUEE_MEDIA_SERVER_TYPE, _URL and _API_KEY; `marquee demo` tries it against the built-in simulator)."
+            "MARQUEE_MEDIA_SERVER_TYPE, MARQUEE_MEDIA_SERVER_URL and MARQUEE_MEDIA_SERVER_API_KEY; `marquee demo` "
+            "tries it against the built-in simulator)."
         )
     elif items == 0:
         steps.append("The media server is configured; the first sync fills the catalogue.")
