@@ -1,5 +1,5 @@
-"""Faces and art from the media server, served by Marquee: user avatars, people's photos, studio and network
-logos. The browser only ever sees Marquee's own URLs (``/images/users/7``, ``/images/people/Ana%20Lima``), so
+"""Art and faces from the media server, served by Marquee: posters, user avatars, people's photos, studio and
+network logos. The browser only ever sees Marquee's own URLs (``/images/users/7``, ``/images/people/Ana%20Lima``), so
 neither the server's address nor its API key reach a page.
 
 Each image is fetched once through the provider (``MediaServer.fetch_user_image`` / ``fetch_named_image``) and
@@ -28,6 +28,7 @@ from providers.base import Image, NamedImageKind
 from providers.errors import MediaServerError
 from sidecar.db.models import AppUser
 from sidecar.web.auth import require_user, services_of
+from sidecar.web.read_models import items as item_reads
 from sidecar.web.rendering import path_int
 
 log = logging.getLogger(__name__)
@@ -37,7 +38,7 @@ MISSING_TTL_S = 15 * 60
 BROWSER_MAX_AGE_S = 86400
 PLACEHOLDER_MAX_AGE_S = 3600
 MAX_NAME = 200
-WIDTHS = {"users": 96, "people": 160, "studios": 240}
+WIDTHS = {"items": 400, "users": 96, "people": 160, "studios": 240}
 
 
 @dataclass(frozen=True)
@@ -98,6 +99,13 @@ def _hue(text: str) -> int:
 
 def placeholder_svg(kind: str, label: str) -> str:
     """Neutral art: a silhouette for a person, initials for a user, the name for a studio."""
+    if kind == "items":  # the title's name on a poster-shaped card
+        return (
+            '<svg xmlns="http://www.w3.org/2000/svg" width="200" height="300" viewBox="0 0 200 300">'
+            '<rect width="200" height="300" fill="#2a313a"/>'
+            '<text x="100" y="150" fill="#c4cbd3" font-family="sans-serif" font-size="15" text-anchor="middle">'
+            f"{escape(label[:28])}</text></svg>"
+        )
     if kind == "studios":  # a film-frame glyph (the name is printed beside the picture)
         return (
             '<svg xmlns="http://www.w3.org/2000/svg" width="240" height="135" viewBox="0 0 240 135">'
@@ -125,7 +133,8 @@ def placeholder_svg(kind: str, label: str) -> str:
 
 
 async def cached_image(key: str, fetch: Callable[[], Awaitable[Image]], cache: ImageCache = CACHE) -> Image | None:
-    """The image under ``key`` from the cache or, once per TTL, from the media server."""
+    """The image under ``key`` from the cache or, once per TTL, from the media server. Keys start with the
+    provider object's id, so a media server configured anew starts with an empty cache."""
     entry = cache.get(key)
     if entry is not None:
         return entry.image
@@ -138,6 +147,23 @@ async def cached_image(key: str, fetch: Callable[[], Awaitable[Image]], cache: I
         image = None
     cache.put(key, image, FOUND_TTL_S if image else MISSING_TTL_S)
     return image
+
+
+@require_user
+async def poster(request: Request) -> Response:
+    """A title's poster (its ``Primary`` image at the tag we synced), or the title's name on a neutral card."""
+    services = services_of(request)
+    async with services.sessions() as session:
+        item = await item_reads.get_item(session, path_int(request, "item_id"))
+    tag = item.image_tags.get("Primary")
+    server = services.media_server
+    image = None
+    if tag and server is not None:
+        image = await cached_image(
+            f"{id(server)}:items:{item.provider_id}:{tag}",
+            lambda: server.fetch_image(item.provider_id, tag=tag, max_width=WIDTHS["items"]),
+        )
+    return _answer("items", item.name, image)
 
 
 def _answer(kind: str, label: str, image: Image | None) -> Response:
@@ -163,7 +189,7 @@ async def user_avatar(request: Request) -> Response:
     image = None
     if server is not None:
         image = await cached_image(
-            f"users:{user.provider_id}",
+            f"{id(server)}:users:{user.provider_id}",
             lambda: server.fetch_user_image(user.provider_id, max_width=WIDTHS["users"]),
         )
     return _answer("users", user.name, image)
@@ -181,7 +207,7 @@ def _named(kind: str) -> Callable[[Request], Awaitable[Response]]:
         image = None
         if server is not None:
             image = await cached_image(
-                f"{kind}:{name}",
+                f"{id(server)}:{kind}:{name}",
                 lambda: server.fetch_named_image(server_kind, name, max_width=WIDTHS[kind]),
             )
         return _answer(kind, name, image)
@@ -191,6 +217,7 @@ def _named(kind: str) -> Callable[[Request], Awaitable[Response]]:
 
 def routes() -> list[BaseRoute]:
     return [
+        Route("/images/items/{item_id:id}", poster),
         Route("/images/users/{user_id:id}", user_avatar),
         Route("/images/people/{name:path}", _named("people")),
         Route("/images/studios/{name:path}", _named("studios")),

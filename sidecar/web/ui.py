@@ -8,14 +8,12 @@ Every form POST is checked for its CSRF token (``auth.checked_form``) and answer
 from __future__ import annotations
 
 import logging
-from xml.sax.saxutils import escape
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from providers.errors import MediaServerError
 from sidecar import runtime_settings as rs
 from sidecar.db.models import MediaServer as MediaServerRow
 from sidecar.errors import Forbidden, InvalidInput
@@ -147,38 +145,6 @@ async def item_page(request: Request) -> Response:
     )
 
 
-PLACEHOLDER_SVG = (
-    '<svg xmlns="http://www.w3.org/2000/svg" width="200" height="300" viewBox="0 0 200 300">'
-    '<rect width="200" height="300" fill="#2a313a"/>'
-    '<text x="100" y="150" fill="#9aa3ad" font-family="sans-serif" font-size="14" text-anchor="middle">{}</text>'
-    "</svg>"
-)
-
-
-@require_user
-async def poster(request: Request) -> Response:
-    """The title's poster from the media server (so browsers never need its address or key), or a placeholder."""
-    services = services_of(request)
-    async with services.sessions() as session:
-        item = await item_reads.get_item(session, path_int(request, "item_id"))
-    tag = item.image_tags.get("Primary")
-    server = services.media_server
-    if tag and server is not None:
-        try:
-            image = await server.fetch_image(item.provider_id, tag=tag, max_width=400)
-        except MediaServerError as exc:  # ProviderNotFound: no such image any more
-            log.warning("poster of item %s unavailable: %s", item.id, type(exc).__name__)
-        else:
-            if image.content_type.startswith("image/"):
-                return Response(
-                    image.data, media_type=image.content_type, headers={"Cache-Control": "private, max-age=86400"}
-                )
-    title = escape(item.name[:28])
-    return Response(
-        PLACEHOLDER_SVG.format(title), media_type="image/svg+xml", headers={"Cache-Control": "private, max-age=300"}
-    )
-
-
 async def _taste_page(request: Request, *, notice: str | None = None, status: int = 200) -> Response:
     user = await user_of(request)
     async with services_of(request).sessions() as session:
@@ -306,7 +272,6 @@ def routes() -> list[BaseRoute]:
         Route("/picks", picks_page),
         Route("/browse", browse_page),
         Route("/items/{item_id:id}", item_page),
-        Route("/images/items/{item_id:id}", poster),
         Route("/taste", taste_page),
         Route("/taste/regenerate", taste_regenerate, methods=["POST"]),
         Route("/stats", stats_page),

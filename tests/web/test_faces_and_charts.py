@@ -4,6 +4,7 @@ and the server-rendered SVG charts (text alternatives, escaping, numbers)."""
 from __future__ import annotations
 
 import re
+from urllib.parse import quote
 
 import pytest
 from pytest_httpx import HTTPXMock
@@ -129,12 +130,19 @@ async def test_faces_need_a_login_fall_back_to_placeholders_and_pages_carry_no_k
     assert (await anonymous.get("/images/people/Ana%20Lima")).status_code in (303, 307)
     alice = await web.login("alice")
     me = await web.user_row("alice")
-    for path in (f"/images/users/{me.id}", "/images/people/Ana%20Lima", "/images/studios/Lantern%20Films"):
+    sim_movie = next(i for i in web.sim.items.values() if i.type == "Movie" and i.people and i.studios)
+    person, studio = quote(sim_movie.people[0].name), quote(sim_movie.studios[0])
+    for path in (f"/images/people/{person}", f"/images/studios/{studio}"):
+        answer = await alice.get(path)  # the server has these: its picture, through Marquee
+        assert answer.status_code == 200 and answer.headers["content-type"] == "image/png", path
+        assert answer.content.startswith(b"\x89PNG")
+        assert answer.headers["cache-control"] == "private, max-age=86400"
+    for path in (f"/images/users/{me.id}", "/images/people/Nobody%20Here", "/images/studios/No%20Such%20Studio"):
         answer = await alice.get(path)
-        # the simulator has no user, person or studio images: a neutral placeholder, cached by the browser
+        # no avatar set, no such person or studio on the server: a neutral placeholder, cached for an hour
         assert answer.status_code == 200, path
         assert answer.headers["content-type"].startswith("image/svg+xml")
-        assert answer.headers["cache-control"].startswith("private, max-age=")
+        assert answer.headers["cache-control"] == "private, max-age=3600"
     assert (await alice.get("/images/users/999999")).status_code == 404
     stats = await alice.get("/stats")
     assert stats.status_code == 200
