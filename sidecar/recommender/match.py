@@ -1,12 +1,13 @@
 """Match %: "how likely is a title scoring this high to be one I would choose".
 
 What it is calibrated on. The server's own users' later watches: for each user (an evenly spread,
-deterministic sample of at most `CALIBRATION_USERS` per media type), the title they watched last is
-scored exactly as a pick would be, from everything else they watched and as if they had not
-watched it (`held_out`, including the co-watch model's leave-one-out), and placed among that
-user's candidates as a normal score: its mid-rank quantile through the inverse normal CDF (the
-catalogue's candidates are N(0, 1) by construction, whatever the score's components and tails).
-`later_watch_scores` (in `match_fit`) collects these; `MatchCalibration.fit` pools them.
+deterministic sample of at most `CALIBRATION_USERS` per media type), the title they watched last is held
+out, their taste is built from what they watched before it, every candidate is scored from that earlier
+history exactly as a pick would be (the co-watch model, fitted on whole histories, scores the held-out
+title as if this user had never watched it), and the held-out title is placed among the candidates as a
+normal score: its mid-rank quantile through the inverse normal CDF (the candidates are N(0, 1) by
+construction, whatever the score's components and tails). `match_fit.later_watch_scores` collects these;
+`MatchCalibration.fit` pools them. On histories with no signal at all they average ~0 (tested).
 
 The model (binormal ROC, equal variances). What users go on to watch is N(d', 1) on that scale;
 an arbitrary candidate is N(0, 1). d' is the mean normal score of the later watches, shrunk towards

@@ -1,9 +1,12 @@
 """Fitting the match calibration on the server's own users' later watches (see `match`).
 
-For each sampled user the title they watched last is scored as a pick would be, from the rest of
-their history and as if unwatched (the leave-one-out reference `score_candidates` already computes
-for the user's taste titles; the newest taste title is the first), and placed among that user's
-candidates as a normal score. Pure and deterministic: users in sorted order, evenly spaced.
+A time split per sampled user: the title they watched last is held out, their taste is built from
+everything they watched before it, every candidate is scored from that earlier history exactly as a
+pick is, and the held-out title is placed among those candidates as a normal score. The one input that
+still knows the future is the co-watch model (fitted on every user's whole history, this user's last
+title included): the held-out title's co-watch score is therefore recomputed as if this user had never
+watched it (`CowatchModel.held_out_scores`, an exact leave-one-interaction-out refit). Pure and
+deterministic: users in sorted order, evenly spaced.
 """
 
 from __future__ import annotations
@@ -14,7 +17,8 @@ import numpy as np
 
 from sidecar.recommender import PreparedModel, WatchEvent, Weights
 from sidecar.recommender.match import MatchCalibration, normal_scores
-from sidecar.recommender.picks import score_candidates
+from sidecar.recommender.picks import COWATCH_FULL_CONFIDENCE_USERS, Scored, _weighted_total, score_candidates
+from sidecar.recommender.prepared_model import positive_event
 
 CALIBRATION_USERS = 48
 MIN_TITLES = 3  # a later watch and at least two titles before it
@@ -29,6 +33,28 @@ def sample_users(users: Sequence[str], limit: int = CALIBRATION_USERS) -> list[s
     return [ordered[int(i * step)] for i in range(limit)]
 
 
+def _without_own_cowatch(
+    model: PreparedModel, scored: Scored, weights: Weights, history: Sequence[WatchEvent], target: int
+) -> float:
+    """The target's relevance with its co-watch score as if this user had never watched it."""
+    relevance = float(scored.relevance[target])
+    cowatch, taste = model.cowatch, scored.profile
+    if cowatch is None or scored.cowatch is None or taste is None:
+        return relevance
+    raw = cowatch.scores(taste.positions, taste.weights.astype(np.float32), model.size).astype(np.float64)
+    row = model.indices([e.item_id for e in history if positive_event(e)])
+    positions = np.append(taste.positions, target)
+    fixed = float(cowatch.held_out_scores(row, positions, np.append(taste.weights, 0.0))[-1])
+    spread = float(raw[scored.candidates].std())
+    confidence = min(1.0, (cowatch.users - 1) / (COWATCH_FULL_CONFIDENCE_USERS - 1))
+    cowatch_weight = weights.cowatch * confidence
+    total = _weighted_total(weights, scored.taste, scored.quality, scored.novelty) + cowatch_weight * scored.cowatch
+    total_spread = float(total[scored.candidates].std())
+    if spread < 1e-12 or total_spread < 1e-12:
+        return relevance
+    return relevance + cowatch_weight * (fixed - float(raw[target])) / spread / total_spread
+
+
 def later_watch_scores(
     model: PreparedModel,
     histories: Mapping[str, Sequence[WatchEvent]],
@@ -39,21 +65,28 @@ def later_watch_scores(
     max_users: int = CALIBRATION_USERS,
 ) -> list[float]:
     """The normal score, among that user's candidates, of each sampled user's latest watch."""
-    eligible = [u for u, h in histories.items() if len(h) >= MIN_TITLES]
+    eligible = [
+        u
+        for u, h in histories.items()
+        if sum(1 for e in h if e.item_id in model.index and positive_event(e)) >= MIN_TITLES
+    ]
     out: list[float] = []
     for user in sample_users(eligible, max_users):
-        scored = score_candidates(
-            model, histories[user], weights=weights, recent_limit=recent_limit, media_type=media_type
-        )
-        taste, reference = scored.profile, scored.reference
-        if taste is None or reference is None or taste.positions.size < MIN_TITLES:
+        history = histories[user]
+        watched = [e for e in history if e.item_id in model.index and positive_event(e)]
+        latest = max(watched, key=lambda e: (e.last_played or 0.0, e.item_id))
+        target = model.index[latest.item_id]
+        if media_type is not None and model.media_types[int(model.media_type_of[target])] != media_type:
             continue
-        if media_type is not None and model.media_types[int(model.media_type_of[taste.positions[0]])] != media_type:
+        earlier = [e for e in history if e.item_id != latest.item_id]
+        scored = score_candidates(model, earlier, weights=weights, recent_limit=recent_limit, media_type=media_type)
+        if scored.profile is None or not scored.candidates[target]:
             continue
         pool = np.sort(scored.relevance[scored.candidates])
         if pool.size < 2:
             continue
-        out.append(float(normal_scores(pool, reference[:1])[0]))
+        value = _without_own_cowatch(model, scored, weights, history, target)
+        out.append(float(normal_scores(pool, np.array([value]))[0]))
     return out
 
 

@@ -116,3 +116,15 @@ def test_a_new_user_on_a_server_without_ratings_sees_no_plateaus() -> None:
     values = [p.match_percent for p in picks]
     assert len(set(values)) >= 8, values
     assert all(v > 50 for v in values), values
+
+
+def test_histories_without_any_signal_give_no_separation() -> None:
+    # random titles watched in random order: the time split must not find skill that is not there
+    rng = np.random.default_rng(11)
+    entries = [(item(f"r{k}", [GENRES[k % 4]], year=1950 + k % 60), rng.standard_normal(8)) for k in range(400)]
+    order = random.Random(5)
+    histories = {f"u{u:02d}": watched(*[f"r{order.randrange(400)}" for _ in range(12)]) for u in range(48)}
+    model = build(entries, histories)
+    scores = later_watch_scores(model, histories, weights=Weights(), media_type="movie")
+    assert len(scores) >= 40
+    assert abs(float(np.mean(scores))) < 0.35  # about 0 (standard error ~0.15)

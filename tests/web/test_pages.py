@@ -99,7 +99,7 @@ async def test_item_page_lists_similar_titles_by_embedding(web: Web) -> None:
     page = await client.get(f"/items/{base.id}")
     assert page.status_code == 200 and "Alien" in page.text and "Similar titles" in page.text
     assert page.text.index("Aliens") < page.text.index("Notting Hill")
-    play = f"/web/index.html#/details?id={base.provider_id}&amp;serverId={web.sim.server_id}"
+    play = f"/web/#/details?id={base.provider_id}&amp;serverId={web.sim.server_id}"  # Jellyfin's deep link
     assert f'href="{web.settings.media_server_url}{play}"' in page.text
     assert (await client.get(f"/api/items/{far.id + 1000}")).status_code == 404
     assert (await client.get(f"/items/{far.id + 1000}")).status_code == 404
