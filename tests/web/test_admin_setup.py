@@ -229,6 +229,7 @@ async def _synced(web: Web) -> None:
     await initial_sync_job(web.services, Progress.detached())
 
 
+@pytest.mark.slow
 async def test_models_test_estimate_save_and_reembed(web: Web, fake_ai: tuple[str, FakeState]) -> None:
     endpoint, state = fake_ai
     await _synced(web)
@@ -324,6 +325,7 @@ async def web_with_history(settings: Settings, clean_db: AsyncEngine, clean_redi
         yield env
 
 
+@pytest.mark.slow
 async def test_purge_movies_then_the_next_sync_brings_everything_back(
     web_with_history: Web, fake_ai: tuple[str, FakeState]
 ) -> None:
