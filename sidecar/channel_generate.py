@@ -65,20 +65,26 @@ def template_proposal(facts: ChannelFacts) -> Proposal:
     kind = "series" if facts.media_type == MediaType.SERIES else "movies"
     genres = list(dict.fromkeys([*facts.genre_filters, *facts.example_genres]))[:3]
     titles = [t.rsplit(" (", 1)[0] for t in facts.examples[:3]]
-    if genres:
+    words = " ".join(facts.own_words.split())
+    if words and len(words) <= 40:
+        name = words[:1].upper() + words[1:]
+    elif genres:
         name = f"{' & '.join(genres[:2])} {kind}"
     elif titles:
         name = f"More like {titles[0]}"
     else:
         name = f"My {kind}"
     parts = []
-    if genres:
+    if words and len(words) <= 120:
+        parts.append(words)
+    elif genres:
         parts.append(f"{_join([g.lower() for g in genres])} {kind}")
     else:
         parts.append(kind)
     if titles:
         parts.append(f"in the spirit of {_join(titles)}")
-    description = " ".join(parts).capitalize() + "."
+    sentence = " ".join(parts)
+    description = sentence[:1].upper() + sentence[1:] + "."
     preference = facts.own_words.strip() or " ".join(parts)
     return Proposal(
         name=name[:NAME_MAX],
