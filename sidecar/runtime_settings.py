@@ -6,7 +6,8 @@ A stored value that no longer validates is logged and replaced by the defaults r
 
     recommendations.{movies,series}  RecommendationSettings (weights, count, recent-watch limit)
     top_picks.{movies,series}        TopPicksSettings (window, viewers, count, weights, outputs)
-    explanations                     ExplanationSettings (global "why we picked this" toggle)
+    explanations                     ExplanationSettings (global "why we picked this" toggle; see
+                                     ``effective_explanations`` for a user's effective value)
     publish                          PublishSettings (strm/symlink, all-folders conversion)
 
 Usage: ``await load(session, recommendation_key("movies"))`` / ``await save(session, key, value)``;
@@ -18,9 +19,9 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Generic, Literal, TypeVar
+from typing import Any, Generic, Literal, Protocol, Self, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -44,6 +45,15 @@ class AlgorithmWeights(_Strict):
     rating: float = Field(default=0.2, ge=0.0, le=1.0, description="Weight of community ratings.")
     diversity: float = Field(default=0.3, ge=0.0, le=1.0, description="Variety in the list (MMR).")
 
+    @model_validator(mode="after")
+    def _something_counts(self) -> Self:
+        if self.similarity == self.novelty == self.rating == 0:
+            raise ValueError(
+                "similarity, novelty and rating cannot all be 0: every title would score the same; "
+                "set at least one above 0"
+            )
+        return self
+
 
 class RecommendationSettings(_Strict):
     weights: AlgorithmWeights = Field(default_factory=AlgorithmWeights)
@@ -57,6 +67,15 @@ class TopPicksWeights(_Strict):
     unique_viewers: float = Field(default=0.5, ge=0.0, le=1.0)
     play_count: float = Field(default=0.3, ge=0.0, le=1.0)
     completion: float = Field(default=0.2, ge=0.0, le=1.0)
+
+    @model_validator(mode="after")
+    def _something_counts(self) -> Self:
+        if self.unique_viewers == self.play_count == self.completion == 0:
+            raise ValueError(
+                "unique viewers, play count and completion cannot all be 0: every title would rank the same; "
+                "set at least one above 0"
+            )
+        return self
 
 
 class TopPicksOutputs(_Strict):
@@ -78,7 +97,10 @@ class TopPicksSettings(_Strict):
 
 class ExplanationSettings(_Strict):
     enabled: bool = Field(default=True, description="Write 'why we picked this' into the libraries' NFO plots.")
-    allow_user_override: bool = Field(default=True, description="Users may turn explanations on or off for themselves.")
+    allow_user_override: bool = Field(
+        default=True,
+        description="Users the admin granted it (on each user's page) may choose for themselves; off: nobody may.",
+    )
 
 
 class PublishSettings(_Strict):
@@ -166,6 +188,26 @@ async def save(session: AsyncSession, key: RuntimeKey[M], value: M) -> None:
     )
     await session.exec(stmt)
     await session.commit()
+
+
+class ExplanationChooser(Protocol):
+    """What of a user decides their explanations (``AppUser`` has both)."""
+
+    may_override_explanations: bool
+    show_explanations: bool | None
+
+
+def may_choose_explanations(explanations: ExplanationSettings, user: ExplanationChooser | None) -> bool:
+    """The user may pick "always" / "never" for themselves: the admin granted it and overrides are allowed."""
+    return user is not None and explanations.allow_user_override and user.may_override_explanations
+
+
+def effective_explanations(explanations: ExplanationSettings, user: ExplanationChooser | None) -> bool:
+    """Whether this user's libraries (NFO plots) and pages carry "why we picked this": their own choice when
+    they may choose and made one, else the global toggle. A choice stored without the grant is ignored."""
+    if user is not None and user.show_explanations is not None and may_choose_explanations(explanations, user):
+        return bool(user.show_explanations)
+    return explanations.enabled
 
 
 def effective_publish_mode(publish: PublishSettings, settings: Settings) -> PublishModeSetting:

@@ -108,6 +108,7 @@ class AppUser(SQLModel, table=True):
     movies_library_name: str | None = None  # custom AI Picks library name
     series_library_name: str | None = None
     show_explanations: bool | None = None  # None: follow the global toggle
+    may_override_explanations: bool = False  # the admin lets this user choose show_explanations
     watch_synced_at: datetime | None = _ts()  # delta cursor (server time) for MinDateLastSavedForUser
     created_at: datetime = _ts(nullable=False, default_now=True)
     updated_at: datetime = _ts(nullable=False, default_now=True)

@@ -22,9 +22,16 @@ from sidecar.media_types import spec
 from sidecar.publish import access
 from sidecar.publish.library import LibraryResult, Target, publish_library, require_server, unpublish
 from sidecar.publish.naming import ai_picks_folder, ai_picks_library_name
-from sidecar.publish.picks import current_picks, explanations_shown, publishable_users
+from sidecar.publish.picks import current_picks, publishable_users
 from sidecar.publish.server_library import remove_library
-from sidecar.runtime_settings import EXPLANATIONS, PUBLISH, PublishSettings, effective_publish_mode, load
+from sidecar.runtime_settings import (
+    EXPLANATIONS,
+    PUBLISH,
+    PublishSettings,
+    effective_explanations,
+    effective_publish_mode,
+    load,
+)
 from sidecar.services import Services
 
 log = logging.getLogger(__name__)
@@ -77,7 +84,7 @@ async def publish_for(services: Services, user: AppUser, media_type: str, progre
     """Publish one user's library of one type; None when they have no picks and no library yet."""
     async with services.sessions() as session:
         picks = await current_picks(session, int(user.id or 0), media_type)
-        shown = explanations_shown(await load(session, EXPLANATIONS), user)
+        shown = effective_explanations(await load(session, EXPLANATIONS), user)
     existing = await _rows(services, media_type, user.id)
     if not picks and not existing:
         progress.log(f"{user.name}: no {media_type} recommendations yet")

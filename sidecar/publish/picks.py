@@ -15,7 +15,6 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from sidecar.db.models import AppUser, Item
 from sidecar.media_types import spec
 from sidecar.publish.sources import EpisodeSource, TitleSource
-from sidecar.runtime_settings import ExplanationSettings
 
 _CURRENT_PICKS = text(
     """
@@ -44,15 +43,6 @@ async def current_picks(session: AsyncSession, user_id: int, media_type: str) ->
             seen.add(item_id)
             picks.append((int(item_id), explanation))
     return picks
-
-
-def explanations_shown(settings: ExplanationSettings, user: AppUser | None) -> bool:
-    """The global toggle gates everything; within it, the user's own choice (when allowed) wins."""
-    if not settings.enabled:
-        return False
-    if user is not None and settings.allow_user_override and user.show_explanations is not None:
-        return bool(user.show_explanations)
-    return True
 
 
 def _source(item: Item, episodes: Sequence[Item] = ()) -> TitleSource:

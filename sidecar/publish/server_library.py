@@ -71,6 +71,12 @@ async def ensure_library(
     return library, True
 
 
+async def rename(server: MediaServer, item_id: str, name: str) -> None:
+    """A collection or playlist renamed in place (same id, same items), pinned under its new name."""
+    await server.update_item(item_id, {"Name": name})
+    await pin(server, item_id, name)
+
+
 async def pin(server: MediaServer, item_id: str, name: str) -> None:
     """Sort our library, collection or playlist above the others with a forced sort name."""
     try:

@@ -4,6 +4,9 @@ The collection and the playlist are built from the Top Picks library's own scann
 library is on (after its scan), so users see each title once, and their order comes from our NFO sort
 titles: no real library item's sort name is ever rewritten. Without the library they hold the original
 items, in rank order for the playlist; a collection then shows in the server's own order.
+
+The admin's custom name applies to all three: a renamed library is re-created under the new name on the
+same folder, the collection and playlist are renamed in place (same id, same items).
 """
 
 from __future__ import annotations
@@ -35,7 +38,7 @@ from sidecar.publish.library import (
 )
 from sidecar.publish.naming import top_picks_folder, top_picks_library_name
 from sidecar.publish.popularity import RankedTitle, popularity, rank_popular, reason
-from sidecar.publish.server_library import pin
+from sidecar.publish.server_library import pin, rename
 from sidecar.runtime_settings import TopPicksSettings, load, top_picks_key
 from sidecar.services import Services
 
@@ -119,6 +122,8 @@ async def sync_collection(server: MediaServer, name: str, known_id: str | None, 
         created = await server.create_collection(name, item_ids)
         await pin(server, created.id, name)
         return created.id
+    if collection.name != name:
+        await rename(server, collection.id, name)
     current = [item.id for item in await server.collection_items(collection.id)]
     if current != item_ids:
         if current:
@@ -147,6 +152,8 @@ async def sync_playlist(server: MediaServer, name: str, known_id: str | None, it
         created = await server.create_playlist(name, item_ids, owner, is_public=True)
         await pin(server, created.id, name)
         return created.id
+    if playlist.name != name:
+        await rename(server, playlist.id, name)
     entries = await server.playlist_entries(playlist.id, owner)
     if [e.item_id for e in entries] != item_ids:
         if entries:

@@ -1,5 +1,7 @@
 """Per-user follow-up requests: which media types of a user changed since their follow-up last ran.
 
+A request is a media type ("movies": recompute the picks, then republish) or ``publish:<media type>``
+(republish only: the user renamed a library or their explanations changed; ``republish_request``).
 A webhook job adds the media type to the user's set in Redis and makes sure one ``user-follow-up`` job
 is waiting for that user: a burst of requests rides along with the job already waiting, and a request
 made after that job started taking requests queues the next one. Follow-ups of one user run one after
@@ -30,11 +32,23 @@ _WAITING = "marquee:follow-up-waiting:{user_id}"
 WAITING_TTL_S = 300
 
 
+REPUBLISH_PREFIX = "publish:"
+
+
 async def request_follow_up(redis: ArqRedis, user_id: int, media_types: Collection[str]) -> None:
     if not media_types:
         return
     await redis.sadd(_KEY.format(user_id=user_id), *sorted(media_types))  # type: ignore[misc]
     await ensure_waiting_job(redis, user_id)
+
+
+def republish_request(media_type: str) -> str:
+    return REPUBLISH_PREFIX + media_type
+
+
+async def request_republish(redis: ArqRedis, user_id: int, media_types: Collection[str]) -> None:
+    """Rewrite the user's libraries of these types within seconds, without recomputing their picks."""
+    await request_follow_up(redis, user_id, [republish_request(mt) for mt in media_types])
 
 
 async def ensure_waiting_job(redis: ArqRedis, user_id: int) -> bool:

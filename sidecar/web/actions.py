@@ -15,6 +15,8 @@ from sqlalchemy import delete
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from sidecar import media_types
+from sidecar import runtime_settings as rs
 from sidecar.db.models import AppUser, Channel, ChannelShare, Item, JobRun, Library, WebhookEvent
 from sidecar.errors import Forbidden, InvalidInput, NotFound
 from sidecar.jobs import liveness
@@ -22,6 +24,7 @@ from sidecar.jobs.queue import enqueue
 from sidecar.jobs.registry import load_jobs
 from sidecar.media_types import spec
 from sidecar.services import Services
+from sidecar.sync.follow_up_requests import republish_request, request_follow_up
 from sidecar.web.read_models import channels as channel_reads
 from sidecar.web.read_models import jobs as job_reads
 from sidecar.web.read_models import users as user_reads
@@ -29,20 +32,51 @@ from sidecar.web.schemas import ChannelIn, JobPatch, LibraryPatch, UserPatch, Us
 
 
 async def update_user_settings(
-    session: AsyncSession, user_id: int, data: UserSettingsIn, *, may_override_explanations: bool
-) -> AppUser:
+    session: AsyncSession, user_id: int, data: UserSettingsIn, explanations: rs.ExplanationSettings
+) -> tuple[AppUser, frozenset[str]]:
+    """Save the user's own settings; returns the row and the media types whose libraries must be rewritten
+    (a new name, or explanations that now show or no longer do). Choosing explanations without the admin's
+    grant is ``Forbidden``."""
     user = await user_reads.get_user(session, user_id)
-    user.movies_library_name = data.movies_library_name
-    user.series_library_name = data.series_library_name
-    if may_override_explanations:
+    names_before: dict[str, str | None] = {
+        mt: getattr(user, media_types.spec(mt).library_name_field) for mt in media_types.MEDIA_TYPES
+    }
+    shown_before = rs.effective_explanations(explanations, user)
+    if rs.may_choose_explanations(explanations, user):
         user.show_explanations = data.show_explanations
     elif data.show_explanations is not None:
-        raise Forbidden("The administrator has not allowed users to change the explanation setting.")
+        raise Forbidden(
+            "You cannot choose this: an administrator decides whether your libraries show \"why we picked this\"."
+        )
+    user.movies_library_name = data.movies_library_name
+    user.series_library_name = data.series_library_name
     user.updated_at = datetime.now(UTC)
     session.add(user)
     await session.commit()
     await session.refresh(user)
-    return user
+    return user, _republish_requests(user, names_before, shown_before, explanations)
+
+
+def _republish_requests(
+    user: AppUser, names_before: dict[str, str | None], shown_before: bool, explanations: rs.ExplanationSettings
+) -> frozenset[str]:
+    """Follow-up requests rewriting the libraries whose name or explanations changed."""
+    if rs.effective_explanations(explanations, user) != shown_before:
+        changed: set[str] = set(media_types.MEDIA_TYPES)
+    else:
+        changed = {
+            mt
+            for mt in media_types.MEDIA_TYPES
+            if getattr(user, media_types.spec(mt).library_name_field) != names_before[mt]
+        }
+    return frozenset(republish_request(mt) for mt in changed)
+
+
+async def follow_up(services: Services, user_id: int, requests: frozenset[str]) -> None:
+    """Queue the user's follow-up for ``requests`` (media types, or ``publish:<type>`` to only rewrite the
+    libraries): their libraries change within seconds, not at the nightly job."""
+    if requests:
+        await request_follow_up(services.redis, user_id, requests)
 
 
 async def _check_channel_refs(session: AsyncSession, owner_id: int, data: ChannelIn) -> None:
@@ -140,17 +174,33 @@ async def patch_library(session: AsyncSession, library_id: int, data: LibraryPat
     return library
 
 
-async def patch_user(session: AsyncSession, user_id: int, data: UserPatch) -> AppUser:
+async def patch_user(
+    session: AsyncSession, user_id: int, data: UserPatch, explanations: rs.ExplanationSettings
+) -> tuple[AppUser, frozenset[str]]:
+    """The admin's changes to a user; returns the row and the follow-up requests that bring their libraries
+    in line: a type switched on gets picks and a library, one switched off loses its library, a change of
+    their effective explanations rewrites both."""
     user = await user_reads.get_user(session, user_id)
+    enabled_before = {mt: bool(getattr(user, media_types.spec(mt).user_flag)) for mt in media_types.MEDIA_TYPES}
+    shown_before = rs.effective_explanations(explanations, user)
     if data.movies_enabled is not None:
         user.movies_enabled = data.movies_enabled
     if data.series_enabled is not None:
         user.series_enabled = data.series_enabled
+    if data.may_override_explanations is not None:
+        user.may_override_explanations = data.may_override_explanations
     user.updated_at = datetime.now(UTC)
     session.add(user)
     await session.commit()
     await session.refresh(user)
-    return user
+    requests: set[str] = set()
+    for mt in media_types.MEDIA_TYPES:
+        now_on = bool(getattr(user, media_types.spec(mt).user_flag))
+        if now_on and not enabled_before[mt]:
+            requests.add(mt)
+        elif now_on != enabled_before[mt] or rs.effective_explanations(explanations, user) != shown_before:
+            requests.add(republish_request(mt))
+    return user, frozenset(requests)
 
 
 async def patch_job(session: AsyncSession, name: str, data: JobPatch) -> dict[str, Any]:
@@ -237,3 +287,16 @@ async def clear_failed_webhooks(session: AsyncSession, status: str | None = None
     result = await session.exec(delete(WebhookEvent).where(col(WebhookEvent.status).in_(statuses)))
     await session.commit()
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def save_explanations(services: Services, new: rs.ExplanationSettings) -> int:
+    """Save the global explanation settings and rewrite the libraries of every user whose effective value
+    changed; returns how many users' libraries are being rewritten."""
+    async with services.sessions() as session:
+        old = await rs.load(session, rs.EXPLANATIONS)
+        await rs.save(session, rs.EXPLANATIONS, new)
+        users = await user_reads.live_users(session)
+    changed = [u for u in users if rs.effective_explanations(old, u) != rs.effective_explanations(new, u)]
+    for user in changed:
+        await follow_up(services, int(user.id or 0), frozenset(republish_request(mt) for mt in media_types.MEDIA_TYPES))
+    return len(changed)

@@ -1,5 +1,6 @@
-"""The admin part of the JSON API, under ``/api/admin/``: runtime settings, users and libraries (jobs and
-webhook events: ``sidecar.web.jobs_api``, listed in ``routes()`` here).
+"""The admin part of the JSON API, under ``/api/admin/``: runtime settings and libraries (jobs and webhook
+events: ``sidecar.web.jobs_api``; users and explanations: ``sidecar.web.users_api``; both listed in
+``routes()`` here).
 Every route answers 403 to anyone but a media-server administrator; writes need the ``X-CSRF-Token``
 header like the rest of the API (see ``sidecar.web.api``).
 """
@@ -14,12 +15,11 @@ from starlette.routing import BaseRoute, Route
 from sidecar import runtime_settings as rs
 from sidecar.media_types import MEDIA_TYPES
 from sidecar.publish.options import PUBLISH_FILES
-from sidecar.web import actions, jobs_api
+from sidecar.web import actions, jobs_api, users_api
 from sidecar.web.auth import require_admin, services_of
 from sidecar.web.json_io import M, body_of, json_of, media_type_path, ok, path_int
 from sidecar.web.read_models import server as server_reads
-from sidecar.web.read_models import users as user_reads
-from sidecar.web.schemas import LibraryPatch, UserPatch, parse
+from sidecar.web.schemas import LibraryPatch, parse
 
 
 @require_admin
@@ -70,11 +70,6 @@ async def admin_patch_top_picks(request: Request) -> Response:
 
 
 @require_admin
-async def admin_patch_explanations(request: Request) -> Response:
-    return await _patch_setting(request, rs.EXPLANATIONS)
-
-
-@require_admin
 async def admin_patch_publish(request: Request) -> Response:
     return await _patch_setting(request, rs.PUBLISH)
 
@@ -82,20 +77,6 @@ async def admin_patch_publish(request: Request) -> Response:
 @require_admin
 async def admin_patch_publish_files(request: Request) -> Response:
     return await _patch_setting(request, PUBLISH_FILES)
-
-
-@require_admin
-async def admin_users(request: Request) -> Response:
-    async with services_of(request).sessions() as session:
-        return ok({"users": [user_reads.user_view(u) for u in await user_reads.live_users(session)]})
-
-
-@require_admin
-async def admin_user(request: Request) -> Response:
-    data = await body_of(request, UserPatch)
-    async with services_of(request).sessions() as session:
-        row = await actions.patch_user(session, path_int(request, "user_id"), data)
-    return ok(user_reads.user_view(row))
 
 
 @require_admin
@@ -118,11 +99,10 @@ def routes() -> list[BaseRoute]:
         Route("/api/admin/settings", admin_settings, methods=["GET"]),
         Route("/api/admin/settings/recommendations/{media_type}", admin_patch_recommendations, methods=["PATCH"]),
         Route("/api/admin/settings/top-picks/{media_type}", admin_patch_top_picks, methods=["PATCH"]),
-        Route("/api/admin/settings/explanations", admin_patch_explanations, methods=["PATCH"]),
+        Route("/api/admin/settings/explanations", users_api.patch_explanation_settings, methods=["PATCH"]),
         Route("/api/admin/settings/publish", admin_patch_publish, methods=["PATCH"]),
         Route("/api/admin/settings/publish-files", admin_patch_publish_files, methods=["PATCH"]),
-        Route("/api/admin/users", admin_users, methods=["GET"]),
-        Route("/api/admin/users/{user_id:id}", admin_user, methods=["PATCH"]),
+        *users_api.routes(),  # /api/admin/users/..., the seed's /api/settings/ai-explanation/...
         Route("/api/admin/libraries", admin_libraries, methods=["GET"]),
         Route("/api/admin/libraries/{library_id:id}", admin_library, methods=["PATCH"]),
         *jobs_api.routes(),  # /api/admin/jobs/..., /api/admin/webhook-events, the seed's /api/jobs/...

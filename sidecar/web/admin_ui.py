@@ -1,5 +1,6 @@
-"""The admin's pages: settings (media server, libraries, users, algorithm, outputs, Top Picks); the jobs
-and webhook pages are in ``sidecar.web.admin_jobs`` (listed in ``routes()`` here). Everyone else gets 403.
+"""The admin's pages: settings (media server, libraries, algorithm, outputs, Top Picks); the jobs and
+webhook pages are in ``sidecar.web.admin_jobs`` and the users' pages in ``sidecar.web.admin_users`` (both
+listed in ``routes()`` here). Everyone else gets 403.
 """
 
 from __future__ import annotations
@@ -18,16 +19,18 @@ from starlette.routing import BaseRoute, Route
 from providers.errors import MediaServerError
 from sidecar import runtime_settings as rs
 from sidecar.errors import InvalidInput
+from sidecar.jobs.queue import enqueue
 from sidecar.media_types import MEDIA_TYPES, MediaType
 from sidecar.publish.options import PUBLISH_FILES, PublishFileSettings
-from sidecar.web import actions, admin_jobs, auth
+from sidecar.services import Services
+from sidecar.web import actions, admin_jobs, admin_users, auth
 from sidecar.web.auth import require_admin, services_of
+from sidecar.web.form_errors import page_errors
 from sidecar.web.read_models import server as server_reads
 from sidecar.web.read_models import users as user_reads
 from sidecar.web.rendering import checkbox, form_ints, render, see_other
 from sidecar.web.schemas import (
     LibraryPatch,
-    UserPatch,
     parse,
 )
 
@@ -35,7 +38,12 @@ from sidecar.web.schemas import (
 
 
 async def _admin_settings_page(
-    request: Request, *, error: str | None = None, notice: str | None = None, status: int = 200
+    request: Request,
+    *,
+    error: str | None = None,
+    notice: str | None = None,
+    form_state: dict[str, Any] | None = None,
+    status: int = 200,
 ) -> Response:
     services = services_of(request)
     settings = services.settings
@@ -72,6 +80,7 @@ async def _admin_settings_page(
             "effective_mode": rs.effective_publish_mode(publish, settings),
             "env_mode": settings.publish_mode,
             "error": error,
+            "form_state": form_state,
             "notice": notice or {"1": "Saved."}.get(request.query_params.get("saved", "")),
             "page": "admin-settings",
         },
@@ -109,11 +118,91 @@ async def admin_settings_submit(request: Request) -> Response:
     form = await auth.checked_form(request)
     services = services_of(request)
     try:
-        async with services.sessions() as session:
-            await _save_admin_section(session, section, form)
+        if section == "explanations":
+            await _save_explanations(services, form)
+        else:
+            async with services.sessions() as session:
+                await _save_admin_section(session, section, form)
     except InvalidInput as exc:
-        return await _admin_settings_page(request, error=str(exc), status=400)
+        summary, state = _form_state(section, form, exc)
+        return await _admin_settings_page(request, error=summary, form_state=state, status=400)
+    if section.startswith("top-picks-"):
+        # a new name or new outputs reach the media server now, not at the next scheduled refresh
+        media_type = section.removeprefix("top-picks-")
+        await enqueue(services.redis, TOP_PICKS_JOB, job_id=f"{TOP_PICKS_JOB}:{media_type}", media_types=[media_type])
     return see_other(f"/admin/settings?saved=1#{quote(section)}")
+
+
+TOP_PICKS_JOB = "refresh-top-picks"
+
+
+# Form field -> where it goes in the settings model, and the label the admin reads beside it.
+RECOMMENDATION_FIELDS: dict[str, Sequence[str]] = {
+    "similarity": ("weights", "similarity"),
+    "novelty": ("weights", "novelty"),
+    "rating": ("weights", "rating"),
+    "diversity": ("weights", "diversity"),
+    "count": ("count",),
+    "recent_watch_limit": ("recent_watch_limit",),
+}
+TOP_PICKS_FIELDS: dict[str, Sequence[str]] = {
+    "window_days": ("window_days",),
+    "min_viewers": ("min_viewers",),
+    "count": ("count",),
+    "unique_viewers": ("weights", "unique_viewers"),
+    "play_count": ("weights", "play_count"),
+    "completion": ("weights", "completion"),
+    "library_mode": ("outputs", "library_mode"),
+    "name": ("outputs", "name"),
+}
+FIELD_LABELS = {
+    "similarity": "Similarity",
+    "novelty": "Novelty",
+    "rating": "Rating",
+    "diversity": "Diversity",
+    "count": "How many",
+    "recent_watch_limit": "Recent watches analysed",
+    "window_days": "Time window",
+    "min_viewers": "Minimum viewers",
+    "unique_viewers": "Weight: unique viewers",
+    "play_count": "Weight: play count",
+    "completion": "Weight: completion",
+    "library_mode": "Library file type",
+    "name": "Name",
+    "weights": "Weights",
+    "scan_timeout_s": "Scan wait",
+    "strm_content": "What a .strm file holds",
+}
+
+
+def _fields_of(section: str) -> dict[str, Sequence[str]]:
+    if section.startswith("recommendations-"):
+        return RECOMMENDATION_FIELDS
+    if section.startswith("top-picks-"):
+        return TOP_PICKS_FIELDS
+    return {name: (name,) for name in ("scan_timeout_s", "strm_content")} if section == "publish-files" else {}
+
+
+def _form_state(section: str, form: FormData, exc: InvalidInput) -> tuple[str, dict[str, Any] | None]:
+    """What the page shows after a refused form: the summary, each problem beside its field (by form field
+    name; ``weights`` for the weights together) and what the admin typed."""
+    fields = _fields_of(section)
+    by_path = {".".join(path): name for name, path in fields.items()}
+    by_path["weights"] = "weights"
+    labels = {path: FIELD_LABELS[name] for path, name in by_path.items()}
+    summary, marked = page_errors(exc, labels)
+    if not marked:
+        return summary, None
+    typed = {name: str(form.get(name) or "") for name in fields}
+    errors = {by_path[path]: message for path, message in marked.items()}
+    return summary, {"section": section, "errors": errors, "typed": typed}
+
+
+async def _save_explanations(services: Services, form: FormData) -> None:
+    """The global toggle and whether granted users may choose; users whose effective value changed get
+    their libraries rewritten at once."""
+    data = {"enabled": checkbox(form, "enabled"), "allow_user_override": checkbox(form, "allow_user_override")}
+    await actions.save_explanations(services, parse(rs.ExplanationSettings, data))
 
 
 async def _save_admin_section(session: AsyncSession, section: str, form: FormData) -> None:
@@ -122,45 +211,14 @@ async def _save_admin_section(session: AsyncSession, section: str, form: FormDat
         for library_id in form_ints(form, "library"):
             await actions.patch_library(session, library_id, parse(LibraryPatch, {"enabled": library_id in enabled}))
         return
-    if section == "users":
-        movies, series = set(form_ints(form, "movies")), set(form_ints(form, "series"))
-        for user_id in form_ints(form, "user"):
-            await actions.patch_user(
-                session,
-                user_id,
-                parse(UserPatch, {"movies_enabled": user_id in movies, "series_enabled": user_id in series}),
-            )
-        return
     if section.startswith("recommendations-") and section.removeprefix("recommendations-") in MEDIA_TYPES:
         media_type = MediaType(section.removeprefix("recommendations-"))
-        data = _model_from_form(
-            form,
-            {
-                "similarity": ("weights", "similarity"),
-                "novelty": ("weights", "novelty"),
-                "rating": ("weights", "rating"),
-                "diversity": ("weights", "diversity"),
-                "count": ("count",),
-                "recent_watch_limit": ("recent_watch_limit",),
-            },
-        )
+        data = _model_from_form(form, RECOMMENDATION_FIELDS)
         await rs.save(session, rs.recommendation_key(media_type), parse(rs.RecommendationSettings, data))
         return
     if section.startswith("top-picks-") and section.removeprefix("top-picks-") in MEDIA_TYPES:
         top_type = MediaType(section.removeprefix("top-picks-"))
-        data = _model_from_form(
-            form,
-            {
-                "window_days": ("window_days",),
-                "min_viewers": ("min_viewers",),
-                "count": ("count",),
-                "unique_viewers": ("weights", "unique_viewers"),
-                "play_count": ("weights", "play_count"),
-                "completion": ("weights", "completion"),
-                "library_mode": ("outputs", "library_mode"),
-                "name": ("outputs", "name"),
-            },
-        )
+        data = _model_from_form(form, TOP_PICKS_FIELDS)
         data["outputs"]["name"] = data["outputs"]["name"] or ""
         _checkboxes(
             form,
@@ -173,10 +231,6 @@ async def _save_admin_section(session: AsyncSession, section: str, form: FormDat
             },
         )
         await rs.save(session, rs.top_picks_key(top_type), parse(rs.TopPicksSettings, data))
-        return
-    if section == "explanations":
-        data = {"enabled": checkbox(form, "enabled"), "allow_user_override": checkbox(form, "allow_user_override")}
-        await rs.save(session, rs.EXPLANATIONS, parse(rs.ExplanationSettings, data))
         return
     if section == "publish":
         mode = form.get("mode") or None
@@ -220,4 +274,5 @@ def routes() -> list[BaseRoute]:
         Route("/admin/settings/test", admin_test_connection, methods=["POST"]),
         Route("/admin/settings/{section}", admin_settings_submit, methods=["POST"]),
         *admin_jobs.routes(),  # /admin/jobs/... and /admin/webhooks
+        *admin_users.routes(),  # /admin/users and each user's page
     ]

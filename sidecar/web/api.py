@@ -76,11 +76,12 @@ async def me(request: Request) -> Response:
 async def me_settings(request: Request) -> Response:
     user = await user_of(request)
     data = await body_of(request, UserSettingsIn)
-    async with services_of(request).sessions() as session:
+    services = services_of(request)
+    async with services.sessions() as session:
         explanations = await rs.load(session, rs.EXPLANATIONS)
-        row = await actions.update_user_settings(  # Forbidden (403) when the admin does not allow it
-            session, user.id, data, may_override_explanations=explanations.allow_user_override
-        )
+        # Forbidden (403) when the admin has not let this user choose explanations
+        row, rewrite = await actions.update_user_settings(session, user.id, data, explanations)
+    await actions.follow_up(services, user.id, rewrite)
     return ok(user_reads.user_view(row))
 
 

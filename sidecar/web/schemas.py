@@ -8,9 +8,9 @@ from typing import Annotated, Any, Literal, Self, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from starlette.convertors import Convertor
 
-from sidecar.errors import InvalidInput
 from sidecar.jobs.schedule import validate_schedule
 from sidecar.media_types import MediaType
+from sidecar.web.form_errors import FieldErrors, field_messages
 
 MAX_DB_INT = 2**31 - 1  # integer columns (ids)
 
@@ -126,6 +126,7 @@ class LibraryPatch(Input):
 class UserPatch(Input):
     movies_enabled: bool | None = None
     series_enabled: bool | None = None
+    may_override_explanations: bool | None = None
 
 
 class JobPatch(Input):
@@ -165,8 +166,9 @@ def describe(exc: ValidationError) -> str:
 
 
 def parse(model: type[M], data: Any) -> M:
-    """Validate ``data``; raises ``InvalidInput`` (422) with a readable message."""
+    """Validate ``data``; raises ``FieldErrors`` (an ``InvalidInput``, 422) with a readable message and the
+    message of each field."""
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        raise InvalidInput(describe(exc)) from None
+        raise FieldErrors(describe(exc), field_messages(exc)) from None

@@ -21,6 +21,7 @@ from sidecar.media_types import MEDIA_TYPES, MediaType, spec
 from sidecar.picks_store.taste import regenerate_taste_profile
 from sidecar.web import actions, admin_ui, auth, channel_pages
 from sidecar.web.auth import require_user, services_of, user_of
+from sidecar.web.form_errors import page_errors
 from sidecar.web.login_limit import LoginFailed, client_address
 from sidecar.web.read_models import items as item_reads
 from sidecar.web.read_models import picks as pick_reads
@@ -104,8 +105,11 @@ async def picks_page(request: Request) -> Response:
         data = await pick_reads.picks(session, user.id, media_type)
         await (await play_links(session, services_of(request).settings)).attach(session, data["picks"])
         me = await user_reads.get_user(session, user.id)
+        shown = rs.effective_explanations(await rs.load(session, rs.EXPLANATIONS), me)
     enabled = getattr(me, spec(media_type).user_flag)
-    return await render(request, "picks.html", {**data, "enabled": enabled, "page": "picks"})
+    return await render(
+        request, "picks.html", {**data, "enabled": enabled, "show_explanations": shown, "page": "picks"}
+    )
 
 
 @require_user
@@ -132,6 +136,8 @@ async def item_page(request: Request) -> Response:
         item = await item_reads.get_item(session, path_int(request, "item_id"))
         pick = await pick_reads.pick_for_item(session, user.id, item)
         server = await session.get(MediaServerRow, item.server_id)
+        me = await user_reads.get_user(session, user.id)
+        shown = rs.effective_explanations(await rs.load(session, rs.EXPLANATIONS), me)
     similar = await item_reads.similar_items(services, item, 12)
     return await render(
         request,
@@ -139,6 +145,7 @@ async def item_page(request: Request) -> Response:
         {
             "item": item_reads.item_detail(item),
             "pick": pick,
+            "show_explanations": shown,
             "similar": similar,
             "play_url": play_link_for(services.settings, server, item.provider_id),
         },
@@ -214,21 +221,36 @@ async def top_picks_page(request: Request) -> Response:
 # --- the user's settings ---------------------------------------------------------------------------
 
 
-async def _settings_page(request: Request, *, error: str | None = None, status: int = 200) -> Response:
+SETTINGS_LABELS = {"movies_library_name": "Movies library", "series_library_name": "Series library"}
+
+
+async def _settings_page(
+    request: Request,
+    *,
+    error: InvalidInput | Forbidden | None = None,
+    typed: dict[str, str] | None = None,
+    status: int = 200,
+) -> Response:
     user = await user_of(request)
     services = services_of(request)
     async with services.sessions() as session:
         me = await user_reads.get_user(session, user.id)
         explanations = await rs.load(session, rs.EXPLANATIONS)
+    summary, field_errors = page_errors(error, SETTINGS_LABELS) if isinstance(error, InvalidInput) else (None, {})
     return await render(
         request,
         "settings.html",
         {
             "me": user_reads.user_view(me),
+            "typed": typed or {},
+            "field_errors": field_errors,
+            "may_choose": rs.may_choose_explanations(explanations, me),
+            "shown": rs.effective_explanations(explanations, me),
             "explanations": explanations,
             "prefix": services.settings.library_name_prefix,
-            "error": error,
+            "error": summary or (str(error) if error else None),
             "saved": request.query_params.get("saved") == "1",
+            "republishing": request.query_params.get("republishing") == "1",
             "page": "settings",
         },
         status,
@@ -245,23 +267,17 @@ async def settings_submit(request: Request) -> Response:
     user = await user_of(request)
     form = await auth.checked_form(request)
     choice = str(form.get("show_explanations") or "")
-    async with services_of(request).sessions() as session:
+    typed = {name: str(form.get(name) or "") for name in ("movies_library_name", "series_library_name")}
+    services = services_of(request)
+    async with services.sessions() as session:
         explanations = await rs.load(session, rs.EXPLANATIONS)
         try:
-            data = parse(
-                UserSettingsIn,
-                {
-                    "movies_library_name": str(form.get("movies_library_name") or ""),
-                    "series_library_name": str(form.get("series_library_name") or ""),
-                    "show_explanations": {"on": True, "off": False}.get(choice),
-                },
-            )
-            await actions.update_user_settings(
-                session, user.id, data, may_override_explanations=explanations.allow_user_override
-            )
+            data = parse(UserSettingsIn, {**typed, "show_explanations": {"on": True, "off": False}.get(choice)})
+            _row, rewrite = await actions.update_user_settings(session, user.id, data, explanations)
         except (InvalidInput, Forbidden) as exc:
-            return await _settings_page(request, error=str(exc), status=400)
-    return see_other("/settings?saved=1")
+            return await _settings_page(request, error=exc, typed=typed, status=400)
+    await actions.follow_up(services, user.id, rewrite)
+    return see_other("/settings?saved=1" + ("&republishing=1" if rewrite else ""))
 
 
 def routes() -> list[BaseRoute]:
