@@ -365,7 +365,13 @@ async def _describe_change(conn: AsyncConnection, user_id: int, item_id: int, ki
         )
     ).first()
     user, title = (str(row[0]), f"{row[2]}: {row[1]}" if row[2] else str(row[1])) if row else (str(user_id), "?")
-    verb = "watched" if kind == "stop" and data.played else _VERBS.get(kind, kind)
+    # The server's truth, not the event's name: a start applied after the playback ended finds it watched.
+    if kind in ("start", "stop") and data.played:
+        verb = "watched"
+    elif kind in ("start", "stop") and data.position_ticks:
+        verb = "stopped partway through"
+    else:
+        verb = _VERBS.get(kind, kind)
     return f"{user} {verb} {title}; refreshing their picks"
 
 
