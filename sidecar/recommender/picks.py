@@ -10,7 +10,6 @@ import numpy as np
 import numpy.typing as npt
 
 from sidecar.recommender.diversity import mmr_order
-from sidecar.recommender.held_out import held_out
 from sidecar.recommender.match import MatchCalibration, MatchScale
 from sidecar.recommender.prepared_model import PreparedModel
 from sidecar.recommender.taste import (
@@ -34,7 +33,6 @@ SHORTLIST_FACTOR = 4
 MIN_SHORTLIST = 100
 EVIDENCE_COUNT = 3
 BATCH_USERS = 64
-MIN_REFERENCE_TITLES = 2  # below this the leave-one-out reference is empty
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,7 +89,6 @@ class Scored:
     novelty: FloatArray
     relevance: FloatArray  # weighted sum, standardised over the candidates
     profile: Taste | None
-    reference: FloatArray | None  # relevance of the profile's titles, each scored leave-one-out
 
 
 def score_candidates(
@@ -133,7 +130,7 @@ def _score(
         popular = _z(np.log1p(model.viewers.astype(np.float64)), candidates)
         zero = np.zeros(model.size)
         relevance = _z(popular + quality, candidates)
-        return Scored(candidates, zero, None, quality, zero, relevance, None, None)
+        return Scored(candidates, zero, None, quality, zero, relevance, None)
 
     era = era_match(model, taste)
     content_scale, era_scale = _Standardiser.fit(content, candidates), _Standardiser.fit(era, candidates)
@@ -155,17 +152,7 @@ def _score(
             total = total + cowatch_weight * cowatch_z
     total_scale = _Standardiser.fit(total, candidates)
 
-    reference = None
-    if taste.positions.size >= MIN_REFERENCE_TITLES:
-        # The same scoring, on the candidates' scales, of the taste titles held out one at a time.
-        ref = held_out(model, taste, history, cowatch=cowatch_z is not None)
-        ref_taste = content_scale(ref.content) + ERA_SHARE * era_scale(ref.era)
-        ref_novelty = novelty_scale(0.7 * ref.genre_novelty + 0.3 * (1.0 - ref.era))
-        ref_total = _weighted_total(weights, ref_taste, quality[taste.positions], ref_novelty)
-        if ref.cowatch is not None:
-            ref_total = ref_total + cowatch_weight * cowatch_scale(ref.cowatch)
-        reference = total_scale(ref_total)
-    return Scored(candidates, taste_z, cowatch_z, quality, novelty, total_scale(total), taste, reference)
+    return Scored(candidates, taste_z, cowatch_z, quality, novelty, total_scale(total), taste)
 
 
 def _weighted_total(weights: Weights, taste_z: FloatArray, quality_z: FloatArray, novelty_z: FloatArray) -> FloatArray:

@@ -6,9 +6,7 @@ import numpy as np
 
 from sidecar.recommender import PreparedModel, Weights, recommend
 from sidecar.recommender.cowatch import build_cowatch
-from sidecar.recommender.held_out import held_out
 from sidecar.recommender.match import MatchCalibration, MatchScale
-from sidecar.recommender.taste import Taste, build_taste, content_match, era_match, genre_novelty
 from tests.recommender.builders import build, direction, item, watched
 
 HORROR, COMEDY, DRAMA = 0, 1, 2
@@ -62,39 +60,6 @@ def test_match_is_presentation_only() -> None:
     assert finals == sorted(finals, reverse=True)
     matches = [p.match_percent for p in picks]
     assert matches == sorted(matches, reverse=True)  # monotone in the score
-
-
-def _leave_out(model: PreparedModel, taste: Taste, i: int) -> Taste:
-    """The taste without title i, built directly (one centroid: no assignment to keep)."""
-    keep = np.arange(taste.positions.size) != i
-    positions, w = taste.positions[keep], taste.weights[keep] / taste.weights[keep].sum()
-    centre = np.einsum("i,ij->j", w, model.vectors[positions].astype(np.float64))
-    genre_share = np.einsum("i,ij->j", w, model.genre_matrix[positions])
-    years = model.years[positions]
-    return Taste(
-        positions,
-        w,
-        (centre / np.linalg.norm(centre))[None, :].astype(np.float32),
-        np.ones(1),
-        genre_share / genre_share.sum(),
-        float((w * years).sum()),
-    )
-
-
-def test_held_out_components_equal_a_taste_rebuilt_without_the_title() -> None:
-    model = three_genre_catalogue(10)
-    history = watched("h0", "h3", "c2", "h5", "d7", "h8")
-    taste = build_taste(model, history, 100)
-    assert taste is not None and taste.centroids.shape[0] == 1
-    loo = held_out(model, taste, history, cowatch=False)
-    assert loo.cowatch is None
-    for i, pos in enumerate(taste.positions.tolist()):
-        without = _leave_out(model, taste, i)
-        assert np.isclose(loo.content[i], content_match(model, without)[pos], atol=1e-5)
-        assert np.isclose(loo.era[i], era_match(model, without)[pos])
-        assert np.isclose(loo.genre_novelty[i], genre_novelty(model, without)[pos])
-    with_self = content_match(model, taste)[taste.positions]
-    assert (loo.content < with_self).all()
 
 
 def test_cowatch_held_out_scores_equal_a_refit_without_the_interaction() -> None:
