@@ -1,4 +1,5 @@
-"""What the pages and the API change: user settings, channels, admin toggles, job schedules, job runs.
+"""What the pages and the API change: user settings, channels, admin toggles, the webhook log (what an admin
+does to jobs is ``sidecar.jobs.control``).
 
 Inputs arrive validated (``sidecar.web.schemas``); these functions check what needs the database
 (ids exist, the user may touch the row) and raise ``NotFound`` / ``Forbidden`` / ``InvalidInput``
@@ -8,27 +9,21 @@ Inputs arrive validated (``sidecar.web.schemas``); these functions check what ne
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
 
-from arq.constants import job_key_prefix
 from sqlalchemy import delete
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from sidecar import media_types
 from sidecar import runtime_settings as rs
-from sidecar.db.models import AppUser, Channel, ChannelShare, Item, JobRun, Library, WebhookEvent
+from sidecar.db.models import AppUser, Channel, ChannelShare, Item, Library, WebhookEvent
 from sidecar.errors import Forbidden, InvalidInput, NotFound
-from sidecar.jobs import liveness
-from sidecar.jobs.queue import enqueue
-from sidecar.jobs.registry import load_jobs
 from sidecar.media_types import spec
 from sidecar.services import Services
 from sidecar.sync.follow_up_requests import republish_request, request_follow_up
 from sidecar.web.read_models import channels as channel_reads
-from sidecar.web.read_models import jobs as job_reads
 from sidecar.web.read_models import users as user_reads
-from sidecar.web.schemas import ChannelIn, JobPatch, LibraryPatch, UserPatch, UserSettingsIn
+from sidecar.web.schemas import ChannelIn, LibraryPatch, UserPatch, UserSettingsIn
 
 
 async def update_user_settings(
@@ -201,83 +196,6 @@ async def patch_user(
         elif now_on != enabled_before[mt] or rs.effective_explanations(explanations, user) != shown_before:
             requests.add(republish_request(mt))
     return user, frozenset(requests)
-
-
-async def patch_job(session: AsyncSession, name: str, data: JobPatch) -> dict[str, Any]:
-    definition = await job_reads.get_job(session, name)
-    fields = data.model_fields_set
-    if "schedule" in fields:
-        if definition.schedule != data.schedule:
-            # A new schedule starts counting now, so saving it does not fire a missed slot at once.
-            definition.last_enqueued_at = datetime.now(UTC)
-        definition.schedule = data.schedule
-    if "enabled" in fields and data.enabled is not None:
-        definition.enabled = data.enabled
-    session.add(definition)
-    await session.commit()
-    return {"name": definition.name, "schedule": definition.schedule, "enabled": definition.enabled}
-
-
-async def queued_job_names(services: Services) -> set[str]:
-    return {job.function for job in await services.redis.queued_jobs()}
-
-
-NOT_STARTED_REASONS = ("internal", "running", "queued")
-
-
-def not_started_message(name: str, reason: str, since: str | None = None) -> str:
-    """Why "Run now" did not start ``name`` (the API's ``error`` and the Jobs page's notice)."""
-    if reason == "internal":
-        return (
-            f"{name} is an internal job: Marquee starts it itself with what it needs (one webhook event, one "
-            "user), so it cannot be run by hand."
-        )
-    if reason == "running":
-        return f"{name} was not started: it is already running" + (f" (since {since} UTC)." if since else ".")
-    return f"{name} was not started: it is already queued and starts as soon as a worker is free."
-
-
-class JobNotStarted(Exception):
-    """Run now refused, with the reason (``NOT_STARTED_REASONS``); ``status`` is the HTTP answer."""
-
-    def __init__(self, name: str, reason: str, since: str | None = None) -> None:
-        super().__init__(not_started_message(name, reason, since))
-        self.name = name
-        self.reason = reason
-        self.since = since
-        self.status = 400 if reason == "internal" else 409
-
-
-async def run_job(services: Services, name: str) -> dict[str, Any]:
-    """Enqueue a job now, or raise ``JobNotStarted`` saying why not (``NotFound`` for an unknown job).
-
-    Runs whose worker died are settled first (``sidecar.jobs.liveness.reap``), so they never block this."""
-    async with services.sessions() as session:
-        await job_reads.get_job(session, name)
-    spec = load_jobs().get(name)
-    if spec is None:  # a definition left by an older version
-        raise NotFound(f"There is no job named {name!r}.")
-    if not spec.manual:
-        raise JobNotStarted(name, "internal")
-    await liveness.reap(services)
-    async with services.sessions() as session:
-        running = (
-            await session.exec(
-                select(JobRun.started_at)
-                .where(JobRun.job_name == name, JobRun.status == "running")
-                .order_by(col(JobRun.started_at))
-            )
-        ).first()
-    if running is not None:
-        raise JobNotStarted(name, "running", f"{running.astimezone(UTC):%H:%M}")
-    manual_id = f"manual:{name}"
-    # The scheduler and `marquee run-job` queue a job under its name, "Run now" under manual:<name>.
-    if await services.redis.exists(job_key_prefix + name, job_key_prefix + manual_id):
-        raise JobNotStarted(name, "queued")
-    job = await enqueue(services.redis, name, job_id=manual_id)
-    if job is None:
-        raise JobNotStarted(name, "queued")
-    return {"name": name, "queued": True, "job_id": job.job_id}
 
 
 async def clear_failed_webhooks(session: AsyncSession, status: str | None = None) -> int:
