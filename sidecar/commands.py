@@ -282,7 +282,7 @@ async def _demo(settings: Any, args: argparse.Namespace) -> None:
             started = time.monotonic()
             for name in PIPELINE:
                 step = time.monotonic()
-                await run_and_wait(services, name, out=_Every(5.0))
+                await run_and_wait(services, name, out=_Every(10.0))
                 print(f"✓ {name} ({time.monotonic() - step:.1f}s)", flush=True)
             print(f"Pipeline done in {time.monotonic() - started:.1f}s.\n")
             await _print_where_to_look(services, tastes)

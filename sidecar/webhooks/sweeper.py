@@ -48,7 +48,9 @@ async def sweep(services: Services, *, older_than_s: float = PENDING_GRACE_S) ->
     if services.media_server is not None and not await state.has_initial_sync(services.engine):
         initial = await enqueue(services.redis, INITIAL_SYNC_JOB, job_id=INITIAL_SYNC_JOB) is not None
     if queued or follow_ups or initial:
-        log.info("sweeper queued %d webhook events, %d follow-ups, initial sync: %s", queued, follow_ups, initial)
+        # Events or the initial sync a crash left behind are news; a follow-up re-queued in passing is routine.
+        level = logging.INFO if queued or initial else logging.DEBUG
+        log.log(level, "sweeper queued %d webhook events, %d follow-ups, initial sync: %s", queued, follow_ups, initial)
     return Sweep(queued, follow_ups, initial)
 
 
