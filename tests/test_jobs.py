@@ -257,7 +257,7 @@ def test_the_job_list_is_explicit_and_complete() -> None:
     assert {
         "sync-users", "sync-libraries", "sync-movies", "sync-series", "sync-catalogue", "sync-watch-history",
         "sync-watch-history-full", "initial-sync", "process-webhook-event", "user-follow-up", "sweep-webhooks",
-        "generate-embeddings", "generate-series-embeddings", "generate-recommendations",
+        "generate-embeddings", "generate-series-embeddings", "switch-embedding-model", "generate-recommendations",
         "generate-series-recommendations", "rebuild-recommendations", "sync-movie-libraries",
         "sync-series-libraries", "refresh-top-picks", "prune-history",
     } == set(names)  # fmt: skip

@@ -9,6 +9,7 @@ accept either and answer with ours.
 
 from __future__ import annotations
 
+from sidecar import embedding_switch
 from sidecar.jobs import (
     channel_jobs,
     embed_jobs,
@@ -97,6 +98,11 @@ JOBS: tuple[JobSpec, ...] = (
         embed_jobs.generate_series_embeddings,
         "Embed new and changed series from their series-level metadata.",
         schedule="daily:03:10",
+    ),
+    JobSpec(
+        embedding_switch.SWITCH_JOB,
+        embedding_switch.switch_embedding_model,
+        "Embed every title with the embedding model chosen on Admin → Models, then switch picks to it.",
     ),
     # recommendations
     JobSpec(

@@ -25,11 +25,10 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from providers.errors import MediaServerError
-from sidecar import cost_estimate, live_settings, model_setup, purge, server_setup
+from sidecar import cost_estimate, embedding_switch, live_settings, model_setup, purge, server_setup
 from sidecar import runtime_settings as rs
 from sidecar.errors import InvalidInput, JobError
 from sidecar.jobs.queue import enqueue
-from sidecar.media_types import SPECS
 from sidecar.services import Services
 from sidecar.settings import EmbeddingProvider
 from sidecar.sync import state
@@ -151,27 +150,35 @@ def _models_form(services: Services, data: dict[str, Any]) -> ModelsForm:
 
 
 async def save_models(services: Services, form: ModelsForm) -> tuple[str, bool]:
-    """Store and apply the choices; queue the re-embed when the embedding model changed."""
-    before = model_setup.embedder_name(services.settings.embedding_provider, services.settings.embedding_model)
-    stored = model_setup.StoredModels(
-        embedding_provider=form.embedding_provider,
-        embedding_model=form.embedding_model or None,
-        base_url=form.base_url or "",
-        api_key=form.api_key or "",
-        text_model=form.text_model,
-    )
+    """Store and apply the choices. A new embedding model is pending until every title has its vector:
+    ``switch-embedding-model`` embeds with it, then switches picks to it (``sidecar.embedding_switch``)."""
+    current = model_setup.embedder_name(services.settings.embedding_provider, services.settings.embedding_model)
+    reembed = form.embedder_name != current
     async with services.sessions() as session:
-        await rs.save(session, model_setup.MODELS, stored)
+        stored = await rs.load(session, model_setup.MODELS)
+        await rs.save(
+            session,
+            model_setup.MODELS,
+            model_setup.StoredModels(
+                embedding_provider=stored.embedding_provider if reembed else form.embedding_provider,
+                embedding_model=stored.embedding_model if reembed else (form.embedding_model or None),
+                base_url=form.base_url or "",
+                api_key=form.api_key or "",
+                text_model=form.text_model,
+            ),
+        )
     await live_settings.apply(services)
-    reembed = form.embedder_name != before
     message = "Saved."
     if reembed:
-        for spec in SPECS.values():
-            await enqueue(services.redis, spec.embed_job, job_id=spec.embed_job)
+        await embedding_switch.request_switch(services, form.embedding_provider, form.embedding_model or None)
         message += (
-            f" Re-embedding every title with {form.raw_embedding_model} has started (Admin → Jobs);"
-            " picks are recomputed when it is done."
+            f" Re-embedding every title with {form.raw_embedding_model} has started (Admin → Jobs,"
+            f" switch-embedding-model); picks keep using {current.split(':', 1)[1]} until it is done, then"
+            " switch and are recomputed."
         )
+    else:
+        async with services.sessions() as session:  # choosing the current model again cancels a pending one
+            await rs.save(session, embedding_switch.PENDING, embedding_switch.PendingEmbedding())
     return message, reembed
 
 
@@ -437,6 +444,7 @@ async def _models_page(
         "admin_models.html",
         {
             "view": view,
+            "pending": await embedding_switch.pending(services),
             "form": form,
             "estimate": estimate,
             "prices": cost_estimate.price_table(overrides),
@@ -636,7 +644,8 @@ async def api_embedding_model(request: Request) -> Response:
         message, reembed = await save_models(services, checked)
         return ok({**_models_view(services)["embedding"], "reembedding": reembed, "message": message})
     view = _models_view(services)
-    return ok({**view["embedding"], "endpoint": view["endpoint"]})
+    waiting = await embedding_switch.pending(services)
+    return ok({**view["embedding"], "endpoint": view["endpoint"], "pending": waiting.model_dump()})
 
 
 @require_admin

@@ -16,7 +16,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from providers.simulator import Simulator, serve_simulator, synthetic_catalog
-from sidecar import cost_estimate, live_settings, server_setup
+from sidecar import cost_estimate, embedding_switch, live_settings, server_setup
 from sidecar.app import create_app
 from sidecar.jobs.embed_jobs import generate_embeddings, generate_series_embeddings
 from sidecar.jobs.progress import Progress
@@ -283,13 +283,19 @@ async def test_models_test_estimate_save_and_reembed(web: Web, fake_ai: tuple[st
         "/admin/models", data={"csrf_token": csrf, "action": "save", **choice, "api_key": GOOD_KEY}
     )
     assert saved.status_code == 200 and "Re-embedding every title" in _flash(saved)
-    assert web.services.settings.embedding_provider == "openai"
     assert GOOD_KEY not in saved.text and (server_setup.key_hint(GOOD_KEY) or "") in saved.text
-    for job in ("generate-embeddings", "generate-series-embeddings"):
+    # picks keep the current model until every title has a vector from the new one
+    assert web.services.settings.embedding_provider == "local" and "Switching to fake-embed" in saved.text
+    assert web.services.settings.openai_base_url == endpoint  # the endpoint itself applies at once
+    assert await web.services.redis.exists(f"arq:job:{embedding_switch.SWITCH_JOB}")
+    switched = await embedding_switch.switch_embedding_model(web.services, Progress.detached())
+    assert switched["switched"] and switched["model"] == "openai:fake-embed" and len(state.batches) > 1
+    assert sum(r["embedded"] for r in switched["embedded"]) == live
+    assert web.services.settings.embedding_provider == "openai"
+    for job in ("generate-recommendations", "generate-series-recommendations"):
         assert await web.services.redis.exists(f"arq:job:{job}")
-    # the embed job uses the endpoint chosen on the page
     report = await generate_embeddings(web.services, Progress.detached(), then_recommend=False)
-    assert report["model"] == "openai:fake-embed" and report["embedded"] > 0 and len(state.batches) > 1
+    assert report["model"] == "openai:fake-embed" and report["up_to_date"] > 0 and report["embedded"] == 0
     after = (await api.get("/api/settings/cost-inputs")).json()
     assert after["embedding"]["titles"] < live and after["changes_embedding_model"] is False
 
@@ -339,6 +345,7 @@ async def test_purge_movies_then_the_next_sync_brings_everything_back(
         json={"provider": "openai", "model": "fake-embed", "base_url": endpoint, "api_key": GOOD_KEY},
         headers={"X-CSRF-Token": token},
     )
+    assert (await embedding_switch.switch_embedding_model(services, Progress.detached()))["switched"]
 
     async def full_cycle() -> None:
         await initial_sync_job(services, Progress.detached())

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from sidecar import server_setup
+from sidecar import embedding_switch, server_setup
 from sidecar.jobs.embed_jobs import generate_embeddings, generate_series_embeddings
 from sidecar.jobs.progress import Progress
 from sidecar.jobs.recommend_jobs import generate_recommendations
@@ -144,12 +144,14 @@ async def test_choose_an_openai_compatible_model_and_see_the_cost(
         assert web.services.settings.embedding_provider == "local"
 
         await page.click("button:text-is('Save')")
-        await expect(page.get_by_role("status")).to_contain_text("Re-embedding every title with fake-embed")
-        assert web.services.settings.embedding_provider == "openai"
+        await expect(page.get_by_role("status").first).to_contain_text("Re-embedding every title with fake-embed")
         assert GOOD_KEY not in await page.content()
-        assert await web.services.redis.exists("arq:job:generate-embeddings")
-        report = await generate_embeddings(web.services, Progress.detached(), then_recommend=False)
-        assert report["embedded"] > 0 and state.batches
+        assert web.services.settings.embedding_provider == "local"  # until every title has its new vector
+        switched = await embedding_switch.switch_embedding_model(web.services, Progress.detached())
+        assert switched["switched"] and state.batches
+        assert web.services.settings.embedding_provider == "openai"
+        await page.goto(f"{web.base}/admin/models")
+        await expect(page.locator("#embedding")).to_contain_text("In use: fake-embed")
 
 
 async def test_purge_movies_and_recover(
@@ -167,6 +169,7 @@ async def test_purge_movies_and_recover(
         json={"provider": "openai", "model": "fake-embed", "base_url": endpoint, "api_key": GOOD_KEY},
         headers={"X-CSRF-Token": token},
     )
+    assert (await embedding_switch.switch_embedding_model(services, Progress.detached()))["switched"]
 
     async def sync_cycle() -> None:
         await initial_sync_job(services, Progress.detached())
