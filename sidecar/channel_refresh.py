@@ -16,9 +16,10 @@ from typing import TYPE_CHECKING, Any
 
 from sqlmodel import col, select
 
-from sidecar.channel_playlists import ChannelSyncFailed, NoMediaServer, sync_channel
+from sidecar.channel_playlists import NoMediaServer, sync_channel
 from sidecar.channels import fill_channel
 from sidecar.db.models import Channel
+from sidecar.errors import MarqueeError, NotFound
 from sidecar.services import Services
 
 if TYPE_CHECKING:
@@ -59,7 +60,10 @@ async def refresh_channels(
         assert channel.id is not None
         if channel.refreshed_at is None and not channel.item_ids and not channel.sync_enabled:
             continue
-        await fill_channel(services, channel.id, fresh_histories=fresh_histories)
+        try:
+            await fill_channel(services, channel.id, fresh_histories=fresh_histories)
+        except NotFound:
+            continue  # deleted while we went through the list
         report.refilled += 1
         if not channel.sync_enabled:
             continue
@@ -68,7 +72,7 @@ async def refresh_channels(
             report.synced += 1
         except NoMediaServer:
             return report
-        except ChannelSyncFailed as exc:
+        except MarqueeError as exc:  # the server refused, or the channel or its owner went meanwhile
             log.warning("channel %d (%s): playlist sync failed: %s", channel.id, channel.name, exc)
             report.failed[channel.id] = str(exc)
     return report
