@@ -148,7 +148,7 @@ async def refresh_user_picks(
 
         clock = time.perf_counter()
         model = snapshot.model
-        calibration = await match_calibration(snapshot, config)
+        calibration = await match_calibration(services, snapshot, config)
         timings["calibration"] = time.perf_counter() - clock
         clock = time.perf_counter()
         picks = (
@@ -234,7 +234,7 @@ async def refresh_all_picks(
     await progress.update(0, len(users), f"recommending {media_type}")
     histories = {str(u): list(snapshot.histories.get(str(u), [])) for u in users}
     exclude = {u: started_series(h) for u, h in histories.items()} if media_type == MediaType.SERIES else None
-    calibration = await match_calibration(snapshot, config)
+    calibration = await match_calibration(services, snapshot, config, fresh=True)
     progress.log(
         f"{media_type}: match calibration d'={calibration.separation} from {calibration.watches} later watches"
     )
