@@ -169,10 +169,13 @@ FIELD_LABELS = {
     "completion": "Weight: completion",
     "library_mode": "Library file type",
     "name": "Name",
-    "weights": "Weights",
+    "weights": "the weights",
     "scan_timeout_s": "Scan wait",
     "strm_content": "What a .strm file holds",
 }
+
+
+SECTION_TITLES = {"recommendations": "The algorithm", "top": "Top Picks", "publish-files": "Library files"}
 
 
 def _fields_of(section: str) -> dict[str, Sequence[str]]:
@@ -191,8 +194,11 @@ def _form_state(section: str, form: FormData, exc: InvalidInput) -> tuple[str, d
     by_path["weights"] = "weights"
     labels = {path: FIELD_LABELS[name] for path, name in by_path.items()}
     summary, marked = page_errors(exc, labels)
+    title = SECTION_TITLES.get(section.split("-", 1)[0] if section != "publish-files" else section, "This form")
+    where = section.rsplit("-", 1)[-1] if section.startswith(("recommendations-", "top-picks-")) else ""
     if not marked:
         return summary, None
+    summary = f"{title}{f' ({where})' if where else ''} was not saved: {summary}"
     typed = {name: str(form.get(name) or "") for name in fields}
     errors = {by_path[path]: message for path, message in marked.items()}
     return summary, {"section": section, "errors": errors, "typed": typed}

@@ -206,7 +206,8 @@ async def test_admin_grants_the_choice_and_names_reach_the_server(synced_web: We
             await expect(similarity).to_have_attribute("aria-invalid", "true")
             described = await similarity.get_attribute("aria-describedby") or ""
             assert "recommendations-movies-weights-error" in described.split()
-            await expect(admin.get_by_role("alert")).to_contain_text("check Weights")
+            refused = "The algorithm (movies) was not saved: check the weights."
+            await expect(admin.get_by_role("alert")).to_contain_text(refused)
             await _shots(admin, "admin-settings-refused")
         finally:
             await browser.close()

@@ -19,7 +19,7 @@ from sidecar.web.read_models.shared import iso
 def _seconds(run: RecommendationRun) -> float | None:
     if run.finished_at is None or run.started_at is None:
         return None
-    return round((run.finished_at - run.started_at).total_seconds(), 2)
+    return round(max(0.0, (run.finished_at - run.started_at).total_seconds()), 2)
 
 
 async def recommendation_runs(
