@@ -26,6 +26,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from providers.errors import MediaServerError, ProviderUnavailable, ScanTimeout
+from sidecar import live_settings
 from sidecar.embedded import Infrastructure
 from sidecar.errors import Forbidden, InvalidInput, MarqueeError, NotFound, WebhookRejected
 from sidecar.jobs.worker import build_worker, stop_worker
@@ -178,6 +179,7 @@ def create_app(
         infra: Infrastructure = await asyncio.to_thread(prepare_infrastructure, settings, lock=embedded)
         database_url, redis_url = infra.database_url, infra.redis_url
         worker_task: asyncio.Task[Any] | None = None
+        follow_task: asyncio.Task[None] | None = None
         worker = None
         try:
             services = await open_services(settings, database_url, redis_url)
@@ -190,8 +192,13 @@ def create_app(
             else:
                 for hook in startup_hooks:
                     await hook(services)
+                # the worker runs elsewhere: what it switches (an embedding model) reaches this process too
+                follow_task = asyncio.create_task(live_settings.follow(services), name="follow-settings")
             yield
         finally:
+            if follow_task is not None:
+                follow_task.cancel()
+                await asyncio.gather(follow_task, return_exceptions=True)
             if worker is not None and worker_task is not None:
                 await stop_worker(worker, worker_task)
             if getattr(app.state, "services", None) is not None:

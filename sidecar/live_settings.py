@@ -7,11 +7,13 @@ row id, so a new server gets its own row), the embedder and the text generator (
 
 The web process applies right after a save. A worker in another process (``marquee worker``) learns of it
 before its next job: ``refresh`` compares the rows' ``updated_at`` with what it applied, at most once a
-second (the arq worker calls it on every job start).
+second (the arq worker calls it on every job start). A web process without its own worker follows the
+worker's saves (the embedding-model switch) every two seconds (``follow``).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from dataclasses import dataclass
@@ -135,4 +137,17 @@ async def on_job_start(ctx: dict[str, Any]) -> None:
         try:
             await refresh(services)
         except Exception as exc:  # the job itself will meet the same database trouble and say so
+            log.warning("cannot check for changed settings: %s", exc)
+
+
+FOLLOW_EVERY_S = 2.0
+
+
+async def follow(services: Services, *, every_s: float = FOLLOW_EVERY_S) -> None:
+    """A web process without a worker of its own applies what a worker saved (``switch-embedding-model``)."""
+    while True:
+        await asyncio.sleep(every_s)
+        try:
+            await refresh(services, every_s=0)
+        except Exception as exc:  # the database may be restarting; try again on the next tick
             log.warning("cannot check for changed settings: %s", exc)

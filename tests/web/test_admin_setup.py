@@ -4,6 +4,7 @@ OpenAI-compatible endpoint with the re-embed and the cost estimate; purge and re
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from collections.abc import AsyncIterator
@@ -198,6 +199,24 @@ async def test_a_saved_server_reaches_another_process_before_its_next_job(empty:
         assert not await live_settings.refresh(worker, every_s=0)  # nothing new since
     finally:
         await worker.aclose()
+
+
+async def test_a_web_process_without_a_worker_follows_what_another_process_saved(web: Web) -> None:
+    """``marquee serve --no-worker`` beside ``marquee worker``: the worker's model switch reaches the web app."""
+    from sidecar import model_setup
+    from sidecar import runtime_settings as rs
+
+    other = await open_services(web.services.settings, web.services.database_url, web.services.redis_url)
+    try:
+        async with other.sessions() as session:
+            await rs.save(session, model_setup.MODELS, model_setup.StoredModels(text_model="gpt-4o-mini"))
+    finally:
+        await other.aclose()
+    for _ in range(100):
+        if web.services.settings.openai_chat_model == "gpt-4o-mini":
+            break
+        await asyncio.sleep(0.1)
+    assert web.services.settings.openai_chat_model == "gpt-4o-mini"
 
 
 async def test_the_environment_wins_and_the_page_says_so(web: Web) -> None:
