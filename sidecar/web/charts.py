@@ -93,8 +93,15 @@ def _empty(message: str) -> Markup:
     return Markup('<p class="muted">{}</p>').format(message)
 
 
-def donut(rows: Sequence[dict[str, Any]], title: str, unit: str = "titles", empty: str = "Nothing yet.") -> Markup:
-    """Shares of a whole (favourite genres): a ring of slices, a legend with each share in per cent."""
+def donut(
+    rows: Sequence[dict[str, Any]],
+    title: str,
+    unit: str = "titles",
+    empty: str = "Nothing yet.",
+    center_label: str = "genres",
+) -> Markup:
+    """Shares of a whole (favourite genres): a ring of slices, how many slices in the middle (``center_label``:
+    a title can count in several, so it is no number of titles), a legend with each share in per cent."""
     data = [r for r in _rows(rows) if r.count > 0]
     total = sum(r.count for r in data)
     if not data or total <= 0:
@@ -116,8 +123,8 @@ def donut(rows: Sequence[dict[str, Any]], title: str, unit: str = "titles", empt
         )
         offset += length
     parts.append(
-        f'<text x="90" y="88" text-anchor="middle" class="value-label" font-size="22">{_num(total)}</text>'
-        f'<text x="90" y="108" text-anchor="middle" font-size="12">{escape(unit)}</text></svg>'
+        f'<text x="90" y="88" text-anchor="middle" class="value-label" font-size="22">{len(data)}</text>'
+        f'<text x="90" y="108" text-anchor="middle" font-size="12">{escape(center_label)}</text></svg>'
     )
     legend = ['<ul class="legend">']
     for i, row in enumerate(data):
@@ -232,7 +239,7 @@ def compare(metrics: Sequence[dict[str, Any]], series: Sequence[str], title: str
     if not metrics or all(not any(m["values"]) for m in metrics):
         return _empty("Nothing watched yet.")
     uid = _uid("compare")
-    group_h, bar_h, label_w, value_w = 62, 22, 104, 100
+    group_h, bar_h, label_w, value_w = 62, 22, 104, 112
     legend_h = 26
     height = legend_h + group_h * len(metrics)
     span = WIDTH - label_w - value_w
