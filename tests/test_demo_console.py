@@ -194,13 +194,16 @@ async def test_the_demo_console_stays_short(demo_console: Console) -> None:
         assert (await client.post(f"{control}/Act", data=form)).status_code == 303
     await console.wait_for(r"INFO .* alice watched .*; refreshing their picks", 60)
     await console.wait_for(r"INFO .* republished AI Picks - alice", 90)
-    returncode = await asyncio.to_thread(console.stop)
-    lines = [line for line in console.lines if line.strip()]
+    lines = [line for line in console.lines if line.strip()]  # what the person saw while it ran
     elapsed = time.monotonic() - started
+    returncode = await asyncio.to_thread(console.stop)
     print(f"{len(lines)} console lines in {elapsed:.0f}s")  # the figure the issue asks for, kept in the test log
     assert returncode == 0, "\n".join(lines[-40:])
     assert len(lines) < 60, f"{len(lines)} lines in {elapsed:.0f}s:\n" + "\n".join(lines)
-    assert not [line for line in lines if "arq.worker" in line or "[job " in line or "Traceback" in line]
+    assert not [line for line in lines if "arq.worker" in line or "[job " in line]
+    assert not [line for line in console.lines if "Traceback" in line]
+    stopping = console.lines[len(lines) :]
+    assert sum("providers.simulator.webhooks" in line for line in stopping) <= 1, stopping  # one line per outage
     for step in ("initial-sync", "generate-recommendations", "sync-movie-libraries", "refresh-top-picks"):
         assert any(line.startswith(f"✓ {step}") for line in lines), step
     assert any(line.startswith("Marquee:") and "alice / " in line for line in lines)

@@ -4,9 +4,9 @@ Jellyfin (webhook plugin, Generic destination with "Send All Properties"): one f
 ``NotificationType``, sent as ``text/plain; charset=utf-8`` unless the target asks for JSON.
 Emby (built-in webhooks): a nested ``{Event, Item, User, Server, Session, PlaybackInfo}`` document, sent as
 ``multipart/form-data`` with the JSON in a ``data`` field (Emby ≤ 4.8) or as ``application/json``.
-Deliveries go out in order from one background task; ``await hub.drain()`` waits for them. Announcements of
-new library items (``ItemAdded``/``library.new``, hundreds after a scan) wait behind the user, playback and
-other events, as on the real servers, whose item-added notifier sends its batches apart: a playback is
+Deliveries go out in order from one background task; ``await hub.drain()`` waits for them. Library events
+(items added or deleted: hundreds after a scan) go in order in their own lane, behind the user, playback
+and other events, as on the real servers, whose library notifiers send their batches apart: a playback is
 delivered at once even while a scan's announcements are still going out.
 """
 
@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 
 ContentType = Literal["text/plain", "application/json", "multipart/form-data", "application/x-www-form-urlencoded"]
 PlaybackKind = Literal["start", "progress", "pause", "unpause", "stop"]
-ADDED_EVENTS = frozenset({"ItemAdded", "library.new"})
+LIBRARY_EVENTS = frozenset({"ItemAdded", "ItemDeleted", "library.new", "library.deleted"})
 
 
 def net_time(value: datetime) -> str:
@@ -73,11 +73,12 @@ class WebhookHub:
         self.targets: list[WebhookTarget] = []
         self.sent: list[Delivery] = []
         self._queue: deque[tuple[str, dict[str, Any]]] = deque()
-        self._added: deque[tuple[str, dict[str, Any]]] = deque()  # ItemAdded/library.new: after the rest
+        self._added: deque[tuple[str, dict[str, Any]]] = deque()  # library events: in order, after the rest
         self._wakeup: asyncio.Event | None = None
         self._worker: asyncio.Task[None] | None = None
         self._client: httpx.AsyncClient | None = None
         self._busy = False
+        self._failing: set[str] = set()  # target URLs whose last delivery failed
 
     # --- configuration ------------------------------------------------------------------------------
     def add_target(
@@ -100,7 +101,7 @@ class WebhookHub:
     def _enqueue(self, event: str, payload: dict[str, Any]) -> None:
         if not self.targets:
             return
-        (self._added if event in ADDED_EVENTS else self._queue).append((event, payload))
+        (self._added if event in LIBRARY_EVENTS else self._queue).append((event, payload))
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:
@@ -152,8 +153,14 @@ class WebhookHub:
         try:
             response = await self._client.post(target.url, content=body, headers=headers)
             self.sent.append(Delivery(target.url, event, response.status_code))
+            if target.url in self._failing:
+                self._failing.discard(target.url)
+                log.info("webhooks to %s are delivered again", target.url)
         except httpx.HTTPError as exc:
-            log.warning("webhook %s to %s failed: %s", event, target.url, exc)
+            # One warning per outage, not one per queued event (a stopped receiver would get hundreds).
+            level = logging.DEBUG if target.url in self._failing else logging.WARNING
+            self._failing.add(target.url)
+            log.log(level, "webhook %s to %s failed: %s", event, target.url, exc)
             self.sent.append(Delivery(target.url, event, None, str(exc) or type(exc).__name__))
 
     async def drain(self) -> None:
