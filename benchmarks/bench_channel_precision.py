@@ -13,7 +13,6 @@ of a real MovieLens user from ``ratings.csv`` (the one with the most ratings), w
 from __future__ import annotations
 
 import argparse
-import asyncio
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -99,7 +98,7 @@ def run(data: Path, cache_dir: Path) -> dict[str, Any]:
     taste = build_taste(model, histories[str(owner)], recent_limit=50)
     keywords = _keywords_by_item(data / "movies.jsonl")
     facts = {it.item_id: it for it in ds.items}
-    texts = asyncio.run(embedder.embed([c.text for c in CASES]))
+    texts = cached_embeddings([c.text for c in CASES], embedder, cache_dir)
     rows: list[dict[str, Any]] = []
     for case, vector in zip(CASES, texts, strict=True):
 
