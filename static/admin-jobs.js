@@ -66,7 +66,8 @@
 
   // --- the list of jobs ---------------------------------------------------------------------------------
   function listPage(table) {
-    let busy = new Set();
+    // what the page was rendered with: a run that ends before the first event is refreshed by it
+    let busy = new Set(Array.from(table.querySelectorAll("tr[data-busy=true]")).map(function (r) { return r.dataset.job; }));
     function row(name) { return document.getElementById("job-" + name); }
     function show(name, run, queued) {
       const r = row(name);

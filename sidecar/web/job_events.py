@@ -20,8 +20,8 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import AsyncIterator
-from typing import Any
+from collections.abc import AsyncIterator, Coroutine
+from typing import Any, TypeVar
 
 from sqlmodel import col, select
 from starlette.requests import Request
@@ -41,6 +41,7 @@ KEEPALIVE_S = 5.0
 STREAM_MAX_S = 10.0
 RETRY_MS = 1000
 HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+T = TypeVar("T")
 
 
 def _event(name: str, data: Any) -> str:
@@ -49,6 +50,13 @@ def _event(name: str, data: Any) -> str:
 
 def _stream(source: AsyncIterator[str]) -> Response:
     return StreamingResponse(source, media_type="text/event-stream", headers=HEADERS)
+
+
+async def _shielded(read: Coroutine[Any, Any, T]) -> T:
+    """Run one read to its end even when the client leaves mid-way: Starlette cancels a stream whose client
+    left and keeps cancelling every await until it ends, which would leave a half-used database or Redis
+    connection to the garbage collector. The read finishes in its own task; the stream stops after it."""
+    return await asyncio.shield(asyncio.ensure_future(read))
 
 
 async def _run(services: Services, run_id: int) -> dict[str, Any] | None:
@@ -76,7 +84,7 @@ async def run_stream(services: Services, run_id: int, first: dict[str, Any]) -> 
             yield ": keep-alive\n\n"
             last_sent = now
         await asyncio.sleep(POLL_S)
-        view = await _run(services, run_id)
+        view = await _shielded(_run(services, run_id))
     yield _event("end", {"id": run_id, "status": "gone"})  # pruned while watched
 
 
@@ -108,12 +116,12 @@ async def active_stream(services: Services) -> AsyncIterator[str]:
     began = last_sent = time.monotonic()
     sent: dict[str, Any] | None = None
     while True:
-        state = await _active(services)
+        state = await _shielded(_active(services))
         if state != sent:
             if sent is not None:
                 still = {r["id"] for r in state["running"]}
                 for ended in (r for r in sent["running"] if r["id"] not in still):
-                    final = await _run(services, int(ended["id"]))
+                    final = await _shielded(_run(services, int(ended["id"])))
                     if final is not None:
                         yield _event("finished", final)
             yield _event("jobs", state)
