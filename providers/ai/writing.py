@@ -186,10 +186,6 @@ class OpenAIChatWriter:
         """Any other grounded text (channel proposals): the model's answer, or ``fallback`` when it fails."""
         return await self._complete(prompt, fallback)
 
-    async def complete(self, prompt: str, fallback: str) -> str:
-        """Any other grounded text (channel proposals): the model's answer, or ``fallback`` when it fails."""
-        return await self._complete(prompt, fallback)
-
     async def _complete(self, prompt: str, fallback: str) -> str:
         try:
             response = await self._client.chat.completions.create(
