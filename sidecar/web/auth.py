@@ -163,10 +163,10 @@ def _is_api(request: Request) -> bool:
 
 
 def safe_next(target: str | None) -> str:
-    """Only local paths are followed after login (no open redirects)."""
+    """Only local paths are followed after login (no open redirects); otherwise the home dashboard."""
     if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
         return target
-    return "/picks"
+    return "/"
 
 
 def login_redirect(request: Request) -> RedirectResponse:

@@ -99,7 +99,7 @@ async def _log_in(page: Any, web: Web, name: str) -> None:
     await page.fill("#name", name)
     await page.fill("#password", web.password(name))
     await page.click("button[type=submit]")
-    await page.wait_for_url(f"{web.base}/picks")
+    await page.wait_for_url(f"{web.base}/")
 
 
 async def test_every_page_satisfies_the_csp_for_users_and_admins(web: Web) -> None:
