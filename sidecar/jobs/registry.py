@@ -15,6 +15,7 @@ Schedules: ``"interval:<minutes>"``, ``"daily:HH:MM"``, ``"weekly:<mon..sun>:HH:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -72,24 +73,32 @@ def _is_transient(exc: BaseException) -> bool:
     return isinstance(exc, ProviderUnavailable)
 
 
+async def _settle(progress: Progress, spec: JobSpec, status: str, error: str) -> None:
+    """Record how the run ended, even when a cancellation lands meanwhile: a stop flag seen at a checkpoint
+    and arq's abort of the same run arrive within a poll of each other, and a write cut short would leave
+    the run "running" under a live worker, where nothing settles it."""
+    progress.log(error)
+    writing = asyncio.ensure_future(asyncio.wait_for(finish_run(progress, status, error=error), 5))
+    try:
+        await asyncio.shield(writing)
+    except asyncio.CancelledError:
+        with contextlib.suppress(Exception):
+            await writing
+        raise
+    except Exception as exc:  # the database may be going away with the worker; reap settles the run later
+        log.warning("cannot mark run %s of %s %s: %s", progress.run_id, spec.name, status, exc)
+
+
 async def _interrupted(progress: Progress, spec: JobSpec) -> None:
     """A cancelled run says so (the worker is stopping, or the job passed its timeout); arq queues a job
     cancelled by a stopping worker again for the next one."""
-    progress.log("interrupted")
     error = f"interrupted: the worker stopped, or the run passed its {spec.timeout_s} s timeout, before it finished"
-    try:
-        await asyncio.wait_for(finish_run(progress, "interrupted", error=error), 5)
-    except Exception as exc:  # the database may be going away with the worker; reap settles the run later
-        log.warning("cannot mark run %s of %s interrupted: %s", progress.run_id, spec.name, exc)
+    await _settle(progress, spec, "interrupted", error)
 
 
 async def _cancelled(progress: Progress, spec: JobSpec) -> None:
     """The run an administrator stopped ends ``cancelled``; whatever it did before stays done."""
-    progress.log(CANCELLED_MESSAGE)
-    try:
-        await asyncio.wait_for(finish_run(progress, "cancelled", error=CANCELLED_MESSAGE), 5)
-    except Exception as exc:
-        log.warning("cannot mark run %s of %s cancelled: %s", progress.run_id, spec.name, exc)
+    await _settle(progress, spec, "cancelled", CANCELLED_MESSAGE)
 
 
 async def _stop_was_asked(services: Services, progress: Progress) -> bool:
