@@ -132,20 +132,23 @@ def run_job_args(parser: argparse.ArgumentParser) -> None:
 
 
 def cmd_run_job(args: argparse.Namespace) -> int:
-    from sidecar.jobs.registry import load_jobs
+    from sidecar.jobs.registry import find_job, load_jobs
     from sidecar.services import open_services
 
-    jobs = load_jobs()
-    if args.name not in jobs:
-        raise ConfigError(f"unknown job '{args.name}'; known jobs: {', '.join(sorted(jobs))}")
+    job = find_job(args.name)  # Aperture's names (aliases) too
+    if job is None:
+        raise ConfigError(f"unknown job '{args.name}'; known jobs: {', '.join(sorted(load_jobs()))}")
+    if not job.manual:
+        raise ConfigError(f"'{job.name}' is internal: Marquee starts it itself and it cannot be run by hand")
+    name = job.name
     settings = _load_settings().with_persisted_secrets()
     resolved, infra = _prepare(settings)
 
     async def main() -> None:
         services = await open_services(resolved, infra.database_url, infra.redis_url)
         try:
-            run = await run_and_wait(services, args.name)
-            print(f"{args.name}: done {run.result}")
+            run = await run_and_wait(services, name)
+            print(f"{name}: done {run.result}")
         finally:
             await services.aclose()
 

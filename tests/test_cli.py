@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import argparse
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -13,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from sidecar import commands
 from sidecar.cli import build_parser
 
 MARQUEE = [sys.executable, "-m", "sidecar.cli"]
@@ -433,3 +436,17 @@ def test_serve_starts_on_a_multi_mb_redis_aof(data_dir: Path) -> None:
         raise
     _stop(proc)
     _no_servers_left(data)
+
+
+@pytest.mark.parametrize(
+    ("name", "says"),
+    [
+        ("no-such-job", "unknown job 'no-such-job'; known jobs: "),
+        ("process-webhook-event", "'process-webhook-event' is internal"),
+    ],
+)
+def test_run_job_refuses_unknown_and_internal_jobs_before_starting_anything(name: str, says: str) -> None:
+    from sidecar.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=re.escape(says)):
+        commands.cmd_run_job(argparse.Namespace(name=name))
