@@ -6,8 +6,9 @@ set them. ``apply`` re-reads both rows and swaps what changed: the media-server 
 row id, so a new server gets its own row), the embedder and the text generator (built again on next use).
 
 The web process applies right after a save. A worker in another process (``marquee worker``) learns of it
-before its next job: ``refresh`` compares the rows' ``updated_at`` with what it applied, at most once a
-second (the arq worker calls it on every job start). A web process without its own worker follows the
+before its next job: the arq worker calls ``refresh`` on every job start, which compares the rows'
+``updated_at`` with what it applied (one two-row indexed read; a throttle would let a job queued right after
+a save run with the old server). A web process without its own worker follows the
 worker's saves (the embedding-model switch) every two seconds (``follow``).
 """
 
@@ -15,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -31,7 +31,6 @@ from sidecar.settings import Settings
 
 log = logging.getLogger(__name__)
 
-CHECK_EVERY_S = 1.0
 _KEYS = (server_setup.MEDIA_SERVER.key, model_setup.MODELS.key)
 _SERVER_FIELDS = ("media_server_type", "media_server_url", "media_server_api_key")
 _AI_FIELDS = ("embedding_provider", "embedding_model", "openai_base_url", "openai_api_key", "openai_chat_model")
@@ -43,7 +42,6 @@ Stamp = tuple[tuple[str, datetime], ...]
 class LiveConfig:
     env: Settings  # MARQUEE_* as the process started
     stamp: Stamp = ()
-    checked_at: float = 0.0
 
 
 def live_config(services: Services) -> LiveConfig:
@@ -108,15 +106,11 @@ async def apply(services: Services) -> None:
         log.info("embedding model is now %s %s", new.embedding_provider, new.resolved_embedding_model)
     services.settings = new
     live.stamp = stamp
-    live.checked_at = time.monotonic()
 
 
-async def refresh(services: Services, *, every_s: float = CHECK_EVERY_S) -> bool:
+async def refresh(services: Services) -> bool:
     """Apply saved changes made by another process; True when something was applied."""
     live = live_config(services)
-    if time.monotonic() - live.checked_at < every_s:
-        return False
-    live.checked_at = time.monotonic()
     async with services.engine.connect() as conn:
         rows = (
             await conn.execute(
@@ -148,6 +142,6 @@ async def follow(services: Services, *, every_s: float = FOLLOW_EVERY_S) -> None
     while True:
         await asyncio.sleep(every_s)
         try:
-            await refresh(services, every_s=0)
+            await refresh(services)
         except Exception as exc:  # the database may be restarting; try again on the next tick
             log.warning("cannot check for changed settings: %s", exc)

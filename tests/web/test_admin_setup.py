@@ -196,7 +196,7 @@ async def test_a_saved_server_reaches_another_process_before_its_next_job(empty:
         await live_settings.on_job_start({"services": worker})
         assert worker.media_server is not None and worker.settings.media_server_url == empty.sim_url
         assert (await worker.media_server.server_info()).product == "jellyfin"
-        assert not await live_settings.refresh(worker, every_s=0)  # nothing new since
+        assert not await live_settings.refresh(worker)  # nothing new since
     finally:
         await worker.aclose()
 
