@@ -40,9 +40,12 @@ log = logging.getLogger(__name__)
 # --- login -----------------------------------------------------------------------------------------
 
 
-async def _login_page(request: Request, *, error: str | None = None, status: int = 200, name: str = "") -> Response:
+async def _login_page(
+    request: Request, *, error: str | None = None, status: int = 200, name: str = "", next_target: str | None = None
+) -> Response:
+    """``next_target``: the page asked for, kept through a failed attempt (the form posts it, not the URL)."""
     seed, fresh = auth.prelogin_seed(request)
-    next_url = auth.safe_next(request.query_params.get("next"))
+    next_url = auth.safe_next(next_target if next_target is not None else request.query_params.get("next"))
     response = await render(
         request,
         "login.html",
@@ -69,18 +72,19 @@ async def login_page(request: Request) -> Response:
 async def login_submit(request: Request) -> Response:
     form = await auth.checked_form(request)
     name = str(form.get("name") or "")
+    wanted = str(form.get("next") or "")
     try:
         data = parse(LoginIn, {"name": name, "password": str(form.get("password") or "")})
     except InvalidInput as exc:
-        return await _login_page(request, error=str(exc), status=400, name=name)
+        return await _login_page(request, error=str(exc), status=400, name=name, next_target=wanted)
     services = services_of(request)
     try:
         _user, session_id = await auth.login(services, data.name, data.password, client_address(request))
     except LoginFailed as exc:
-        page = await _login_page(request, error=str(exc), status=exc.status_code, name=name)
+        page = await _login_page(request, error=str(exc), status=exc.status_code, name=name, next_target=wanted)
         page.headers.update(exc.headers)
         return page
-    response = see_other(auth.safe_next(str(form.get("next") or "")))
+    response = see_other(auth.safe_next(wanted))
     auth.set_session_cookie(request, response, services.settings, session_id)
     response.delete_cookie(auth.PRELOGIN_COOKIE, path="/")
     return response

@@ -54,6 +54,8 @@ async def ticks(services: Services) -> AsyncIterator[None]:
         await conn.execute(text("CREATE TABLE IF NOT EXISTS test_tick (n int)"))
         await conn.execute(text("TRUNCATE test_tick"))
     yield
+    async with services.engine.begin() as conn:  # the session's database is shared: leave its schema as found
+        await conn.execute(text("DROP TABLE test_tick"))
 
 
 async def _tick_count(services: Services) -> int:

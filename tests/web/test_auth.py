@@ -65,6 +65,18 @@ async def test_next_never_leaves_the_site(web: Web) -> None:
     assert response.headers["location"] == "/"
 
 
+async def test_the_page_asked_for_survives_a_wrong_password(web: Web) -> None:
+    client = web.client()
+    page = await client.get("/login?next=%2Fstats")
+    token = page.text.split('name="csrf_token" value="')[1].split('"')[0]
+    wrong = await client.post("/login", data={"csrf_token": token, "name": "alice", "password": "no", "next": "/stats"})
+    assert wrong.status_code == 401 and 'name="next" value="/stats"' in wrong.text
+    right = await client.post(
+        "/login", data={"csrf_token": token, "name": "alice", "password": web.password("alice"), "next": "/stats"}
+    )
+    assert right.headers["location"] == "/stats"
+
+
 async def test_login_form_without_csrf_token_is_rejected(web: Web) -> None:
     client = web.client()
     await client.get("/login")
