@@ -25,7 +25,11 @@ SECRETS_FILE = "secrets.json"
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="MARQUEE_", env_file=".env", env_file_encoding="utf-8", extra="ignore")
+    # env_ignore_empty: compose passes ``${VAR:-}`` for what the admin may leave unset (the media server, set
+    # up in the UI instead); an empty value means "not set", not "set to nothing".
+    model_config = SettingsConfigDict(
+        env_prefix="MARQUEE_", env_file=".env", env_file_encoding="utf-8", extra="ignore", env_ignore_empty=True
+    )
 
     data_dir: Path = Field(
         default=Path(".marquee"),

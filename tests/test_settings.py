@@ -24,6 +24,19 @@ def test_env_prefix_and_defaults(monkeypatch: pytest.MonkeyPatch, tmp_path: Path
     assert "abc123" not in str(settings.model_dump())
 
 
+def test_empty_values_count_as_unset(monkeypatch: pytest.MonkeyPatch) -> None:
+    """compose.yaml passes ``${MARQUEE_MEDIA_SERVER_URL:-}``: left empty, the server is set up in the UI."""
+    from sidecar.server_setup import env_sets_server
+
+    for name in ("MEDIA_SERVER_TYPE", "MEDIA_SERVER_URL", "MEDIA_SERVER_API_KEY"):
+        monkeypatch.setenv(f"MARQUEE_{name}", "")
+    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    assert (settings.media_server_type, settings.media_server_url, settings.media_server_api_key) == (None, None, None)
+    assert not env_sets_server(settings)
+    monkeypatch.setenv("MARQUEE_MEDIA_SERVER_URL", "http://jellyfin:8096")
+    assert env_sets_server(Settings(_env_file=None))  # type: ignore[call-arg]
+
+
 def test_invalid_value_names_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MARQUEE_PORT", "not-a-port")
     with pytest.raises(ValidationError, match="port"):
