@@ -323,6 +323,28 @@ class ChannelShare(SQLModel, table=True):
     created_at: datetime = _ts(nullable=False, default_now=True)
 
 
+class ServerEvaluation(SQLModel, table=True):
+    """One ``marquee evaluate --server`` result (``sidecar.server_evaluation``): the offline protocol on this
+    server's own users for one media type (migration 1017)."""
+
+    __tablename__ = "server_evaluation"
+    __table_args__ = (Index("ix_server_evaluation_type_at", "media_type", "evaluated_at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    media_type: str
+    job_run_id: int | None = _fk("job_run.id", nullable=True, ondelete="SET NULL", index=False)
+    model: str | None = None  # embedding model
+    holdout: int
+    min_history: int
+    items: int = 0
+    users_with_history: int = 0
+    users_evaluated: int = 0
+    overall: dict[str, Any] = _json({})  # {method: {ndcg10, recall20, hit10, users}}
+    per_user: list[dict[str, Any]] = _json([])  # [{user_id, name, history, held_out, ndcg10: {method: x}}]
+    params: dict[str, Any] = _json({})
+    seconds: float = 0.0
+    evaluated_at: datetime = _ts(nullable=False, default_now=True)
+
+
 # --- Publishing -----------------------------------------------------------------------------------
 
 
