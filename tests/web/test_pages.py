@@ -316,6 +316,13 @@ async def test_admin_settings_forms_validate_and_save(web: Web) -> None:
         "/admin/settings/publish-files", data={"csrf_token": token, "strm_content": "ftp", "scan_timeout_s": "60"}
     )
     assert bad_files.status_code == 400 and "strm_content" in bad_files.text
+    bad_wait = await admin.post(
+        "/admin/settings/publish-files",
+        data={"csrf_token": token, "strm_content": "path", "scan_timeout_s": "99999"},
+    )
+    assert bad_wait.status_code == 400
+    assert 'id="scan-timeout-error"' in bad_wait.text and "must be 7200 or less" in bad_wait.text
+    assert 'value="99999"' in bad_wait.text  # what the admin typed is kept
     assert (await admin.post("/admin/settings/nonsense", data={"csrf_token": token})).status_code == 404
     settings = (await admin.get("/api/admin/settings")).json()
     assert settings["recommendations"]["series"]["weights"]["similarity"] == 0.6
