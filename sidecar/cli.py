@@ -210,15 +210,18 @@ def build_parser() -> argparse.ArgumentParser:
     hook.set_defaults(handler=cmd_webhook_url)
 
     # The commands built on the rest of Marquee live in sidecar.commands (it imports this module's helpers).
-    from sidecar import commands
+    from sidecar import commands, server_evaluation_command
 
     simulator = sub.add_parser("simulator", help="run a simulated Jellyfin or Emby server")
     commands.simulator_args(simulator)
     simulator.set_defaults(handler=commands.cmd_simulator)
 
-    evaluate = sub.add_parser("evaluate", help="measure recommendation quality on real users' ratings")
+    evaluate = sub.add_parser(
+        "evaluate", help="measure recommendation quality on real users' ratings (--server: on this server's users)"
+    )
     commands.evaluate_args(evaluate)
-    evaluate.set_defaults(handler=commands.cmd_evaluate)
+    server_evaluation_command.add_server_arguments(evaluate)
+    evaluate.set_defaults(handler=_evaluate)
 
     run_job = sub.add_parser("run-job", help="run one job on the worker and follow its progress")
     commands.run_job_args(run_job)
@@ -228,6 +231,12 @@ def build_parser() -> argparse.ArgumentParser:
     commands.demo_args(demo)
     demo.set_defaults(handler=commands.cmd_demo)
     return parser
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    from sidecar import commands, server_evaluation_command
+
+    return server_evaluation_command.cmd_evaluate_server(args) if args.server else commands.cmd_evaluate(args)
 
 
 # Commands that run until stopped: SIGTERM must unwind them (and stop the embedded servers) at any moment.

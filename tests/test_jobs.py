@@ -259,7 +259,7 @@ def test_the_job_list_is_explicit_and_complete() -> None:
         "sync-watch-history-full", "initial-sync", "process-webhook-event", "user-follow-up", "sweep-webhooks",
         "generate-embeddings", "generate-series-embeddings", "switch-embedding-model", "generate-recommendations",
         "generate-series-recommendations", "rebuild-recommendations", "sync-movie-libraries",
-        "sync-series-libraries", "refresh-top-picks", "prune-history", "refresh-channels",
+        "sync-series-libraries", "refresh-top-picks", "prune-history", "refresh-channels", "evaluate-server",
     } == set(names)  # fmt: skip
     internal = {spec.name for spec in JOBS if not spec.manual}
     assert internal == {"process-webhook-event", "user-follow-up"}

@@ -13,6 +13,7 @@ from sidecar import embedding_switch
 from sidecar.jobs import (
     channel_jobs,
     embed_jobs,
+    evaluate_jobs,
     maintenance_jobs,
     publish_jobs,
     recommend_jobs,
@@ -121,6 +122,12 @@ JOBS: tuple[JobSpec, ...] = (
         "rebuild-recommendations",
         recommend_jobs.rebuild_recommendations,
         "Clear all picks and rebuild them from a full re-read of the catalogue (after changing models or weights).",
+    ),
+    JobSpec(
+        "evaluate-server",
+        evaluate_jobs.evaluate_server_job,
+        "Measure the picks on this server's users (each one's last 5 plays held out): Marquee vs popularity vs"
+        " content-only, shown on Admin → Quality.",
     ),
     # publishing
     JobSpec(
