@@ -33,7 +33,18 @@ from sidecar.jobs.worker import build_worker, stop_worker
 from sidecar.runtime import prepare_infrastructure
 from sidecar.services import Services, open_services
 from sidecar.settings import Settings
-from sidecar.web import admin_api, admin_setup, api, health, home, images, ui
+from sidecar.web import (
+    admin_api,
+    api,
+    health,
+    home,
+    images,
+    settings_api,
+    setup_database,
+    setup_models,
+    setup_server,
+    ui,
+)
 from sidecar.web.auth import CurrentUser, current_user
 from sidecar.web.middleware import (
     BODY_TIMEOUT_S,
@@ -157,7 +168,10 @@ def app_routes() -> list[BaseRoute]:
         *receive.routes(),  # /webhooks/...
         *api.routes(),  # /api/... (the user's own data)
         *admin_api.routes(),  # /api/admin/...
-        *admin_setup.routes(),  # /setup, /admin/{server,models,database} and their JSON (/api/settings/..., purge)
+        *settings_api.routes(),  # /api/settings/... (server, models, costs) and /api/admin/purge/...
+        *setup_server.routes(),  # /setup, /admin/server
+        *setup_models.routes(),  # /admin/models
+        *setup_database.routes(),  # /admin/database
         *ui.routes(),  # the pages, the admin pages included
         *images.routes(),  # /images/users|people|studios/... (faces and logos from the media server)
     ]
