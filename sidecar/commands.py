@@ -67,6 +67,7 @@ def evaluate_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--ratings", type=Path, default=None, help="ratings.csv (default: DATASET/ratings.csv)")
     parser.add_argument("--cache-dir", type=Path, default=None, help="embedding cache (default DATA_DIR/eval-cache)")
     parser.add_argument("--limit-users", type=int, default=None, help="evaluate only the first N users")
+    parser.add_argument("--folds", type=int, default=5, help="user folds for cross-validation (default 5)")
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
@@ -81,7 +82,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
             "ratings.csv, e.g. --dataset ../shared/data) or --movies and --ratings"
         )
     cache = args.cache_dir or _load_settings().resolved_data_dir / "eval-cache"
-    run_evaluation(movies, ratings, cache_dir=cache, limit_users=args.limit_users)
+    run_evaluation(movies, ratings, cache_dir=cache, limit_users=args.limit_users, folds=args.folds)
     return 0
 
 

@@ -13,8 +13,18 @@ Only what a media server knows is used: title, year, genres, overview, tagline, 
 studios, people, community rating, official rating, and the plays (a rating is a finished
 play at its timestamp; ratings >= 4.5 stars stand for favourites). No vote counts.
 
-`marquee` is the production recommender (`sidecar.recommender`) with default weights.
-Entry point for the CLI: `run_evaluation(movies, ratings, cache_dir=..., limit_users=...)`.
+Each regime is also run with **new users** (`<regime>-new`): each fold's users in turn keep only
+their last 0, 1, 2 or 3 history titles (the server knows no more of them), everyone else unchanged.
+
+Scores are **cross-validated over K user folds** (`sidecar.evaluation`): methods with settings to
+choose (EASE's L2, Marquee's weights) have each fold scored with the setting chosen on the other
+folds, the simplest within one standard error of the best; the table gives the mean and the spread
+(sample std) of the folds' means.
+
+`marquee` is the production recommender (`sidecar.recommender`).
+Entry point for the CLI: `run_evaluation(movies, ratings, cache_dir=..., limit_users=..., folds=...)`;
+the protocol's pieces (`load_dataset`, `split_dataset`, `regime_groups`, `make_ranker`,
+`ranking_metrics`, `user_scores`) are reusable on other data.
 """
 
 from __future__ import annotations
@@ -28,14 +38,18 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 import numpy as np
 import numpy.typing as npt
 
+from sidecar.evaluation.cross_validation import FoldScores, cross_validate
+from sidecar.evaluation.folds import new_user_sizes, newest, user_folds
+from sidecar.evaluation.table import TableRow, format_table
 from sidecar.recommender import (
     ItemFacts,
     WatchEvent,
+    Weights,
     prepare_model,
     recommend,
 )
@@ -51,6 +65,11 @@ FAVOURITE_STARS = 4.5
 EASE_LAMBDA = {"community": 500.0, "household": 3.0}
 METHODS = ("popularity", "content-only", "ease", "marquee")
 REGIMES = ("community", "household")
+NEW_SUFFIX = "-new"  # the same regime, each fold's users seen as new users (their last 0-3 titles)
+ALL_REGIMES = (*REGIMES, *(r + NEW_SUFFIX for r in REGIMES))
+DEFAULT_FOLDS = 5
+# Marquee's candidate settings for cross-validation, simplest first; the first is the production default.
+MARQUEE_SETTINGS: tuple[tuple[str, Weights], ...] = (("defaults", Weights()),)
 
 FloatMatrix = npt.NDArray[np.float32]
 
@@ -84,6 +103,8 @@ class Score:
     ndcg10: float
     recall20: float
     users: int
+    ndcg_spread: float = 0.0  # sample std over the folds' means
+    recall_spread: float = 0.0
 
 
 def _progress(message: str) -> None:
@@ -233,6 +254,18 @@ def to_events(ratings: Iterable[Rating]) -> list[WatchEvent]:
 
 
 Ranker = Callable[[int], list[str]]  # user -> top 20 item ids
+Setting = float | Weights | None  # EASE's L2, Marquee's weights, or nothing to choose
+
+
+def method_settings(method: str, regime: str) -> list[tuple[str, Setting]]:
+    """The settings cross-validation chooses from, simplest first (see `sidecar.evaluation`)."""
+    if method == "ease":
+        # more regularised first; grids around the best of each regime on the whole data
+        grid = (1000.0, 500.0, 250.0) if regime.startswith("community") else (30.0, 10.0, 3.0, 1.0)
+        return [(f"L2 {g:g}", g) for g in grid]
+    if method == "marquee":
+        return list(MARQUEE_SETTINGS)
+    return [("-", None)]
 
 
 def _top_from_scores(ds: Dataset, scores: npt.NDArray[np.floating], seen: list[Rating]) -> list[str]:
@@ -249,60 +282,118 @@ def _interaction_matrix(ds: Dataset, split: Split, users: list[int]) -> npt.NDAr
     return matrix
 
 
-def make_ranker(method: str, regime: str, ds: Dataset, split: Split, x: FloatMatrix, group: list[int]) -> Ranker:
-    """Fit `method` on what `group` can see and return a ranking function for its users."""
+def make_rankers(
+    method: str, ds: Dataset, split: Split, x: FloatMatrix, group: list[int], settings: Sequence[Setting]
+) -> list[Ranker]:
+    """Fit `method` on what `group` can see, once per setting (sharing what the settings share)."""
     if method == "popularity":
         counts = _interaction_matrix(ds, split, group).sum(axis=0)
-        return lambda u: _top_from_scores(ds, counts, split.history[u])
+        return [lambda u: _top_from_scores(ds, counts, split.history[u]) for _ in settings]
     if method == "content-only":
+        popular = _interaction_matrix(ds, split, group).sum(axis=0)
 
         def content(u: int) -> list[str]:
             rows = [ds.index[str(r.movie)] for r in split.history[u]]
-            taste = x[rows].mean(axis=0)
-            return _top_from_scores(ds, x @ taste, split.history[u])
+            # no history, no taste: the only thing left to rank by is what the others watched
+            scores = x @ x[rows].mean(axis=0) if rows else popular
+            return _top_from_scores(ds, scores, split.history[u])
 
-        return content
+        return [content for _ in settings]
     if method == "ease":
         matrix = _interaction_matrix(ds, split, group)
         used = np.flatnonzero(matrix.sum(axis=0) > 0)
-        weights = ease_item_weights(matrix[:, used], EASE_LAMBDA[regime])
         row_of = {u: k for k, u in enumerate(group)}
+        out: list[Ranker] = []
+        for l2 in settings:
+            weights = ease_item_weights(matrix[:, used], float(cast(float, l2)))
 
-        def ease(u: int) -> list[str]:
-            scores = np.zeros(len(ds.items), dtype=np.float32)
-            scores[used] = matrix[row_of[u], used] @ weights
-            return _top_from_scores(ds, scores, split.history[u])
+            def ease(u: int, weights: FloatMatrix = weights) -> list[str]:
+                scores = np.zeros(len(ds.items), dtype=np.float32)
+                scores[used] = matrix[row_of[u], used] @ weights
+                return _top_from_scores(ds, scores, split.history[u])
 
-        return ease
+            out.append(ease)
+        return out
     if method == "marquee":
         histories = {str(u): to_events(split.history[u]) for u in group}
         model = prepare_model(ds.items, x, histories)
 
-        def marquee(u: int) -> list[str]:
-            return [p.item_id for p in recommend(model, histories[str(u)], count=20)]
+        def marquee_with(weights: Weights | None) -> Ranker:
+            return lambda u: [p.item_id for p in recommend(model, histories[str(u)], count=20, weights=weights)]
 
-        return marquee
+        return [marquee_with(w if isinstance(w, Weights) else None) for w in settings]
     raise ValueError(f"unknown method {method!r}")
 
 
-def evaluate_method(method: str, regime: str, ds: Dataset, split: Split, x: FloatMatrix) -> Score:
-    ndcg: list[float] = []
-    recall: list[float] = []
-    groups = regime_groups(ds, regime)
-    started = time.monotonic()
-    for k, group in enumerate(groups):
+def make_ranker(
+    method: str, regime: str, ds: Dataset, split: Split, x: FloatMatrix, group: list[int], setting: Setting = None
+) -> Ranker:
+    """Fit `method` on what `group` can see and return a ranking function for its users.
+
+    `setting` is EASE's L2 (default: `EASE_LAMBDA` of the regime) or Marquee's weights (default: the
+    production defaults).
+    """
+    if setting is None and method == "ease":
+        setting = EASE_LAMBDA[regime.removesuffix(NEW_SUFFIX)]
+    return make_rankers(method, ds, split, x, group, [setting])[0]
+
+
+def user_scores(
+    method: str, regime: str, ds: Dataset, split: Split, x: FloatMatrix, settings: Sequence[Setting]
+) -> list[dict[int, tuple[float, float]]]:
+    """(NDCG@10, Recall@20) of every user in `split.test`, once per setting."""
+    out: list[dict[int, tuple[float, float]]] = [{} for _ in settings]
+    groups = regime_groups(ds, regime.removesuffix(NEW_SUFFIX))
+    for group in groups:
         targets = [u for u in group if u in split.test]
         if not targets:
             continue
-        ranker = make_ranker(method, regime, ds, split, x, group)
-        for u in targets:
-            n, r = ranking_metrics(ranker(u), split.test[u])
-            ndcg.append(n)
-            recall.append(r)
-        if len(groups) > 1 and (k + 1) % 10 == 0:
-            _progress(f"  {regime} {method}: {k + 1}/{len(groups)} households")
-    _progress(f"  {regime} {method}: {len(ndcg)} users in {time.monotonic() - started:.1f}s")
-    return Score(float(np.mean(ndcg)) if ndcg else 0.0, float(np.mean(recall)) if recall else 0.0, len(ndcg))
+        for scores, ranker in zip(out, make_rankers(method, ds, split, x, group, settings), strict=True):
+            for u in targets:
+                scores[u] = ranking_metrics(ranker(u), split.test[u])
+    return out
+
+
+def evaluate_method(method: str, regime: str, ds: Dataset, split: Split, x: FloatMatrix) -> Score:
+    """One method with its default setting, averaged over every evaluated user (no folds)."""
+    setting: Setting = EASE_LAMBDA[regime] if method == "ease" else None
+    started = time.monotonic()
+    scores = user_scores(method, regime, ds, split, x, [setting])[0]
+    _progress(f"  {regime} {method}: {len(scores)} users in {time.monotonic() - started:.1f}s")
+    values = list(scores.values())
+    return Score(
+        float(np.mean([v[0] for v in values])) if values else 0.0,
+        float(np.mean([v[1] for v in values])) if values else 0.0,
+        len(values),
+    )
+
+
+def new_user_split(ds: Dataset, split: Split, newcomers: Sequence[int]) -> Split:
+    """`split` with `newcomers` reduced to their last 0..3 history titles (the server knows no more
+    of them) and only they scored; everyone else's history is unchanged."""
+    keep = new_user_sizes(newcomers)
+    history = dict(split.history)
+    for u in newcomers:
+        history[u] = newest(split.history[u], keep[u])
+    return Split(history, {u: split.test[u] for u in newcomers})
+
+
+def cross_validated_scores(
+    method: str, regime: str, ds: Dataset, split: Split, x: FloatMatrix, folds: Sequence[Sequence[int]]
+) -> FoldScores:
+    """`method` in `regime` (a `-new` regime scores each fold's users as new users), each fold scored
+    with the setting chosen on the other folds."""
+    labelled = method_settings(method, regime)
+    settings = [s for _, s in labelled]
+    if regime.endswith(NEW_SUFFIX):
+        per_setting: list[dict[int, tuple[float, float]]] = [{} for _ in settings]
+        for fold in folds:
+            fold_scores = user_scores(method, regime, ds, new_user_split(ds, split, fold), x, settings)
+            for merged, scores in zip(per_setting, fold_scores, strict=True):
+                merged.update(scores)
+    else:
+        per_setting = user_scores(method, regime, ds, split, x, settings)
+    return cross_validate([label for label, _ in labelled], per_setting, folds)
 
 
 def run_evaluation(
@@ -313,10 +404,13 @@ def run_evaluation(
     limit_users: int | None = None,
     embedder: TextEmbedder | None = None,
     methods: Sequence[str] = METHODS,
-    regimes: Sequence[str] = REGIMES,
+    regimes: Sequence[str] = ALL_REGIMES,
+    folds: int = DEFAULT_FOLDS,
     out: Callable[[str], None] = print,
 ) -> dict[tuple[str, str], Score]:
-    """Run the protocol and print `<regime> <method> NDCG@10 <x> Recall@20 <y>` lines."""
+    """Run the protocol with `folds`-fold cross-validation over users and print the table
+    (`sidecar.evaluation.table`); returns each (regime, method)'s mean and spread over the folds."""
+    started = time.monotonic()
     ds = load_dataset(movies, ratings, limit_users)
     _progress(f"catalogue {len(ds.items)} movies, {len(ds.eval_users)} users evaluated")
     if embedder is None:
@@ -325,12 +419,20 @@ def run_evaluation(
         embedder = LocalEmbedder()
     x = cached_embeddings(ds.texts, embedder, cache_dir)
     split = split_dataset(ds)
+    user_fold = user_folds(ds.eval_users, folds)
+    rows: list[TableRow] = []
     results: dict[tuple[str, str], Score] = {}
     for regime in regimes:
         for method in methods:
-            score = evaluate_method(method, regime, ds, split, x)
-            results[(regime, method)] = score
-            out(f"{regime} {method} NDCG@10 {score.ndcg10:.4f} Recall@20 {score.recall20:.4f}")
+            begun = time.monotonic()
+            cv = cross_validated_scores(method, regime, ds, split, x, user_fold)
+            _progress(f"  {regime} {method}: {cv.users} users in {time.monotonic() - begun:.1f}s")
+            rows.append(TableRow(regime, method, cv))
+            results[(regime, method)] = Score(
+                cv.ndcg_mean, cv.recall_mean, cv.users, ndcg_spread=cv.ndcg_spread, recall_spread=cv.recall_spread
+            )
+    for line in format_table(rows, folds=folds, users=len(ds.eval_users), seconds=time.monotonic() - started):
+        out(line)
     return results
 
 
@@ -343,6 +445,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--ratings", type=Path, required=True, help="ratings.csv: userId,movieId,rating,timestamp")
     parser.add_argument("--cache-dir", type=Path, default=DEFAULT_CACHE_DIR, help="embedding cache folder")
     parser.add_argument("--limit-users", type=int, default=None, help="evaluate only the first N users")
+    parser.add_argument("--folds", type=int, default=DEFAULT_FOLDS, help="user folds for cross-validation")
 
 
 def run_from_args(args: argparse.Namespace) -> int:
@@ -350,7 +453,7 @@ def run_from_args(args: argparse.Namespace) -> int:
         if not path.is_file():
             print(f"evaluate: {path} not found", file=sys.stderr)
             return 2
-    run_evaluation(args.movies, args.ratings, cache_dir=args.cache_dir, limit_users=args.limit_users)
+    run_evaluation(args.movies, args.ratings, cache_dir=args.cache_dir, limit_users=args.limit_users, folds=args.folds)
     return 0
 
 

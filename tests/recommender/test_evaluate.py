@@ -74,31 +74,38 @@ def test_ranking_metrics() -> None:
     assert np.isclose(ndcg, (1 / np.log2(3)) / (1 + 1 / np.log2(3))) and recall == 0.5
 
 
-def test_evaluate_prints_every_regime_and_method_and_caches_embeddings(tmp_path: Path) -> None:
+ROW = re.compile(
+    r"^(community|household|community-new|household-new) +(popularity|content-only|ease|marquee) +"
+    r"(\S+) ± (\S+) +(\S+) ± (\S+) +(\d+)  \S"
+)
+
+
+def test_evaluate_prints_a_cross_validated_row_per_regime_and_method_and_caches_embeddings(tmp_path: Path) -> None:
     movies, ratings = write_fixture(tmp_path)
     embedder = WordEmbedder()
     lines: list[str] = []
-    results = run_evaluation(movies, ratings, cache_dir=tmp_path / "cache", embedder=embedder, out=lines.append)
-    assert embedder.texts == 30
-    pattern = re.compile(
-        r"^(community|household) (popularity|content-only|ease|marquee) NDCG@10 (\S+) Recall@20 (\S+)$"
+    results = run_evaluation(
+        movies, ratings, cache_dir=tmp_path / "cache", embedder=embedder, folds=3, out=lines.append
     )
-    parsed = [pattern.match(line) for line in lines]
-    assert all(parsed) and len(lines) == 8
-    assert [(m.group(1), m.group(2)) for m in parsed if m] == [
-        (r, m) for r in ("community", "household") for m in ("popularity", "content-only", "ease", "marquee")
-    ]
-    for score in results.values():
-        assert 0.0 <= score.ndcg10 <= 1.0 and 0.0 <= score.recall20 <= 1.0 and score.users == 18
+    assert embedder.texts == 30
+    rows = [m for m in map(ROW.match, lines) if m]
+    regimes = ("community", "household", "community-new", "household-new")
+    methods = ("popularity", "content-only", "ease", "marquee")
+    assert [(m.group(1), m.group(2)) for m in rows] == [(r, m) for r in regimes for m in methods]
+    assert lines[0].startswith("cross-validated over 3 user folds of 18 users")
+    assert lines[-1].startswith("run time ")
+    for key, score in results.items():
+        assert 0.0 <= score.ndcg10 <= 1.0 and 0.0 <= score.recall20 <= 1.0 and score.users == 18, key
+        assert score.ndcg_spread >= 0.0
     # each user's future is their own theme: taste-driven methods must find it
     assert results[("community", "marquee")].ndcg10 > results[("community", "popularity")].ndcg10
 
     again = WordEmbedder()
     limited = run_evaluation(
-        movies, ratings, cache_dir=tmp_path / "cache", embedder=again, limit_users=5, out=lambda _: None
+        movies, ratings, cache_dir=tmp_path / "cache", embedder=again, limit_users=6, folds=2, out=lambda _: None
     )
     assert again.texts == 0  # every vector came from the cache
-    assert limited[("household", "ease")].users == 5
+    assert limited[("household", "ease")].users == 6
 
 
 def test_main_reports_a_missing_file(tmp_path: Path) -> None:
