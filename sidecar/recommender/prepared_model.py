@@ -14,6 +14,7 @@ import numpy as np
 import numpy.typing as npt
 
 from sidecar.recommender.cowatch import DEFAULT_MAX_VOCABULARY, CowatchModel, build_cowatch
+from sidecar.recommender.session_cowatch import SessionCowatch, build_session_cowatch
 from sidecar.recommender.types import ItemFacts, WatchEvent
 
 FloatMatrix = npt.NDArray[np.float32]
@@ -45,6 +46,7 @@ class PreparedModel:
     media_type_of: IntArray  # index into media_types
     viewers: IntArray  # distinct users on this server who watched the item
     cowatch: CowatchModel | None
+    sessions: SessionCowatch | None = None  # titles watched close together (over the co-watch vocabulary)
 
     @property
     def size(self) -> int:
@@ -124,9 +126,13 @@ def prepare_model(
     media_type_of = np.array([type_pos[it.media_type] for it in items], dtype=np.int64)
 
     user_items: list[IntArray] = []
+    sequences: list[IntArray] = []
     for user in sorted(histories):
-        positions = [index[e.item_id] for e in histories[user] if e.item_id in index and positive_event(e)]
+        events = [e for e in histories[user] if e.item_id in index and positive_event(e)]
+        positions = [index[e.item_id] for e in events]
         user_items.append(np.unique(np.array(positions, dtype=np.int64)))
+        in_order = sorted(events, key=lambda e: (e.last_played is None, e.last_played or 0.0, e.item_id))
+        sequences.append(np.array([index[e.item_id] for e in in_order], dtype=np.int64))
     viewers = np.zeros(n, dtype=np.int64)
     for u in user_items:
         viewers[u] += 1
@@ -138,6 +144,8 @@ def prepare_model(
     quality = np.where(
         known, (np.nan_to_num(rating) * evidence + mean * RATING_PRIOR_WEIGHT) / (evidence + RATING_PRIOR_WEIGHT), mean
     )
+    cowatch = build_cowatch(user_items, n, max_vocabulary=max_cowatch_items)
+    sessions = None if cowatch is None else build_session_cowatch(sequences, cowatch.vocabulary, n)
     return PreparedModel(
         items=tuple(items),
         index=index,
@@ -156,5 +164,6 @@ def prepare_model(
         media_types=media_types,
         media_type_of=media_type_of,
         viewers=viewers,
-        cowatch=build_cowatch(user_items, n, max_vocabulary=max_cowatch_items),
+        cowatch=cowatch,
+        sessions=sessions,
     )

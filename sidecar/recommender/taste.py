@@ -155,3 +155,21 @@ def genre_novelty(model: PreparedModel, taste: Taste) -> FloatArray:
     summed = np.bincount(item_of, weights=familiarity[genre_of], minlength=model.size)
     mean_fam = summed / np.maximum(counts, 1.0)
     return np.where(counts > 0, 1.0 - mean_fam, 0.5).astype(np.float64)
+
+
+def genre_match(model: PreparedModel, genre_share: FloatArray) -> FloatArray:
+    """Cosine between each item's genres and the user's genre shares (0 for an item without genres).
+
+    `genre_share` is one user's (G) or several users' (G x U) shares; the result is N or N x U. Unlike the
+    embedding match it reads the genres as stated, so a thriller fan's thrillers rank as thrillers even
+    where the overviews say little.
+    """
+    if model.genre_matrix.shape[1] == 0:
+        return np.zeros((model.size, *genre_share.shape[1:]))
+    norm = np.linalg.norm(genre_share, axis=0)
+    overlap = model.genre_matrix.astype(np.float64) @ genre_share
+    scale = np.sqrt(np.maximum(model.genre_counts.astype(np.float64), 1.0))
+    if genre_share.ndim == 2:
+        scale = scale[:, None]
+    return np.asarray(overlap / scale / np.maximum(norm, 1e-12), dtype=np.float64)
+

@@ -1,0 +1,46 @@
+"""The taste match's genre overlap and the session co-watch links."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sidecar.recommender.session_cowatch import build_session_cowatch
+from sidecar.recommender.taste import genre_match
+from tests.recommender.builders import build, direction, item
+
+
+def test_genre_match_is_the_cosine_of_the_items_genres_and_the_users_shares() -> None:
+    model = build(
+        [
+            (item("a", ["Crime", "Thriller"]), direction(0)),
+            (item("b", ["Crime"]), direction(1)),
+            (item("c", ["Documentary"]), direction(2)),
+            (item("d", []), direction(3)),
+        ]
+    )
+    shares = np.zeros(len(model.genres))
+    shares[model.genres.index("Crime")] = 0.5
+    shares[model.genres.index("Thriller")] = 0.5
+    one = genre_match(model, shares)
+    assert one[0] > one[1] > one[2] == one[3] == 0.0
+    assert np.isclose(one[0], 1.0)
+    other = np.zeros(len(model.genres))
+    other[model.genres.index("Documentary")] = 1.0
+    both = genre_match(model, np.stack([shares, other], axis=1))
+    assert both.shape == (4, 2)
+    assert np.allclose(both[:, 0], one) and np.isclose(both[2, 1], 1.0)
+
+
+def test_session_links_favour_titles_watched_close_together_by_several_viewers() -> None:
+    vocabulary = np.arange(6, dtype=np.int64)
+    orders = [np.array([0, 1, 2, 3, 4, 5]), np.array([0, 1, 5]), np.array([3, 2])]
+    sessions = build_session_cowatch(orders, vocabulary, 6)
+    assert sessions is not None
+    links = sessions.links
+    assert np.allclose(links, links.T) and np.all(np.diag(links) == 0)
+    assert links[0, 1] > links[0, 2] > links[0, 4]  # two viewers back to back > one, nearer > farther
+    assert links[0, 1] > links[0, 5]
+    scores = sessions.scores(np.array([0]), np.array([1.0]), 8)
+    assert scores.shape == (8,) and scores[6] == scores[7] == 0.0
+    assert int(np.argmax(scores)) == 1
+    assert build_session_cowatch([np.array([0]), np.array([1])], vocabulary, 6) is None
