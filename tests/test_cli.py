@@ -143,7 +143,7 @@ def test_the_parser_lists_every_command_with_its_handler() -> None:
         "migrate": cli.cmd_migrate,
         "webhook-url": cli.cmd_webhook_url,
         "simulator": commands.cmd_simulator,
-        "evaluate": commands.cmd_evaluate,
+        "evaluate": cli._evaluate,  # commands.cmd_evaluate, or with --server the server evaluation
         "run-job": commands.cmd_run_job,
         "demo": commands.cmd_demo,
     }

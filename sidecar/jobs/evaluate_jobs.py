@@ -20,7 +20,8 @@ async def evaluate_server_job(
     media_types: list[MediaType] | None = None,
 ) -> dict[str, Any]:
     results: dict[str, Any] = {}
-    for media_type in media_types or MEDIA_TYPES:
+    types = media_types or MEDIA_TYPES
+    for media_type in types:
         result = await evaluate_server(
             services, MediaType(media_type), holdout=holdout, min_history=min_history, progress=progress
         )
@@ -35,4 +36,5 @@ async def evaluate_server_job(
             f"{media_type}: {result.users_evaluated} users, Marquee NDCG@10 {marquee.get('ndcg10', 0.0):.4f}"
             f" in {result.seconds:.1f}s"
         )
+    await progress.update(len(types), len(types), f"evaluated {', '.join(types)}")
     return results
