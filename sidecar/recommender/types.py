@@ -54,6 +54,9 @@ class Weights:
     components; `cowatch` weighs what the server's other viewers of the same titles went on
     to watch (used only where the server has enough plays); `diversity` is the MMR trade-off
     between relevance and distance from the picks already chosen (0 = pure relevance).
+    Not in the settings UI (chosen by cross-validation in `marquee evaluate`): `genre`, the share of
+    the stated-genre overlap inside the taste match; `session`, titles other viewers watched close
+    to the user's recent ones; `popularity`, how many of the server's viewers watched a title.
     """
 
     similarity: float = 0.5
@@ -61,6 +64,9 @@ class Weights:
     rating: float = 0.2
     diversity: float = 0.3
     cowatch: float = 1.0
+    genre: float = 0.0
+    session: float = 0.0
+    popularity: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
