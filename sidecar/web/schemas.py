@@ -147,10 +147,48 @@ class WebhookQuery(Input):
     offset: int = Field(default=0, ge=0, le=10_000_000)
 
 
+class ClearWebhooksQuery(Input):
+    status: Literal["rejected", "failed"] | None = Field(
+        default=None, description="Clear only these; both when absent."
+    )
+
+
 class RunsQuery(Input):
     name: str | None = Field(default=None, max_length=200)
     active: bool = False
     limit: int = Field(default=50, ge=1, le=500)
+
+
+class MediaServerIn(Input):
+    """The fields to change; an absent or empty ``api_key`` keeps the saved one."""
+
+    type: str | None = Field(default=None, max_length=20, description="jellyfin or emby")
+    url: str | None = Field(default=None, max_length=2000)
+    api_key: str | None = Field(default=None, max_length=500)
+
+
+class EmbeddingModelIn(Input):
+    provider: str | None = Field(default=None, max_length=20, description="local or openai (any compatible)")
+    model: str | None = Field(default=None, max_length=200)
+    base_url: str | None = Field(default=None, max_length=2000)
+    api_key: str | None = Field(default=None, max_length=500)
+    clear_api_key: bool | None = None
+    test: bool | None = Field(default=None, description="Call the model once before saving.")
+
+
+class TextModelIn(Input):
+    model: str | None = Field(default=None, max_length=200, description="Empty: no text model (template text).")
+    test: bool | None = Field(default=None, description="Call the model once before saving.")
+
+
+class CostInputsQuery(Input):
+    provider: str | None = Field(default=None, max_length=20)
+    model: str | None = Field(default=None, max_length=200)
+    text_model: str | None = Field(default=None, max_length=200)
+
+
+class PurgeIn(Input):
+    confirm: str = Field(max_length=100, description="The word of what is purged: movies, series or everything.")
 
 
 M = TypeVar("M", bound=BaseModel)
