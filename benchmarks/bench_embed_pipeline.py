@@ -20,6 +20,7 @@ import psycopg
 from pydantic import SecretStr
 
 from providers.ai.local import LocalEmbedder
+from providers.ai.local_model import LocalModel
 from sidecar.embedded_postgres import start_postgres
 from sidecar.embedded_redis import EmbeddedRedis
 from sidecar.embeddings import embed_items, plan_embeddings
@@ -106,7 +107,7 @@ async def run(args: argparse.Namespace) -> None:
             plan = await plan_embeddings(services, embedder.name, "movies")
             texts = [p.text for p in plan.pending]
             embedder.embed_sync(texts[:64])  # load the model and warm up before either measurement
-            model = embedder._loaded()
+            model = LocalModel.load(batch_size=args.batch_size).model  # the same files, in this process
 
             started = time.perf_counter()
             model.encode(texts, batch_size=args.batch_size, convert_to_numpy=True, show_progress_bar=False)
