@@ -23,7 +23,7 @@ from sidecar.jobs.queue import enqueue
 from sidecar.media_types import MEDIA_TYPES, MediaType
 from sidecar.publish.options import PUBLISH_FILES, PublishFileSettings
 from sidecar.services import Services
-from sidecar.web import actions, admin_jobs, admin_users, auth
+from sidecar.web import actions, admin_jobs, admin_quality, admin_users, auth
 from sidecar.web.auth import require_admin, services_of
 from sidecar.web.form_errors import page_errors
 from sidecar.web.read_models import server as server_reads
@@ -281,4 +281,5 @@ def routes() -> list[BaseRoute]:
         Route("/admin/settings/{section}", admin_settings_submit, methods=["POST"]),
         *admin_jobs.routes(),  # /admin/jobs/... and /admin/webhooks
         *admin_users.routes(),  # /admin/users and each user's page
+        *admin_quality.routes(),  # /admin/quality: evaluate-server's latest result
     ]
