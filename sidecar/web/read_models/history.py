@@ -37,6 +37,18 @@ def _sort(rows: list[dict[str, Any]], sort: HistorySort) -> list[dict[str, Any]]
 async def load_history(
     session: AsyncSession, user_id: int, media_type: str, sort: HistorySort, limit: int
 ) -> list[dict[str, Any]]:
+    return (await all_history(session, user_id, media_type, sort))[:limit]
+
+
+async def history_page(
+    session: AsyncSession, user_id: int, media_type: str, sort: HistorySort, *, limit: int, offset: int
+) -> tuple[list[dict[str, Any]], int]:
+    """One page of the history and how many titles it holds in all."""
+    rows = await all_history(session, user_id, media_type, sort)
+    return rows[offset : offset + limit], len(rows)
+
+
+async def all_history(session: AsyncSession, user_id: int, media_type: str, sort: HistorySort) -> list[dict[str, Any]]:
     if media_type == MediaType.MOVIES:
         rows = [
             {
@@ -47,7 +59,7 @@ async def load_history(
             }
             for ws, item in await watched_rows(session, user_id, spec(MediaType.MOVIES).kind)
         ]
-        return _sort(rows, sort)[:limit]
+        return _sort(rows, sort)
     by_series: dict[int, dict[str, Any]] = {}
     for ws, episode in await watched_rows(session, user_id, "Episode"):
         if episode.series_id is None:
@@ -79,4 +91,4 @@ async def load_history(
         assert item.id is not None
         row = by_series[item.id]
         rows.append({**row, "item": item_summary(item), "is_favorite": row["is_favorite"] or item.id in favourites})
-    return _sort(rows, sort)[:limit]
+    return _sort(rows, sort)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Literal
 
 from sqlalchemy import ColumnElement, func
 from sqlmodel import col, select
@@ -56,32 +57,80 @@ async def items_by_id(session: AsyncSession, ids: list[int]) -> dict[int, Item]:
     return {i.id: i for i in rows if i.id is not None}
 
 
+CatalogueSort = Literal["name", "year", "rating", "added"]
+SortOrder = Literal["asc", "desc"]
+
+_SORT_COLUMNS: dict[str, Any] = {
+    "year": Item.year,
+    "rating": Item.community_rating,
+    "added": Item.date_added,
+}
+
+
+@dataclass(frozen=True)
+class CatalogueFilter:
+    """What narrows a catalogue listing: title search, one genre, a year range (inclusive)."""
+
+    q: str | None = None
+    genre: str | None = None
+    year_from: int | None = None
+    year_to: int | None = None
+
+
+def _catalogue_where(media_type: str, f: CatalogueFilter) -> list[ColumnElement[bool]]:
+    where: list[ColumnElement[bool]] = [col(Item.kind) == spec(media_type).kind, col(Item.gone_at).is_(None)]
+    if f.q:
+        pattern = "%" + f.q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        where.append(col(Item.name).ilike(pattern, escape="\\"))
+    if f.genre:
+        where.append(col(Item.genres).contains([f.genre]))
+    if f.year_from is not None:
+        where.append(col(Item.year) >= f.year_from)
+    if f.year_to is not None:
+        where.append(col(Item.year) <= f.year_to)
+    return where
+
+
+async def catalogue_page(
+    session: AsyncSession,
+    media_type: str,
+    f: CatalogueFilter,
+    *,
+    limit: int,
+    offset: int,
+    sort: CatalogueSort = "name",
+    order: SortOrder = "asc",
+) -> tuple[list[dict[str, Any]], int]:
+    """One page of live movies or series matching ``f`` and how many match in all; ties by title, then id."""
+    where = _catalogue_where(media_type, f)
+    title = func.coalesce(Item.sort_name, Item.name)
+    ordering: list[Any] = []
+    if sort in _SORT_COLUMNS:
+        column = col(_SORT_COLUMNS[sort])
+        ordering.append(column.desc().nulls_last() if order == "desc" else column.asc().nulls_last())
+        ordering.append(title)
+    else:
+        ordering += [title.desc() if order == "desc" else title, col(Item.year)]
+    total = (await session.exec(select(func.count()).select_from(Item).where(*where))).one()
+    rows = (
+        await session.exec(select(Item).where(*where).order_by(*ordering, col(Item.id)).offset(offset).limit(limit))
+    ).all()
+    return [item_summary(i) for i in rows], int(total)
+
+
 async def browse(
     session: AsyncSession, media_type: str, *, q: str | None, genre: str | None, page: int, per_page: int
 ) -> dict[str, Any]:
     """One page of the catalogue (movies or series), by title, optionally searched and genre-filtered."""
-    where: list[ColumnElement[bool]] = [col(Item.kind) == spec(media_type).kind, col(Item.gone_at).is_(None)]
-    if q:
-        pattern = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        where.append(col(Item.name).ilike(pattern, escape="\\"))
-    if genre:
-        where.append(col(Item.genres).contains([genre]))
-    total = (await session.exec(select(func.count()).select_from(Item).where(*where))).one()
-    rows = (
-        await session.exec(
-            select(Item)
-            .where(*where)
-            .order_by(func.coalesce(Item.sort_name, Item.name), col(Item.year), col(Item.id))
-            .offset((page - 1) * per_page)
-            .limit(per_page)
-        )
-    ).all()
+    items, total = await catalogue_page(
+        session, media_type, CatalogueFilter(q=q, genre=genre), limit=per_page, offset=(page - 1) * per_page
+    )
     return {
         "media_type": media_type,
-        "total": int(total),
+        "total": total,
         "page": page,
-        "pages": max(1, -(-int(total) // per_page)),
-        "items": [item_summary(i) for i in rows],
+        "pages": max(1, -(-total // per_page)),
+        "items": items,
     }
 
 

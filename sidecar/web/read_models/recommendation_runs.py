@@ -23,7 +23,7 @@ def _seconds(run: RecommendationRun) -> float | None:
 
 
 async def recommendation_runs(
-    session: AsyncSession, user_id: int, media_type: str | None = None, limit: int = 50
+    session: AsyncSession, user_id: int, media_type: str | None = None, limit: int = 50, offset: int = 0
 ) -> list[dict[str, Any]]:
     picks = (
         select(Recommendation.run_id, func.count().label("picks"))
@@ -38,7 +38,7 @@ async def recommendation_runs(
     )
     if media_type is not None:
         query = query.where(RecommendationRun.media_type == media_type)
-    rows = (await session.exec(query.order_by(col(RecommendationRun.id).desc()).limit(limit))).all()
+    rows = (await session.exec(query.order_by(col(RecommendationRun.id).desc()).offset(offset).limit(limit))).all()
     return [
         {
             "id": run.id,
@@ -55,3 +55,10 @@ async def recommendation_runs(
         }
         for run, count in rows
     ]
+
+
+async def recommendation_run_count(session: AsyncSession, user_id: int, media_type: str | None = None) -> int:
+    query = select(func.count()).select_from(RecommendationRun).where(RecommendationRun.user_id == user_id)
+    if media_type is not None:
+        query = query.where(RecommendationRun.media_type == media_type)
+    return int((await session.exec(query)).one())
