@@ -9,8 +9,8 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from sidecar.recommender.diversity import mmr_order
-from sidecar.recommender.match import MatchCalibration, MatchScale
+from sidecar.recommender.diversity import mmr_order_many
+from sidecar.recommender.match import PRIOR, MatchCalibration, MatchScale
 from sidecar.recommender.prepared_model import PreparedModel
 from sidecar.recommender.taste import (
     Taste,
@@ -34,6 +34,7 @@ SHORTLIST_FACTOR = 4
 MIN_SHORTLIST = 100
 EVIDENCE_COUNT = 3
 BATCH_USERS = 64
+PRESAMPLE = 2048  # values sampled to narrow the shortlist's partition
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,8 +49,12 @@ class _Standardiser:
         sample = values[mask]
         if sample.size == 0:
             return cls(0.0, 0.0)
-        std = float(sample.std())
-        return cls(float(sample.mean()), std) if std >= 1e-12 else cls(0.0, 0.0)
+        # sum and einsum, not mean() and std(): the same two-pass statistic in a third of the passes
+        # (not np.dot: BLAS threads stall on a busy CPU)
+        mean = float(sample.sum()) / sample.size
+        centred = sample - mean
+        std = math.sqrt(float(np.einsum("i,i->", centred, centred)) / sample.size)
+        return cls(mean, std) if std >= 1e-12 else cls(0.0, 0.0)
 
     def __call__(self, values: FloatArray) -> FloatArray:
         if self.std == 0.0:
@@ -173,13 +178,63 @@ def _weighted_total(weights: Weights, taste_z: FloatArray, quality_z: FloatArray
     return weights.similarity * taste_z + weights.rating * quality_z + weights.novelty * discovery
 
 
-def _shortlist(relevance: FloatArray, candidates: BoolArray, size: int) -> IntArray:
+@dataclass(frozen=True, slots=True)
+class _Ranked:
+    """One user's shortlist, best first, with all their picks need (the catalogue-wide arrays can go)."""
+
+    positions: IntArray  # catalogue positions
+    relevance: FloatArray  # the components below, at `positions`
+    taste: FloatArray
+    cowatch: FloatArray | None
+    novelty: FloatArray
+    quality: FloatArray
+    profile: Taste | None
+    scale: MatchScale
+
+
+def _kth_largest(values: FloatArray, k: int) -> float:
+    """The k-th largest of `values` (1 <= k <= size). A strided sample's cut usually narrows the partition
+    to a few thousand values; when fewer than k lie above it, the whole array is partitioned."""
+    n = values.size
+    stride = max(1, n // PRESAMPLE)
+    sample = values[::stride]
+    rank = min(sample.size, 2 * (k * sample.size) // n + 8)  # about twice the share needed, from the top
+    cut = np.partition(sample, sample.size - rank)[sample.size - rank]
+    above = values[values >= cut]
+    if above.size >= k:
+        return float(np.partition(above, above.size - k)[above.size - k])
+    return float(np.partition(values, n - k)[n - k])
+
+
+def _shortlist(relevance: FloatArray, candidates: BoolArray, size: int) -> tuple[IntArray, FloatArray]:
+    """The `size` most relevant candidates, best first, ties to the lower position; and, sorted ascending,
+    the relevance of every candidate at least as relevant as the last of them (its ties included)."""
     pool = np.flatnonzero(candidates)
     if pool.size > size:
-        keep = np.argpartition(-relevance[pool], size - 1)[:size]
-        pool = pool[keep]
-    order = np.lexsort((pool, -relevance[pool]))
-    return np.asarray(pool[order], dtype=np.int64)
+        values = relevance[pool]
+        pool = pool[values >= _kth_largest(values, size)]
+    top = relevance[pool]
+    order = np.lexsort((pool, -top))
+    return np.asarray(pool[order[:size]], dtype=np.int64), top[order[::-1]]
+
+
+def _rank(scored: Scored, count: int, match: MatchCalibration | None) -> _Ranked:
+    shortlist, top = _shortlist(scored.relevance, scored.candidates, max(SHORTLIST_FACTOR * count, MIN_SHORTLIST))
+    # The match scale only ever places picks, and every pick scores at least the shortlist's last; the
+    # candidates below it count, their values do not: -inf stands in for them (no sort of every candidate).
+    below = int(np.count_nonzero(scored.candidates)) - top.size
+    ordered = np.concatenate([np.full(below, -np.inf), top]) if below else top
+    scale = MatchScale(ordered, (match or PRIOR).for_user(cold_start=scored.profile is None))
+    return _Ranked(
+        shortlist,
+        scored.relevance[shortlist],
+        scored.taste[shortlist],
+        None if scored.cowatch is None else scored.cowatch[shortlist],
+        scored.novelty[shortlist],
+        scored.quality[shortlist],
+        scored.profile,
+        scale,
+    )
 
 
 def _evidence(model: PreparedModel, taste: Taste | None, positions: IntArray) -> list[tuple[Evidence, ...]]:
@@ -187,25 +242,19 @@ def _evidence(model: PreparedModel, taste: Taste | None, positions: IntArray) ->
     if taste is None:
         return [() for _ in positions]
     watched = taste.positions[model.has_vector[taste.positions]]
+    if watched.size == 0:
+        return [() for _ in positions]
     # einsum, not BLAS: tiny products stall on BLAS thread hand-offs when the CPU is busy
     sims = np.einsum("ij,kj->ik", model.vectors[positions], model.vectors[watched])
-    out: list[tuple[Evidence, ...]] = []
-    for row, pos in enumerate(positions.tolist()):
-        if not model.has_vector[pos] or watched.size == 0:
-            out.append(())
-            continue
-        order = np.lexsort((np.arange(watched.size), -sims[row]))[:EVIDENCE_COUNT]
-        out.append(
-            tuple(
-                Evidence(
-                    model.items[int(watched[k])].item_id,
-                    model.items[int(watched[k])].title,
-                    round(float(sims[row, k]), 4),
-                )
-                for k in order
-            )
-        )
-    return out
+    nearest = np.argsort(-sims, axis=1, kind="stable")[:, :EVIDENCE_COUNT]  # ties to the earlier title
+    items = [model.items[p] for p in watched.tolist()]
+    has_vector = model.has_vector[positions].tolist()
+    return [
+        tuple(Evidence(items[k].item_id, items[k].title, round(float(row[k]), 4)) for k in ks)
+        if has_vector[slot]
+        else ()
+        for slot, (ks, row) in enumerate(zip(nearest.tolist(), sims, strict=True))
+    ]
 
 
 def recommend(
@@ -232,7 +281,7 @@ def recommend(
     taste = build_taste(model, history, recent_limit)
     content = None if taste is None else content_match(model, taste)
     scored = _score(model, history, taste, content, weights, media_type, exclude_ids)
-    return _picks(model, scored, weights, count, match)
+    return _picks_many(model, [_rank(scored, count, match)], weights, count)[0]
 
 
 def recommend_many(
@@ -250,8 +299,8 @@ def recommend_many(
     """`recommend` for many users (the nightly job), yielding `(user, picks)` in sorted user order.
 
     The same picks as calling `recommend` per user (up to float rounding in the last digits of
-    the scores); the taste-match products of `batch_users` users are computed together, which
-    is several times faster per user.
+    the scores); the taste-match products of `batch_users` users are computed together, and so is
+    their re-ranking for variety, which is several times faster per user.
     """
     weights = weights or Weights()
     users = sorted(histories)
@@ -260,35 +309,69 @@ def recommend_many(
         tastes = [build_taste(model, histories[u], recent_limit) for u in batch]
         known = [t for t in tastes if t is not None]
         contents = iter(content_match_many(model, known))
+        ranked: list[_Ranked] = []
         for user, taste in zip(batch, tastes, strict=True):
             content = None if taste is None else next(contents)
             excluded = (exclude_ids or {}).get(user, ())
             scored = _score(model, histories[user], taste, content, weights, media_type, excluded)
-            yield user, _picks(model, scored, weights, count, match)
+            ranked.append(_rank(scored, count, match))
+        del contents
+        yield from zip(batch, _picks_many(model, ranked, weights, count), strict=True)
 
 
-def _picks(
-    model: PreparedModel, scored: Scored, weights: Weights, count: int, match: MatchCalibration | None
-) -> list[Pick]:
-    shortlist = _shortlist(scored.relevance, scored.candidates, max(SHORTLIST_FACTOR * count, MIN_SHORTLIST))
-    order, nearest = mmr_order(scored.relevance[shortlist], model.vectors[shortlist], count, weights.diversity)
-    taste = scored.profile
+def _picks_many(model: PreparedModel, ranked: Sequence[_Ranked], weights: Weights, count: int) -> list[list[Pick]]:
+    """Re-rank each user's shortlist for variety (users with as many candidates together) and explain the picks."""
+    out: list[list[Pick]] = [[] for _ in ranked]
+    by_count: dict[int, list[int]] = {}
+    for user, r in enumerate(ranked):
+        by_count.setdefault(min(count, r.positions.size), []).append(user)
+    for picks, users in by_count.items():
+        width = max(ranked[u].positions.size for u in users)
+        relevance = np.zeros((len(users), width))
+        valid = np.zeros((len(users), width), dtype=bool)
+        vectors = np.zeros((len(users), width, model.vectors.shape[1]), dtype=np.float32)
+        for row, u in enumerate(users):
+            size = ranked[u].positions.size
+            relevance[row, :size] = ranked[u].relevance
+            valid[row, :size] = True
+            vectors[row, :size] = model.vectors[ranked[u].positions]
+        order, nearest = mmr_order_many(relevance, vectors, valid, picks, weights.diversity)
+        for row, u in enumerate(users):
+            out[u] = _explained(model, ranked[u], order[row], nearest[row])
+    return out
+
+
+def _explained(model: PreparedModel, ranked: _Ranked, order: IntArray, nearest: FloatArray) -> list[Pick]:
+    """The picks in MMR `order` (slots of the shortlist) with their breakdown, genres, evidence and match %."""
+    taste = ranked.profile
     user_genres = {g for g, share in zip(model.genres, taste.genre_share, strict=True) if share > 0} if taste else set()
-    chosen = shortlist[order]
+    chosen = ranked.positions[order]
     evidence = _evidence(model, taste, chosen)
-    scale = MatchScale.fit(scored.relevance[scored.candidates], match, cold_start=scored.profile is None)
-    matches = scale.percents(scored.relevance[chosen].tolist())
+    relevance = ranked.relevance[order].tolist()
+    matches = ranked.scale.percents(relevance)
+    cowatch = [None] * order.size if ranked.cowatch is None else ranked.cowatch[order].tolist()
+    columns = zip(
+        chosen.tolist(),
+        relevance,
+        ranked.taste[order].tolist(),
+        cowatch,
+        ranked.novelty[order].tolist(),
+        ranked.quality[order].tolist(),
+        nearest.tolist(),
+        evidence,
+        matches,
+        strict=True,
+    )
     picks: list[Pick] = []
-    for rank, (pos, near, why, match_percent) in enumerate(
-        zip(chosen.tolist(), nearest.tolist(), evidence, matches, strict=True), start=1
+    for rank, (pos, rel, taste_z, cowatch_z, novelty_z, quality_z, near, why, match_percent) in enumerate(
+        columns, start=1
     ):
         item = model.items[pos]
-        rel = float(scored.relevance[pos])
         breakdown = ScoreBreakdown(
-            taste=round(_phi(float(scored.taste[pos])), 4),
-            cowatch=None if scored.cowatch is None else round(_phi(float(scored.cowatch[pos])), 4),
-            novelty=round(_phi(float(scored.novelty[pos])), 4),
-            quality=round(_phi(float(scored.quality[pos])), 4),
+            taste=round(_phi(taste_z), 4),
+            cowatch=None if cowatch_z is None else round(_phi(cowatch_z), 4),
+            novelty=round(_phi(novelty_z), 4),
+            quality=round(_phi(quality_z), 4),
             variety=round(1.0 - max(0.0, near), 4),
             final=round(_phi(rel), 4),
         )

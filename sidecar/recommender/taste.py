@@ -117,17 +117,19 @@ def content_match_many(model: PreparedModel, tastes: Sequence[Taste]) -> list[Fl
     columns = sum(b.shape[0] for b in blocks)
     if columns == 0:
         return [np.zeros(model.size) for _ in tastes]
+    # columns x items, so that each user's maximum runs over whole rows (a max across a few strided
+    # columns of an items x columns product took longer than the product itself)
     if columns <= SMALL_PRODUCT_COLUMNS:
         # One user: a plain single-threaded loop beats BLAS on a product this skinny, and does
         # not stall when other processes keep the cores busy (the webhook-refresh case).
-        sims = np.einsum("ij,kj->ik", model.vectors, np.vstack(blocks))
+        sims = np.einsum("kj,ij->ki", np.vstack(blocks), model.vectors)
     else:
-        sims = model.vectors @ np.ascontiguousarray(np.vstack(blocks).T)
+        sims = np.vstack(blocks) @ model.vectors.T
     out: list[FloatArray] = []
     start = 0
     for block in blocks:
         k = block.shape[0]
-        out.append(np.asarray(sims[:, start : start + k].max(axis=1), dtype=np.float64) if k else np.zeros(model.size))
+        out.append(np.asarray(sims[start : start + k].max(axis=0), dtype=np.float64) if k else np.zeros(model.size))
         start += k
     return out
 
