@@ -23,9 +23,9 @@ from sidecar.web.seed_api_models import (
     CatalogueList,
     CatalogueQuery,
     GenreList,
-    ItemDetail,
     SimilarList,
     SimilarQuery,
+    TitleDetail,
     answer,
 )
 from sidecar.web.user_scope import parse_id
@@ -72,7 +72,7 @@ async def title_detail(request: Request) -> Response:
     item = await catalogue_title(request, media_type)
     async with services_of(request).sessions() as session:
         pick = await pick_reads.pick_for_item(session, user.id, item)
-    return answer(ItemDetail, {**item_reads.item_detail(item), "pick": pick})
+    return answer(TitleDetail, {**item_reads.item_detail(item), "pick": pick})
 
 
 async def similar_titles(request: Request) -> Response:
@@ -111,7 +111,7 @@ def _catalogue(base: str, noun: str, tag: str) -> list[Endpoint]:
             title_detail,
             f"One of the {noun}, with the caller's pick of it",
             tag,
-            response=ItemDetail,
+            response=TitleDetail,
             params=params,
         ),
         Endpoint(

@@ -79,7 +79,7 @@ class Page(BaseModel, Generic[T]):
     offset: int
 
 
-class ItemSummary(BaseModel):
+class TitleSummary(BaseModel):
     id: int
     name: str
     kind: str
@@ -130,7 +130,7 @@ class Pick(BaseModel):
     genre_analysis: GenreAnalysis
     evidence: list[Evidence]
     explanation: str | None
-    item: ItemSummary
+    item: TitleSummary
 
 
 # --- users -----------------------------------------------------------------------------------------
@@ -150,7 +150,7 @@ class UserView(BaseModel):
     may_override_explanations: bool
 
 
-class UserList(Page[UserView]):
+class UserPage(Page[UserView]):
     note: str | None = Field(description="Why the list may be stale (the media server could not be asked).")
 
 
@@ -164,7 +164,7 @@ class LibraryName(BaseModel):
     published_at: str | None
 
 
-class UserDetail(UserView):
+class UserWithLibraries(UserView):
     libraries: list[LibraryName] = Field(description="The user's AI Picks library per media type.")
 
 
@@ -179,7 +179,7 @@ class UserStats(BaseModel):
 
 
 class WatchedTitle(BaseModel):
-    item: ItemSummary
+    item: TitleSummary
     play_count: int
     is_favorite: bool
     last_played_at: str | None
@@ -192,7 +192,7 @@ class WatchHistory(Page[WatchedTitle]):
     sort: HistorySort
 
 
-class Bar(BaseModel):
+class CountBar(BaseModel):
     label: str
     count: int
     pct: int
@@ -205,21 +205,21 @@ class WatchSummary(BaseModel):
     hours: float
 
 
-class WatchStats(BaseModel):
+class UserWatchStats(BaseModel):
     user_id: int
     media_type: MediaType
     summary: WatchSummary
-    genres: list[Bar]
-    timeline: list[Bar]
-    decades: list[Bar]
-    official_ratings: list[Bar]
-    community_ratings: list[Bar]
-    actors: list[Bar]
-    directors: list[Bar]
-    studios: list[Bar]
+    genres: list[CountBar]
+    timeline: list[CountBar]
+    decades: list[CountBar]
+    official_ratings: list[CountBar]
+    community_ratings: list[CountBar]
+    actors: list[CountBar]
+    directors: list[CountBar]
+    studios: list[CountBar]
 
 
-class TasteProfile(BaseModel):
+class UserTasteProfile(BaseModel):
     user_id: int
     media_type: MediaType
     text: str | None = Field(description="The synopsis; null until the first one is written.")
@@ -231,7 +231,7 @@ class TasteProfile(BaseModel):
 # --- catalogue and Top Picks -----------------------------------------------------------------------
 
 
-class ItemDetail(ItemSummary):
+class TitleDetail(TitleSummary):
     original_title: str | None
     studios: list[str]
     tags: list[str]
@@ -243,11 +243,11 @@ class ItemDetail(ItemSummary):
     pick: Pick | None = Field(description="The caller's current pick of this title, if it is one.")
 
 
-class CatalogueList(Page[ItemSummary]):
+class CatalogueList(Page[TitleSummary]):
     media_type: MediaType
 
 
-class SimilarItem(ItemSummary):
+class SimilarItem(TitleSummary):
     similarity: float
 
 
@@ -268,7 +268,7 @@ class TopPickView(BaseModel):
     play_count: int
     completion: float
     computed_at: str | None
-    item: ItemSummary
+    item: TitleSummary
 
 
 class TopPickList(Page[TopPickView]):

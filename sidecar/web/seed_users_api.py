@@ -28,13 +28,13 @@ from sidecar.web.schemas import UserSettingsIn
 from sidecar.web.seed_api_models import (
     MediaTypeOnly,
     PageQuery,
-    TasteProfile,
-    UserDetail,
-    UserList,
+    UserPage,
     UserStats,
+    UserTasteProfile,
+    UserWatchStats,
+    UserWithLibraries,
     WatchHistory,
     WatchHistoryQuery,
-    WatchStats,
     answer,
 )
 from sidecar.web.user_scope import USER_REF, UserRef, target_user
@@ -45,7 +45,7 @@ async def user_list(request: Request) -> Response:
     q = query_of(request, PageQuery)
     rows, note = await user_reads.users_as_the_server_says(services_of(request))
     page = [user_reads.user_view(u) for u in rows[q.offset : q.offset + q.limit]]
-    return answer(UserList, {"items": page, "total": len(rows), "limit": q.limit, "offset": q.offset, "note": note})
+    return answer(UserPage, {"items": page, "total": len(rows), "limit": q.limit, "offset": q.offset, "note": note})
 
 
 async def _user_detail(request: Request, user_id: int) -> Response:
@@ -53,7 +53,7 @@ async def _user_detail(request: Request, user_id: int) -> Response:
     async with services.sessions() as session:
         row = await user_reads.get_user(session, user_id)
         libraries = await user_reads.library_names(session, row, services.settings.library_name_prefix)
-    return answer(UserDetail, {**user_reads.user_view(row), "libraries": libraries})
+    return answer(UserWithLibraries, {**user_reads.user_view(row), "libraries": libraries})
 
 
 async def user_detail(request: Request) -> Response:
@@ -99,14 +99,14 @@ async def watch_stats(request: Request) -> Response:
     q = query_of(request, MediaTypeOnly)
     async with services_of(request).sessions() as session:
         stats = await load_watch_stats(session, user_id, q.media_type)
-    return answer(WatchStats, {**stats, "user_id": user_id})
+    return answer(UserWatchStats, {**stats, "user_id": user_id})
 
 
 async def _taste_profile(request: Request, user_id: int, media_type: MediaType) -> Response:
     async with services_of(request).sessions() as session:
         profile = (await taste_reads.taste_profiles(session, user_id)).get(media_type)
     empty = {"text": None, "source": None, "facts": None, "updated_at": None}
-    return answer(TasteProfile, {**(profile or empty), "user_id": user_id, "media_type": media_type})
+    return answer(UserTasteProfile, {**(profile or empty), "user_id": user_id, "media_type": media_type})
 
 
 async def _regenerate(request: Request, media_type: MediaType) -> Response:
@@ -146,10 +146,16 @@ ENDPOINTS: list[Endpoint] = [
         "users",
         access="admin",
         query=PageQuery,
-        response=UserList,
+        response=UserPage,
     ),
     Endpoint(
-        "GET", USER, user_detail, "A user and their AI Picks libraries", "users", response=UserDetail, params=PARAMS
+        "GET",
+        USER,
+        user_detail,
+        "A user and their AI Picks libraries",
+        "users",
+        response=UserWithLibraries,
+        params=PARAMS,
     ),
     Endpoint(
         "PUT",
@@ -158,7 +164,7 @@ ENDPOINTS: list[Endpoint] = [
         "Change a user's own settings",
         "users",
         body=UserSettingsIn,
-        response=UserDetail,
+        response=UserWithLibraries,
         params=PARAMS,
     ),
     Endpoint("GET", f"{USER}/stats", user_stats, "A user's quick stats", "users", response=UserStats, params=PARAMS),
@@ -179,7 +185,7 @@ ENDPOINTS: list[Endpoint] = [
         "A user's watch stats with breakdowns",
         "users",
         query=MediaTypeOnly,
-        response=WatchStats,
+        response=UserWatchStats,
         params=PARAMS,
     ),
     Endpoint(
@@ -188,7 +194,7 @@ ENDPOINTS: list[Endpoint] = [
         movie_taste_profile,
         "A user's movie taste synopsis",
         "users",
-        response=TasteProfile,
+        response=UserTasteProfile,
         params=PARAMS,
     ),
     Endpoint(
@@ -197,7 +203,7 @@ ENDPOINTS: list[Endpoint] = [
         regenerate_movie_taste,
         "Rewrite a user's movie taste synopsis now",
         "users",
-        response=TasteProfile,
+        response=UserTasteProfile,
         params=PARAMS,
     ),
     Endpoint(
@@ -206,7 +212,7 @@ ENDPOINTS: list[Endpoint] = [
         series_taste_profile,
         "A user's series taste synopsis",
         "users",
-        response=TasteProfile,
+        response=UserTasteProfile,
         params=PARAMS,
     ),
     Endpoint(
@@ -215,7 +221,7 @@ ENDPOINTS: list[Endpoint] = [
         regenerate_series_taste,
         "Rewrite a user's series taste synopsis now",
         "users",
-        response=TasteProfile,
+        response=UserTasteProfile,
         params=PARAMS,
     ),
 ]
