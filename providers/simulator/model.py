@@ -129,11 +129,19 @@ class SimItem:
     def user_data_key(self) -> str:
         """Like the real servers, movies share user data by external id (so a STRM copy of a movie
         shares its played state with the original); episodes by series and number."""
-        ids = {k.lower(): v for k, v in self.provider_ids.items()}
-        if self.type == "Movie":
-            for key in ("imdb", "tmdb"):
-                if ids.get(key):
-                    return f"{key}-{ids[key]}"
+        if self.type != "Movie":
+            return self.id
+        imdb = tmdb = None
+        for key, value in self.provider_ids.items():  # keys compare case-insensitively; the last spelling wins
+            lowered = key.lower()
+            if lowered == "imdb":
+                imdb = value
+            elif lowered == "tmdb":
+                tmdb = value
+        if imdb:
+            return f"imdb-{imdb}"
+        if tmdb:
+            return f"tmdb-{tmdb}"
         return self.id
 
 

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from providers.simulator import playlist_sharing
-from providers.simulator.model import SimItem, SimUser
+from providers.simulator.model import SimItem, SimUser, SimUserData
 
 if TYPE_CHECKING:
     from providers.simulator.state import Simulator
@@ -129,11 +129,72 @@ class ItemQuery:
         )
 
 
+_FOLDER_PLAYED = ("Series", "Season")
+"""Their played state comes from their episodes, not from their own user data."""
+
+
+def _needs_user(query: ItemQuery) -> bool:
+    return bool(
+        query.is_played is not None
+        or query.is_favorite is not None
+        or query.min_date_last_saved_for_user
+        or query.filters & {"isplayed", "isunplayed", "isfavorite", "isresumable", "isfavoriteorlikes", "likes"}
+    )
+
+
+def _user_data_matches(query: ItemQuery, data: SimUserData, played: bool) -> bool:
+    if query.is_played is not None and played != query.is_played:
+        return False
+    if query.is_favorite is not None and data.is_favorite != query.is_favorite:
+        return False
+    if "isplayed" in query.filters and not played:
+        return False
+    if "isunplayed" in query.filters and played:
+        return False
+    if "isfavorite" in query.filters and not data.is_favorite:
+        return False
+    if "isfavoriteorlikes" in query.filters and not (data.is_favorite or data.likes):
+        return False
+    if "isresumable" in query.filters and data.position_ticks <= 0:
+        return False
+    return not (query.min_date_last_saved_for_user and data.last_saved < query.min_date_last_saved_for_user)
+
+
 class QueryEngine:
     def __init__(self, sim: Simulator) -> None:
         self.sim = sim
         self._cache: OrderedDict[tuple[object, ...], list[str]] = OrderedDict()
         self._cache_version = -1
+        # Which items each user has user data for (built on demand, per state version like the cache).
+        self._with_data: dict[str, set[str]] = {}
+        self._items_by_data_key: dict[str, list[str]] | None = None
+
+    def _items_with_data(self, user_id: str) -> set[str]:
+        """Ids of the items whose user data (shared by data key) this user has a saved entry for."""
+        sim = self.sim
+        if self._items_by_data_key is None:
+            by_key: dict[str, list[str]] = {}
+            for item in sim.items.values():
+                by_key.setdefault(sim.data_key(item), []).append(item.id)
+            self._items_by_data_key = by_key
+        ids = self._with_data.get(user_id)
+        if ids is None:
+            by_key = self._items_by_data_key
+            ids = {i for (uid, key) in sim.user_data if uid == user_id for i in by_key.get(key, ())}
+            self._with_data[user_id] = ids
+        return ids
+
+    def _narrowed(self, candidates: Iterable[SimItem], query: ItemQuery) -> Iterable[SimItem]:
+        """When an item without user data cannot match (played, favourite, saved since…), only the items this
+        user has data for (and series and seasons, played by their episodes) need the full check: the same
+        result as checking every item, without a user-data lookup per item of a large library."""
+        user = query.user
+        if user is None or query.ids is not None or not _needs_user(query):
+            return candidates
+        if _user_data_matches(query, SimUserData(last_saved=self.sim.epoch), False):
+            return candidates
+        with_data = self._items_with_data(user.id)
+        return [i for i in candidates if i.id in with_data or i.type in _FOLDER_PLAYED]
 
     def visible_libraries(self, user: SimUser | None) -> set[str]:
         sim = self.sim
@@ -202,36 +263,15 @@ class QueryEngine:
         if "isnotfolder" in query.filters and item.is_folder:
             return False
         user = query.user
-        needs_user = (
-            query.is_played is not None
-            or query.is_favorite is not None
-            or query.min_date_last_saved_for_user
-            or query.filters & {"isplayed", "isunplayed", "isfavorite", "isresumable", "isfavoriteorlikes", "likes"}
-        )
-        if needs_user:
+        if _needs_user(query):
             if user is None:
                 return False
             data = sim.get_user_data(user.id, item)
             played = data.played
-            if item.type in ("Series", "Season"):
+            if item.type in _FOLDER_PLAYED:
                 watched, total = sim.folder_counts(user.id, item)
                 played = total > 0 and watched == total
-            if query.is_played is not None and played != query.is_played:
-                return False
-            if query.is_favorite is not None and data.is_favorite != query.is_favorite:
-                return False
-            if "isplayed" in query.filters and not played:
-                return False
-            if "isunplayed" in query.filters and played:
-                return False
-            if "isfavorite" in query.filters and not data.is_favorite:
-                return False
-            if "isfavoriteorlikes" in query.filters and not (data.is_favorite or data.likes):
-                return False
-            if "isresumable" in query.filters and data.position_ticks <= 0:
-                return False
-            if query.min_date_last_saved_for_user and data.last_saved < query.min_date_last_saved_for_user:
-                return False
+            return _user_data_matches(query, data, played)
         return True
 
     def _sort(self, items: list[SimItem], query: ItemQuery) -> list[SimItem]:
@@ -300,6 +340,8 @@ class QueryEngine:
     def run(self, query: ItemQuery) -> list[str]:
         if self._cache_version != self.sim.version_counter:
             self._cache.clear()
+            self._with_data.clear()
+            self._items_by_data_key = None
             self._cache_version = self.sim.version_counter
         key = query.cache_key()
         cached = self._cache.get(key)
@@ -307,7 +349,7 @@ class QueryEngine:
             self._cache.move_to_end(key)
             return cached
         visible = self.visible_libraries(query.user)
-        matched = [i for i in self._candidates(query) if self._matches(i, query, visible)]
+        matched = [i for i in self._narrowed(self._candidates(query), query) if self._matches(i, query, visible)]
         default_sort = query.parent_id is None or self.sim.items.get(query.parent_id, SimItem("", "", "")).type not in (
             "BoxSet",
         )

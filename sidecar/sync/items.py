@@ -9,25 +9,24 @@ library has completed, its rows the passes did not return are marked gone. Only 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import literal_column, text, tuple_
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from providers.base import Item as ProviderItem
 from providers.errors import ProviderNotFound
-from sidecar.db.models import Item
 from sidecar.media_types import SPECS, MediaType
 from sidecar.services import Services
+from sidecar.sync.bulk import rows_json, select_rows
 from sidecar.sync.gone import mark_gone_by_provider_id, mark_gone_libraries_items, mark_unseen_gone
 from sidecar.sync.libraries import SourceLibrary, library_for_path, source_libraries
+from sidecar.sync.read_ahead import pages, read_ahead
 from sidecar.sync.server import ensure_server, provider
 
-_ITEMS = Item.__table__  # type: ignore[attr-defined]
 CHUNK = 500
 MOVIE_KINDS = list(SPECS[MediaType.MOVIES].server_kinds)
 SERIES_KINDS = list(SPECS[MediaType.SERIES].server_kinds)
@@ -126,8 +125,20 @@ def item_values(
     }
 
 
+_INSERTED = ("server_id", "provider_id", *_UPDATED)
+_COMPARED = [c for c in _UPDATED if c != "synced_at"]
+_UPSERT = text(
+    f"INSERT INTO item ({', '.join(_INSERTED)}) {select_rows('item', _INSERTED)}"
+    " ON CONFLICT (server_id, provider_id) DO UPDATE SET "
+    + ", ".join(f"{c} = EXCLUDED.{c}" for c in _UPDATED)
+    + f" WHERE ({', '.join(f'item.{c}' for c in _COMPARED)})"
+    f" IS DISTINCT FROM ({', '.join(f'EXCLUDED.{c}' for c in _COMPARED)})"
+    " RETURNING (xmax = 0)"
+)
+
+
 async def upsert_rows(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> int:
-    """Write rows (deduplicated by provider id); returns how many were new.
+    """Write rows (deduplicated by provider id) in one statement; returns how many were new.
 
     A row whose content did not change is left alone, so ``synced_at`` moves only when the item did
     (the recommender's catalogue cache looks for changed rows by it).
@@ -135,13 +146,7 @@ async def upsert_rows(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> 
     unique = list({r["provider_id"]: r for r in rows}.values())
     if not unique:
         return 0
-    stmt = insert(_ITEMS).values(unique)
-    compared = [c for c in _UPDATED if c != "synced_at"]
-    changed = tuple_(*(_ITEMS.c[c] for c in compared)).is_distinct_from(tuple_(*(stmt.excluded[c] for c in compared)))
-    upsert: Any = stmt.on_conflict_do_update(
-        index_elements=["server_id", "provider_id"], set_={c: stmt.excluded[c] for c in _UPDATED}, where=changed
-    ).returning(literal_column("(xmax = 0)"))
-    result = (await conn.execute(upsert)).all()
+    result = (await conn.execute(_UPSERT, {"rows": rows_json(unique)})).all()
     return sum(1 for r in result if r[0])
 
 
@@ -192,17 +197,6 @@ async def write_chunk(
     return await upsert_rows(conn, rows)
 
 
-async def _chunks(items: AsyncIterator[ProviderItem], size: int) -> AsyncIterator[list[ProviderItem]]:
-    chunk: list[ProviderItem] = []
-    async for item in items:
-        chunk.append(item)
-        if len(chunk) >= size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
-
-
 async def sync_library(
     services: Services,
     server_id: int,
@@ -217,7 +211,7 @@ async def sync_library(
     stamp = datetime.now(UTC)
     seen: list[str] = []
     for kind in kinds:
-        async for chunk in _chunks(server.iter_items([kind], parent_id=library.provider_id), CHUNK):
+        async for chunk in read_ahead(pages(server.iter_items([kind], parent_id=library.provider_id), CHUNK)):
             async with services.engine.begin() as conn:
                 inserted = await write_chunk(conn, server_id, chunk, stamp, lambda _i: library.id)
             seen.extend(i.id for i in chunk)

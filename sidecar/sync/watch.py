@@ -16,17 +16,16 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import text
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from providers.base import Item as ProviderItem
 from providers.base import UserData
-from sidecar.db.models import WatchState
 from sidecar.services import Services
+from sidecar.sync.bulk import rows_json, select_rows
+from sidecar.sync.read_ahead import pages, read_ahead
 from sidecar.sync.rollup import rollup_series
 from sidecar.sync.server import ensure_server, provider
 
-_WATCH = WatchState.__table__  # type: ignore[attr-defined]
 WATCHED_KINDS = ["Movie", "Episode"]
 FAVOURITE_KINDS = ["Movie", "Series", "Episode"]
 RESUME_LIMIT = 1000
@@ -66,6 +65,24 @@ def completion(data: UserData, runtime_ticks: int | None) -> float:
     return min(1.0, max(0.0, value))
 
 
+_WATCH_COLUMNS = (
+    "user_id",
+    "item_id",
+    "played",
+    "play_count",
+    "is_favorite",
+    "last_played_at",
+    "position_ticks",
+    "completion",
+    "rating",
+    "updated_at",
+)
+_UPSERT_WATCH = text(
+    f"INSERT INTO watch_state ({', '.join(_WATCH_COLUMNS)}) {select_rows('watch_state', _WATCH_COLUMNS)}"
+    " ON CONFLICT (user_id, item_id) DO UPDATE SET " + ", ".join(f"{c} = EXCLUDED.{c}" for c in _WATCH_COLUMNS[2:])
+)
+
+
 def watch_values(user_id: int, ref: ItemRef, data: UserData, now: datetime) -> dict[str, Any]:
     return {
         "user_id": user_id,
@@ -101,12 +118,7 @@ async def apply_user_data(conn: AsyncConnection, user_id: int, entries: Sequence
     keep = {ref.id: watch_values(user_id, ref, data, now) for ref, data in entries if not is_empty(data)}
     drop = [ref.id for ref, data in entries if is_empty(data) and ref.id not in keep]
     if keep:
-        stmt = insert(_WATCH).values(list(keep.values()))
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["user_id", "item_id"],
-            set_={c: stmt.excluded[c] for c in keep[next(iter(keep))] if c not in ("user_id", "item_id")},
-        )
-        await conn.execute(stmt)
+        await conn.execute(_UPSERT_WATCH, {"rows": rows_json(list(keep.values()))})
     if drop:
         await conn.execute(
             text("DELETE FROM watch_state WHERE user_id = :u AND item_id = ANY(:ids)"), {"u": user_id, "ids": drop}
@@ -141,15 +153,7 @@ async def _paged(
 ) -> tuple[set[int], set[int]]:
     seen: set[int] = set()
     stale: set[int] = set()
-    page: list[ProviderItem] = []
-    async for item in items:
-        page.append(item)
-        if len(page) >= CHUNK:
-            written, series = await _write_page(services, server_id, user_id, page, result)
-            seen |= written
-            stale |= series
-            page = []
-    if page:
+    async for page in read_ahead(pages(items, CHUNK)):
         written, series = await _write_page(services, server_id, user_id, page, result)
         seen |= written
         stale |= series
