@@ -3,8 +3,9 @@
 The lifespan owns the shared clients (``Services``): it starts embedded PostgreSQL/Redis when no URLs
 are configured, applies migrations, and, with ``run_worker``, runs the arq worker in the same process.
 
-Routes come from one list per area (``app_routes``): health and home, the webhook receiver, the JSON API
-(the user's part, then the admin part), the pages (which include the admin pages). Errors are mapped to
+Routes come from one list per area (``app_routes``): health and home, the webhook receiver, the JSON API (every
+``Endpoint`` listed once in ``api_endpoints``, which feeds both its routes and ``/api/openapi.json``), the pages
+(which include the admin pages). Errors are mapped to
 HTTP here, once (see ``sidecar.errors``).
 """
 
@@ -35,17 +36,23 @@ from sidecar.services import Services, open_services
 from sidecar.settings import Settings
 from sidecar.web import (
     admin_api,
+    admin_tokens,
     api,
+    api_docs,
     health,
     home,
     images,
+    jobs_api,
     settings_api,
     setup_database,
     setup_models,
     setup_server,
     ui,
+    users_api,
 )
+from sidecar.web.api_spec import Endpoint, error_body, routes_of
 from sidecar.web.auth import CurrentUser, current_user
+from sidecar.web.form_errors import FieldErrors
 from sidecar.web.middleware import (
     BODY_TIMEOUT_S,
     BodyTimeoutMiddleware,
@@ -100,9 +107,11 @@ async def _page_user(request: Request) -> CurrentUser | None:
         return None
 
 
-async def _error_response(request: Request, status: int, message: str) -> Response:
-    if _wants_json(request):
+async def _error_response(request: Request, status: int, message: str, field: str | None = None) -> Response:
+    if request.url.path.startswith("/webhooks/"):  # the media server's sender reads nothing but the status
         return JSONResponse({"error": message}, status_code=status)
+    if _wants_json(request):
+        return JSONResponse(error_body(status, message, field), status_code=status)
     user = await _page_user(request)
     title = ERROR_TITLES.get(status)
     if title and message.lower() in (title.lower(), "not found", "method not allowed"):  # starlette's bare phrases
@@ -132,8 +141,16 @@ async def _marquee_error(request: Request, exc: Exception) -> Response:
     if isinstance(exc, Forbidden):
         return await _error_response(request, 403, str(exc))
     if isinstance(exc, InvalidInput):
-        return await _error_response(request, 422, str(exc))
+        return await _error_response(request, 422, str(exc), _field_of(exc))
     return await _error_response(request, 400, str(exc))
+
+
+def _field_of(exc: InvalidInput) -> str | None:
+    """The field at fault: the first one ``schemas.parse`` named, or the ``field: message`` prefix."""
+    if isinstance(exc, FieldErrors):
+        return next((name for name in exc.fields if name), None)
+    head, sep, _ = str(exc).partition(": ")
+    return head if sep and head.replace("_", "").replace(".", "").isalnum() and head != "body" else None
 
 
 async def _media_server_error(request: Request, exc: Exception) -> Response:
@@ -157,7 +174,20 @@ async def favicon(request: Request) -> Response:
     return FileResponse(STATIC_DIR / "favicon.ico", headers={"Cache-Control": "public, max-age=604800"})
 
 
-def app_routes() -> list[BaseRoute]:
+def api_endpoints() -> list[Endpoint]:
+    """Every JSON endpoint, one list per module: both the routes and ``/api/openapi.json`` come from here."""
+    return [
+        *api.ENDPOINTS,  # auth, the caller's own data, channels
+        *admin_api.ENDPOINTS,  # /api/admin/settings..., /api/admin/libraries...
+        *users_api.ENDPOINTS,  # /api/admin/users..., /api/settings/ai-explanation...
+        *jobs_api.ENDPOINTS,  # /api/admin/jobs..., /api/jobs..., /api/admin/webhook-events...
+        *settings_api.ENDPOINTS,  # /api/settings/... (server, models, costs), /api/admin/purge/...
+        *admin_tokens.ENDPOINTS,  # /api/admin/tokens...
+        *api_docs.ENDPOINTS,  # /api/openapi.json
+    ]
+
+
+def app_routes(endpoints: Sequence[Endpoint] | None = None) -> list[BaseRoute]:
     """Every route of the app, one list per area (a renamed module fails this import, loudly)."""
     register_url_convertor("id", IdConvertor())  # {name:id} in the feature routes below
     return [
@@ -166,12 +196,12 @@ def app_routes() -> list[BaseRoute]:
         Route("/", home.page, name="home"),
         Route("/favicon.ico", favicon),
         *receive.routes(),  # /webhooks/...
-        *api.routes(),  # /api/... (the user's own data)
-        *admin_api.routes(),  # /api/admin/...
-        *settings_api.routes(),  # /api/settings/... (server, models, costs) and /api/admin/purge/...
+        *routes_of(api_endpoints() if endpoints is None else endpoints),  # /api/... (access checked there)
         *setup_server.routes(),  # /setup, /admin/server
         *setup_models.routes(),  # /admin/models
         *setup_database.routes(),  # /admin/database
+        *admin_tokens.routes(),  # /admin/tokens
+        *api_docs.routes(),  # /api-docs
         *ui.routes(),  # the pages, the admin pages included
         *images.routes(),  # /images/users|people|studios/... (faces and logos from the media server)
     ]
@@ -219,8 +249,9 @@ def create_app(
                 await app.state.services.aclose()
             infra.close()
 
-    return Starlette(
-        routes=app_routes(),
+    endpoints = api_endpoints()
+    app = Starlette(
+        routes=app_routes(endpoints),
         lifespan=lifespan,
         middleware=[
             Middleware(SecurityHeadersMiddleware),
@@ -233,3 +264,5 @@ def create_app(
             Exception: _server_error,
         },
     )
+    app.state.api_endpoints = endpoints  # for /api/openapi.json and the API page
+    return app

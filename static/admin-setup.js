@@ -25,7 +25,7 @@ document.addEventListener("DOMContentLoaded", function () {
         });
         const body = await response.json();
         out.className = "flash " + (response.ok ? "notice" : "error");
-        out.textContent = body.message || body.error || response.statusText;
+        out.textContent = body.message || (body.error && body.error.message) || body.error || response.statusText;
         out.setAttribute("role", response.ok ? "status" : "alert");
       } catch (error) {
         out.className = "flash error";

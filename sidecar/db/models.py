@@ -438,3 +438,17 @@ class LoginSession(SQLModel, table=True):
     user_id: int = _fk("app_user.id")
     created_at: datetime = _ts(nullable=False, default_now=True)
     expires_at: datetime = _ts(nullable=False)
+
+
+class ApiToken(SQLModel, table=True):
+    """A token for scripts, acting as its owner (``user_id``); only its SHA-256 is stored (``sidecar.api_tokens``)."""
+
+    __tablename__ = "api_token"
+    id: int | None = Field(default=None, primary_key=True)
+    name: str
+    user_id: int = _fk("app_user.id")
+    token_hash: str = Field(sa_column=Column(Text, nullable=False, unique=True))
+    created_by: int | None = _fk("app_user.id", nullable=True, ondelete="SET NULL", index=False)
+    created_at: datetime = _ts(nullable=False, default_now=True)
+    last_used_at: datetime | None = _ts()
+    revoked_at: datetime | None = _ts()

@@ -1,8 +1,6 @@
 """The admin part of the JSON API, under ``/api/admin/``: runtime settings and libraries (jobs and webhook
-events: ``sidecar.web.jobs_api``; users and explanations: ``sidecar.web.users_api``; both listed in
-``routes()`` here).
-Every route answers 403 to anyone but a media-server administrator; writes need the ``X-CSRF-Token``
-header like the rest of the API (see ``sidecar.web.api``).
+events: ``sidecar.web.jobs_api``; users and explanations: ``sidecar.web.users_api``).
+Every endpoint is for media-server administrators (``access="admin"``, enforced by ``api_spec.routes_of``).
 """
 
 from __future__ import annotations
@@ -10,19 +8,19 @@ from __future__ import annotations
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Route
 
 from sidecar import runtime_settings as rs
-from sidecar.media_types import MEDIA_TYPES
-from sidecar.publish.options import PUBLISH_FILES
-from sidecar.web import actions, jobs_api, users_api
-from sidecar.web.auth import require_admin, services_of
+from sidecar.media_types import MEDIA_TYPES, MediaType
+from sidecar.publish.options import PUBLISH_FILES, PublishFileSettings
+from sidecar.web import actions, users_api
+from sidecar.web import api_models as m
+from sidecar.web.api_spec import Endpoint
+from sidecar.web.auth import services_of
 from sidecar.web.json_io import M, body_of, json_of, media_type_path, ok, path_int
 from sidecar.web.read_models import server as server_reads
 from sidecar.web.schemas import LibraryPatch, parse
 
 
-@require_admin
 async def admin_settings(request: Request) -> Response:
     services = services_of(request)
     settings = services.settings
@@ -59,34 +57,28 @@ async def _patch_setting(request: Request, key: rs.RuntimeKey[M]) -> Response:
     return ok(value.model_dump())
 
 
-@require_admin
 async def admin_patch_recommendations(request: Request) -> Response:
     return await _patch_setting(request, rs.recommendation_key(media_type_path(request)))
 
 
-@require_admin
 async def admin_patch_top_picks(request: Request) -> Response:
     return await _patch_setting(request, rs.top_picks_key(media_type_path(request)))
 
 
-@require_admin
 async def admin_patch_publish(request: Request) -> Response:
     return await _patch_setting(request, rs.PUBLISH)
 
 
-@require_admin
 async def admin_patch_publish_files(request: Request) -> Response:
     return await _patch_setting(request, PUBLISH_FILES)
 
 
-@require_admin
 async def admin_libraries(request: Request) -> Response:
     async with services_of(request).sessions() as session:
         libraries = await server_reads.source_libraries(session)
         return ok({"libraries": [server_reads.library_view(lib) for lib in libraries]})
 
 
-@require_admin
 async def admin_library(request: Request) -> Response:
     data = await body_of(request, LibraryPatch)
     async with services_of(request).sessions() as session:
@@ -94,16 +86,85 @@ async def admin_library(request: Request) -> Response:
     return ok(server_reads.library_view(row))
 
 
-def routes() -> list[BaseRoute]:
-    return [
-        Route("/api/admin/settings", admin_settings, methods=["GET"]),
-        Route("/api/admin/settings/recommendations/{media_type}", admin_patch_recommendations, methods=["PATCH"]),
-        Route("/api/admin/settings/top-picks/{media_type}", admin_patch_top_picks, methods=["PATCH"]),
-        Route("/api/admin/settings/explanations", users_api.patch_explanation_settings, methods=["PATCH"]),
-        Route("/api/admin/settings/publish", admin_patch_publish, methods=["PATCH"]),
-        Route("/api/admin/settings/publish-files", admin_patch_publish_files, methods=["PATCH"]),
-        *users_api.routes(),  # /api/admin/users/..., the seed's /api/settings/ai-explanation/...
-        Route("/api/admin/libraries", admin_libraries, methods=["GET"]),
-        Route("/api/admin/libraries/{library_id:id}", admin_library, methods=["PATCH"]),
-        *jobs_api.routes(),  # /api/admin/jobs/..., /api/admin/webhook-events, the seed's /api/jobs/...
-    ]
+ENDPOINTS: list[Endpoint] = [
+    Endpoint(
+        "GET",
+        "/api/admin/settings",
+        admin_settings,
+        "Every runtime setting",
+        "settings",
+        access="admin",
+        response=m.AdminSettings,
+    ),
+    Endpoint(
+        "PATCH",
+        "/api/admin/settings/recommendations/{media_type}",
+        admin_patch_recommendations,
+        "Change the recommendation settings of a media type (the fields sent)",
+        "settings",
+        access="admin",
+        body=rs.RecommendationSettings,
+        response=rs.RecommendationSettings,
+        params={"media_type": MediaType},
+    ),
+    Endpoint(
+        "PATCH",
+        "/api/admin/settings/top-picks/{media_type}",
+        admin_patch_top_picks,
+        "Change the Top Picks settings of a media type (the fields sent)",
+        "settings",
+        access="admin",
+        body=rs.TopPicksSettings,
+        response=rs.TopPicksSettings,
+        params={"media_type": MediaType},
+    ),
+    Endpoint(
+        "PATCH",
+        "/api/admin/settings/explanations",
+        users_api.patch_explanation_settings,
+        "Change the explanations settings (the fields sent)",
+        "settings",
+        access="admin",
+        body=rs.ExplanationSettings,
+        response=m.ExplanationSettingsSaved,
+    ),
+    Endpoint(
+        "PATCH",
+        "/api/admin/settings/publish",
+        admin_patch_publish,
+        "Change how the AI Picks libraries are published (the fields sent)",
+        "settings",
+        access="admin",
+        body=rs.PublishSettings,
+        response=rs.PublishSettings,
+    ),
+    Endpoint(
+        "PATCH",
+        "/api/admin/settings/publish-files",
+        admin_patch_publish_files,
+        "Change which files are written beside the titles (the fields sent)",
+        "settings",
+        access="admin",
+        body=PublishFileSettings,
+        response=PublishFileSettings,
+    ),
+    Endpoint(
+        "GET",
+        "/api/admin/libraries",
+        admin_libraries,
+        "The media server's libraries",
+        "settings",
+        access="admin",
+        response=m.Libraries,
+    ),
+    Endpoint(
+        "PATCH",
+        "/api/admin/libraries/{library_id:id}",
+        admin_library,
+        "Use a library or not",
+        "settings",
+        access="admin",
+        body=LibraryPatch,
+        response=m.Library,
+    ),
+]

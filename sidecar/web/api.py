@@ -1,10 +1,10 @@
 """The JSON API under ``/api/``: the same data as the pages, for scripts and other front ends.
 
-Authentication is the login cookie (``POST /api/auth/login``); writes also need the ``X-CSRF-Token``
-header (its value is in ``GET /api/me``). Bodies are JSON validated by pydantic models; a malformed
-request is a 4xx ``{"error": "..."}`` naming the field. A user only ever sees their own picks, stats and
-the channels they own or that were shared with them. The admin routes (``/api/admin/``) are in
-``sidecar.web.admin_api``.
+Authentication is the login cookie (``POST /api/auth/login``), whose writes also need the ``X-CSRF-Token``
+header (its value is in ``GET /api/me``), or an API token (``Authorization: Bearer``). Bodies are JSON
+validated by pydantic models; a malformed request is a 4xx ``{"error": {"code", "message", "field"}}``.
+A user only ever sees their own picks, stats and the channels they own or that were shared with them. The
+admin routes (``/api/admin/``) are in ``sidecar.web.admin_api``.
 """
 
 from __future__ import annotations
@@ -12,13 +12,15 @@ from __future__ import annotations
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Route
 
 from sidecar import runtime_settings as rs
 from sidecar.channels import fill_channel
+from sidecar.media_types import MediaType
 from sidecar.picks_store.taste import regenerate_taste_profile
 from sidecar.web import actions, auth, channel_actions
-from sidecar.web.auth import require_user, services_of, user_of
+from sidecar.web import api_models as m
+from sidecar.web.api_spec import Endpoint
+from sidecar.web.auth import services_of, user_of
 from sidecar.web.json_io import body_of, media_type_path, ok, path_int, query_of
 from sidecar.web.login_limit import LoginFailed, client_address
 from sidecar.web.read_models import channels as channel_reads
@@ -56,7 +58,6 @@ async def login(request: Request) -> Response:
     return response
 
 
-@require_user
 async def logout(request: Request) -> Response:
     await auth.logout(request)
     response = ok({"logged_out": True})
@@ -64,7 +65,6 @@ async def logout(request: Request) -> Response:
     return response
 
 
-@require_user
 async def me(request: Request) -> Response:
     user = await user_of(request)
     async with services_of(request).sessions() as session:
@@ -72,7 +72,6 @@ async def me(request: Request) -> Response:
     return ok({**user_reads.user_view(row), "csrf_token": user.csrf_token})
 
 
-@require_user
 async def me_settings(request: Request) -> Response:
     user = await user_of(request)
     data = await body_of(request, UserSettingsIn)
@@ -88,7 +87,6 @@ async def me_settings(request: Request) -> Response:
 # --- the user's data -------------------------------------------------------------------------------
 
 
-@require_user
 async def picks(request: Request) -> Response:
     user = await user_of(request)
     q = query_of(request, MediaTypeQuery)
@@ -96,7 +94,6 @@ async def picks(request: Request) -> Response:
         return ok(await pick_reads.picks(session, user.id, q.media_type))
 
 
-@require_user
 async def items(request: Request) -> Response:
     q = query_of(request, BrowseQuery)
     async with services_of(request).sessions() as session:
@@ -107,7 +104,6 @@ async def items(request: Request) -> Response:
         )
 
 
-@require_user
 async def item(request: Request) -> Response:
     user = await user_of(request)
     async with services_of(request).sessions() as session:
@@ -116,7 +112,6 @@ async def item(request: Request) -> Response:
     return ok({"item": item_reads.item_detail(row), "pick": pick})
 
 
-@require_user
 async def similar(request: Request) -> Response:
     q = query_of(request, LimitQuery)
     services = services_of(request)
@@ -126,7 +121,6 @@ async def similar(request: Request) -> Response:
     return ok({"item_id": row.id, "similar": items})
 
 
-@require_user
 async def watch_stats(request: Request) -> Response:
     user = await user_of(request)
     q = query_of(request, MediaTypeQuery)
@@ -134,7 +128,6 @@ async def watch_stats(request: Request) -> Response:
         return ok(await load_watch_stats(session, user.id, q.media_type))
 
 
-@require_user
 async def history(request: Request) -> Response:
     user = await user_of(request)
     q = query_of(request, HistoryQuery)
@@ -143,14 +136,12 @@ async def history(request: Request) -> Response:
     return ok({"media_type": q.media_type, "sort": q.sort, "history": rows})
 
 
-@require_user
 async def taste(request: Request) -> Response:
     user = await user_of(request)
     async with services_of(request).sessions() as session:
         return ok({"profiles": await taste_reads.taste_profiles(session, user.id)})
 
 
-@require_user
 async def taste_regenerate(request: Request) -> Response:
     user = await user_of(request)
     media_type = media_type_path(request)
@@ -161,7 +152,6 @@ async def taste_regenerate(request: Request) -> Response:
         return ok((await taste_reads.taste_profiles(session, user.id))[media_type])
 
 
-@require_user
 async def top_picks(request: Request) -> Response:
     q = query_of(request, MediaTypeQuery)
     async with services_of(request).sessions() as session:
@@ -171,7 +161,6 @@ async def top_picks(request: Request) -> Response:
 # --- channels --------------------------------------------------------------------------------------
 
 
-@require_user
 async def channels(request: Request) -> Response:
     user = await user_of(request)
     async with services_of(request).sessions() as session:
@@ -182,7 +171,6 @@ async def channels(request: Request) -> Response:
         return ok(await channel_reads.channel_view(session, channel, user.id, full=True), 201)
 
 
-@require_user
 async def channel(request: Request) -> Response:
     user = await user_of(request)
     channel_id = path_int(request, "channel_id")
@@ -199,7 +187,6 @@ async def channel(request: Request) -> Response:
         return ok(await channel_reads.channel_view(session, row, user.id, full=True))
 
 
-@require_user
 async def channel_fill(request: Request) -> Response:
     user = await user_of(request)
     channel_id = path_int(request, "channel_id")
@@ -211,7 +198,6 @@ async def channel_fill(request: Request) -> Response:
         return ok(await channel_reads.channel_view(session, row, user.id, full=True))
 
 
-@require_user
 async def channel_generate(request: Request) -> Response:
     user = await user_of(request)
     channel_id = path_int(request, "channel_id")
@@ -222,7 +208,6 @@ async def channel_generate(request: Request) -> Response:
     return ok({**view, "proposal": proposal.as_dict()})
 
 
-@require_user
 async def channel_sync(request: Request) -> Response:
     """POST: sync the channel to its playlist on the media server (and keep it synced); DELETE: remove it."""
     user = await user_of(request)
@@ -240,24 +225,160 @@ async def channel_sync(request: Request) -> Response:
     return ok({**view, "result": result})
 
 
-def routes() -> list[BaseRoute]:
-    return [
-        Route("/api/auth/login", login, methods=["POST"]),
-        Route("/api/auth/logout", logout, methods=["POST"]),
-        Route("/api/me", me, methods=["GET"]),
-        Route("/api/me/settings", me_settings, methods=["PUT"]),
-        Route("/api/picks", picks, methods=["GET"]),
-        Route("/api/items", items, methods=["GET"]),
-        Route("/api/items/{item_id:id}", item, methods=["GET"]),
-        Route("/api/items/{item_id:id}/similar", similar, methods=["GET"]),
-        Route("/api/stats", watch_stats, methods=["GET"]),
-        Route("/api/history", history, methods=["GET"]),
-        Route("/api/taste", taste, methods=["GET"]),
-        Route("/api/taste/{media_type}/regenerate", taste_regenerate, methods=["POST"]),
-        Route("/api/top-picks", top_picks, methods=["GET"]),
-        Route("/api/channels", channels, methods=["GET", "POST"]),
-        Route("/api/channels/{channel_id:id}", channel, methods=["GET", "PUT", "DELETE"]),
-        Route("/api/channels/{channel_id:id}/fill", channel_fill, methods=["POST"]),
-        Route("/api/channels/{channel_id:id}/generate", channel_generate, methods=["POST"]),
-        Route("/api/channels/{channel_id:id}/sync", channel_sync, methods=["POST", "DELETE"]),
-    ]
+ENDPOINTS: list[Endpoint] = [
+    Endpoint(
+        "POST",
+        "/api/auth/login",
+        login,
+        "Log in with the media server's credentials (sets the cookie)",
+        "auth",
+        access="public",
+        body=LoginIn,
+        response=m.LoginOut,
+    ),
+    Endpoint("POST", "/api/auth/logout", logout, "Log out (ends the cookie's session)", "auth", response=m.LoggedOut),
+    Endpoint("GET", "/api/me", me, "The caller, with the CSRF token for cookie writes", "auth", response=m.Me),
+    Endpoint(
+        "PUT",
+        "/api/me/settings",
+        me_settings,
+        "Change the caller's library names and explanations choice",
+        "auth",
+        body=UserSettingsIn,
+        response=m.UserView,
+    ),
+    Endpoint(
+        "GET",
+        "/api/picks",
+        picks,
+        "The caller's picks, best first, with why",
+        "picks",
+        query=MediaTypeQuery,
+        response=m.Picks,
+    ),
+    Endpoint(
+        "GET",
+        "/api/items",
+        items,
+        "Browse the catalogue (search, genre, paged)",
+        "catalogue",
+        query=BrowseQuery,
+        response=m.Browse,
+    ),
+    Endpoint(
+        "GET",
+        "/api/items/{item_id:id}",
+        item,
+        "One title, with the caller's pick for it",
+        "catalogue",
+        response=m.ItemWithPick,
+    ),
+    Endpoint(
+        "GET",
+        "/api/items/{item_id:id}/similar",
+        similar,
+        "Titles like this one",
+        "catalogue",
+        query=LimitQuery,
+        response=m.SimilarItems,
+    ),
+    Endpoint(
+        "GET",
+        "/api/stats",
+        watch_stats,
+        "The caller's watch stats",
+        "picks",
+        query=MediaTypeQuery,
+        response=m.WatchStats,
+    ),
+    Endpoint(
+        "GET", "/api/history", history, "The caller's watch history", "picks", query=HistoryQuery, response=m.History
+    ),
+    Endpoint("GET", "/api/taste", taste, "The caller's taste profiles", "picks", response=m.TasteProfiles),
+    Endpoint(
+        "POST",
+        "/api/taste/{media_type}/regenerate",
+        taste_regenerate,
+        "Rewrite the caller's taste profile",
+        "picks",
+        response=m.TasteProfile,
+        params={"media_type": MediaType},
+    ),
+    Endpoint(
+        "GET",
+        "/api/top-picks",
+        top_picks,
+        "What the server watches most now",
+        "picks",
+        query=MediaTypeQuery,
+        response=m.TopPicks,
+    ),
+    Endpoint(
+        "GET",
+        "/api/channels",
+        channels,
+        "The caller's channels and those shared with them",
+        "channels",
+        response=m.Channels,
+    ),
+    Endpoint(
+        "POST",
+        "/api/channels",
+        channels,
+        "Create a channel",
+        "channels",
+        body=ChannelIn,
+        response=m.Channel,
+        status=201,
+    ),
+    Endpoint("GET", "/api/channels/{channel_id:id}", channel, "One channel", "channels", response=m.Channel),
+    Endpoint(
+        "PUT",
+        "/api/channels/{channel_id:id}",
+        channel,
+        "Change a channel (its owner)",
+        "channels",
+        body=ChannelIn,
+        response=m.Channel,
+    ),
+    Endpoint(
+        "DELETE",
+        "/api/channels/{channel_id:id}",
+        channel,
+        "Delete a channel and its playlist (its owner)",
+        "channels",
+        status=204,
+    ),
+    Endpoint(
+        "POST",
+        "/api/channels/{channel_id:id}/fill",
+        channel_fill,
+        "Refill a channel now",
+        "channels",
+        response=m.Channel,
+    ),
+    Endpoint(
+        "POST",
+        "/api/channels/{channel_id:id}/generate",
+        channel_generate,
+        "Propose a name and description from the channel's titles",
+        "channels",
+        response=m.GeneratedChannel,
+    ),
+    Endpoint(
+        "POST",
+        "/api/channels/{channel_id:id}/sync",
+        channel_sync,
+        "Sync the channel to a playlist on the media server (and keep it synced)",
+        "channels",
+        response=m.SyncedChannel,
+    ),
+    Endpoint(
+        "DELETE",
+        "/api/channels/{channel_id:id}/sync",
+        channel_sync,
+        "Stop syncing and remove the playlist",
+        "channels",
+        response=m.SyncedChannel,
+    ),
+]

@@ -105,6 +105,32 @@ class ErrorBody(BaseModel):
     error: ErrorDetail
 
 
+ERROR_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    408: "request_timeout",
+    409: "conflict",
+    413: "too_large",
+    415: "unsupported_media_type",
+    422: "invalid_input",
+    429: "too_many_requests",
+    500: "internal_error",
+    502: "media_server_failed",
+    503: "unavailable",
+}
+
+
+def error_body(status: int, message: str, field: str | None = None) -> dict[str, Any]:
+    """The JSON of an error response (``ErrorBody``); ``field`` when the input at fault is known."""
+    detail: dict[str, Any] = {"code": ERROR_CODES.get(status, f"http_{status}"), "message": message}
+    if field:
+        detail["field"] = field
+    return {"error": detail}
+
+
 # --- routing ---------------------------------------------------------------------------------------
 
 

@@ -9,6 +9,9 @@
   login: of a random value kept in a cookie, the double-submit pattern). JSON API writes send the same
   token in the ``X-CSRF-Token`` header; ``GET /api/me`` and the ``<meta name="csrf-token">`` of every
   page carry it.
+- API tokens (``sidecar.api_tokens``): ``Authorization: Bearer <token>`` on an ``/api/`` request acts as the
+  token's owner and needs no CSRF token (a script holds no cookie a foreign page could ride on). A token
+  that is unknown or revoked is a 401, never a fall back to the cookie.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from providers.errors import MediaServerError, ProviderAuthError
+from sidecar import api_tokens
 from sidecar.db.models import AppUser, LoginSession
 from sidecar.services import Services
 from sidecar.settings import Settings
@@ -58,8 +62,9 @@ class CurrentUser:
     name: str
     is_admin: bool
     provider_id: str
-    session_id: str
-    csrf_token: str
+    session_id: str  # "" for a token
+    csrf_token: str  # "" for a token
+    token_id: int | None = None  # authenticated by this API token (no session, no CSRF)
 
 
 def services_of(request: Request) -> Services:
@@ -123,7 +128,39 @@ async def current_user(request: Request) -> CurrentUser | None:
     return request.state.user  # type: ignore[no-any-return]
 
 
+BAD_TOKEN = "The API token is unknown or was revoked: an admin creates a new one under Admin → API tokens."
+
+
+def bearer_token(request: Request) -> str | None:
+    """The token of ``Authorization: Bearer <token>`` on an API request, or None."""
+    if not _is_api(request):
+        return None
+    scheme, _, value = request.headers.get("authorization", "").partition(" ")
+    return value.strip() if scheme.lower() == "bearer" else None
+
+
+async def _token_user(request: Request, token: str) -> CurrentUser:
+    async with services_of(request).sessions() as session:
+        found = await api_tokens.owner_of(session, token)
+    if found is None:
+        raise HTTPException(401, BAD_TOKEN, headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
+    row, user = found
+    assert user.id is not None
+    return CurrentUser(
+        id=user.id,
+        name=user.name,
+        is_admin=user.is_admin,
+        provider_id=user.provider_id,
+        session_id="",
+        csrf_token="",
+        token_id=row.id,
+    )
+
+
 async def _load_user(request: Request) -> CurrentUser | None:
+    token = bearer_token(request)
+    if token is not None:
+        return await _token_user(request, token)
     raw = request.cookies.get(SESSION_COOKIE)
     if not raw:
         return None
@@ -182,9 +219,11 @@ def require_user(handler: Handler) -> Handler:
         user = await current_user(request)
         if user is None:
             if _is_api(request):
-                raise HTTPException(401, "Log in first (POST /api/auth/login).")
+                raise HTTPException(
+                    401, "Log in first (POST /api/auth/login), or send Authorization: Bearer <API token>."
+                )
             return login_redirect(request)
-        if _is_api(request) and request.method in UNSAFE_METHODS:
+        if _is_api(request) and request.method in UNSAFE_METHODS and user.token_id is None:
             check_csrf_header(request, user)
         return await handler(request)
 

@@ -26,12 +26,11 @@ from typing import Any, TypeVar
 from sqlmodel import col, select
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
-from starlette.routing import BaseRoute, Route
 
 from sidecar.db.models import JobRun
 from sidecar.jobs.control import queued_job_names
 from sidecar.services import Services
-from sidecar.web.auth import require_admin, services_of
+from sidecar.web.auth import services_of
 from sidecar.web.json_io import path_int
 from sidecar.web.read_models import jobs as job_reads
 
@@ -88,7 +87,6 @@ async def run_stream(services: Services, run_id: int, first: dict[str, Any]) -> 
     yield _event("end", {"id": run_id, "status": "gone"})  # pruned while watched
 
 
-@require_admin
 async def run_events(request: Request) -> Response:
     services = services_of(request)
     run_id = path_int(request, "run_id")
@@ -135,14 +133,5 @@ async def active_stream(services: Services) -> AsyncIterator[str]:
         await asyncio.sleep(ACTIVE_POLL_S)
 
 
-@require_admin
 async def active_events(request: Request) -> Response:
     return _stream(active_stream(services_of(request)))
-
-
-def routes() -> list[BaseRoute]:
-    return [
-        Route("/api/admin/jobs/events", active_events, methods=["GET"]),
-        Route("/api/admin/jobs/runs/{run_id:id}/events", run_events, methods=["GET"]),
-        Route("/api/jobs/progress/stream/{run_id:id}", run_events, methods=["GET"]),  # Aperture's path
-    ]

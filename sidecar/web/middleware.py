@@ -107,7 +107,8 @@ class BodyTimeoutMiddleware:
             )
             if started:
                 return
-            body = json.dumps({"error": f"The request body did not arrive within {self.timeout_s:g} s."}).encode()
+            message = f"The request body did not arrive within {self.timeout_s:g} s."
+            body = json.dumps({"error": {"code": "request_timeout", "message": message}}).encode()
             await send(
                 {
                     "type": "http.response.start",

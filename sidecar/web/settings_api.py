@@ -9,27 +9,25 @@ from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Route
 
 from sidecar import embedding_switch, model_setup, purge, server_setup
-from sidecar.errors import InvalidInput
 from sidecar.sync.libraries import sync_libraries
-from sidecar.web.auth import require_admin, services_of
-from sidecar.web.json_io import json_of, ok
+from sidecar.web import api_models as m
+from sidecar.web.api_spec import Endpoint, Handler, Method
+from sidecar.web.auth import services_of
+from sidecar.web.json_io import body_of, ok, query_of
 from sidecar.web.models_form import estimates, models_view, parse_models_form, save_models, saved_prices
 from sidecar.web.purge_confirm import check_confirmation, purge_target
 from sidecar.web.read_models import server as server_reads
+from sidecar.web.schemas import CostInputsQuery, EmbeddingModelIn, Input, MediaServerIn, PurgeIn, TextModelIn
 from sidecar.web.server_form import parse_server_form, save_server, server_view
 
 
-async def _object(request: Request) -> dict[str, Any]:
-    body = await json_of(request)
-    if not isinstance(body, dict):
-        raise InvalidInput("body: send a JSON object")
-    return body
+async def _fields(request: Request, model: type[Input]) -> dict[str, Any]:
+    """The fields the body sets, validated."""
+    return (await body_of(request, model)).model_dump(exclude_unset=True)
 
 
-@require_admin
 async def api_media_server(request: Request) -> Response:
     services = services_of(request)
     async with services.sessions() as session:
@@ -38,11 +36,10 @@ async def api_media_server(request: Request) -> Response:
     return ok({"configured": view["configured"], "type": view["type"], "source": view["source"], "server": server})
 
 
-@require_admin
 async def api_media_server_config(request: Request) -> Response:
     services = services_of(request)
     if request.method == "PATCH":
-        body = await _object(request)
+        body = await _fields(request, MediaServerIn)
         current = server_view(services)
         merged = {"type": current["type"], "url": current["url"], **body}
         message = await save_server(services, parse_server_form(services, merged))
@@ -50,11 +47,10 @@ async def api_media_server_config(request: Request) -> Response:
     return ok(server_view(services))
 
 
-@require_admin
 async def api_media_server_test(request: Request) -> Response:
     services = services_of(request)
     raw = await request.body()
-    body = await _object(request) if raw else {}
+    body = await _fields(request, MediaServerIn) if raw else {}
     current = server_view(services)
     checked = parse_server_form(services, {"type": current["type"], "url": current["url"], **body})
     info = await server_setup.test_connection(checked.type, checked.url, checked.api_key)
@@ -69,7 +65,6 @@ async def api_media_server_test(request: Request) -> Response:
     )
 
 
-@require_admin
 async def api_libraries_sync(request: Request) -> Response:
     services = services_of(request)
     found = await sync_libraries(services)
@@ -78,11 +73,10 @@ async def api_libraries_sync(request: Request) -> Response:
     return ok({"synced": found, "libraries": libraries})
 
 
-@require_admin
 async def api_embedding_model(request: Request) -> Response:
     services = services_of(request)
     if request.method == "PATCH":
-        body = await _object(request)
+        body = await _fields(request, EmbeddingModelIn)
         data = {
             "embedding_provider": body.get("provider"),
             "embedding_model": body.get("model"),
@@ -102,11 +96,10 @@ async def api_embedding_model(request: Request) -> Response:
     return ok({**view["embedding"], "endpoint": view["endpoint"], "pending": waiting.model_dump()})
 
 
-@require_admin
 async def api_text_model(request: Request) -> Response:
     services = services_of(request)
     if request.method == "PATCH":
-        body = await _object(request)
+        body = await _fields(request, TextModelIn)
         checked = parse_models_form(services, {"text_model": body.get("model") or ""})
         if body.get("test"):
             await model_setup.test_text_model(checked.text_model, checked.base_url, checked.api_key)
@@ -115,16 +108,11 @@ async def api_text_model(request: Request) -> Response:
     return ok(models_view(services)["text"])
 
 
-@require_admin
 async def api_cost_inputs(request: Request) -> Response:
     """The estimate for the current models, or for ``?provider=&model=&text_model=`` before saving them."""
     services = services_of(request)
-    q = request.query_params
-    data = {
-        "embedding_provider": q.get("provider"),
-        "embedding_model": q.get("model"),
-        "text_model": q.get("text_model"),
-    }
+    q = query_of(request, CostInputsQuery)
+    data = {"embedding_provider": q.provider, "embedding_model": q.model, "text_model": q.text_model}
     checked = parse_models_form(services, {k: v for k, v in data.items() if v is not None})
     prices = await saved_prices(services)
     return ok(
@@ -135,29 +123,100 @@ async def api_cost_inputs(request: Request) -> Response:
     )
 
 
-@require_admin
 async def api_purge_stats(request: Request) -> Response:
     return ok(await purge.database_counts(services_of(request)))
 
 
-@require_admin
 async def api_purge(request: Request) -> Response:
     """``{"confirm": "movies"}``: the word of what is purged, as the page asks it typed."""
     target = purge_target(request.path_params["target"])
-    body = await _object(request)
-    check_confirmation(target, body.get("confirm"))
+    body = await body_of(request, PurgeIn)
+    check_confirmation(target, body.confirm)
     return ok((await purge.purge(services_of(request), target)).as_dict())
 
 
-def routes() -> list[BaseRoute]:
-    return [
-        Route("/api/settings/media-server", api_media_server, methods=["GET"]),
-        Route("/api/settings/media-server/config", api_media_server_config, methods=["GET", "PATCH"]),
-        Route("/api/settings/media-server/test", api_media_server_test, methods=["POST"]),
-        Route("/api/settings/libraries/sync", api_libraries_sync, methods=["POST"]),
-        Route("/api/settings/embedding-model", api_embedding_model, methods=["GET", "PATCH"]),
-        Route("/api/settings/text-generation-model", api_text_model, methods=["GET", "PATCH"]),
-        Route("/api/settings/cost-inputs", api_cost_inputs, methods=["GET"]),
-        Route("/api/admin/purge/stats", api_purge_stats, methods=["GET"]),
-        Route("/api/admin/purge/{target}", api_purge, methods=["POST"]),
-    ]
+def _admin(method: Method, path: str, handler: Handler, summary: str, **more: Any) -> Endpoint:
+    return Endpoint(method, path, handler, summary, "settings", access="admin", **more)
+
+
+ENDPOINTS: list[Endpoint] = [
+    _admin(
+        "GET",
+        "/api/settings/media-server",
+        api_media_server,
+        "The media server: configured, where from, what it is",
+        response=m.MediaServerState,
+    ),
+    _admin(
+        "GET",
+        "/api/settings/media-server/config",
+        api_media_server_config,
+        "The media server connection (the key only as a hint)",
+        response=m.MediaServerConfig,
+    ),
+    _admin(
+        "PATCH",
+        "/api/settings/media-server/config",
+        api_media_server_config,
+        "Test, save and apply the media server connection",
+        body=MediaServerIn,
+        response=m.MediaServerConfig,
+    ),
+    _admin(
+        "POST",
+        "/api/settings/media-server/test",
+        api_media_server_test,
+        "Test a connection (the saved one, or the fields sent)",
+        body=MediaServerIn,
+        response=m.ConnectionTest,
+    ),
+    _admin(
+        "POST",
+        "/api/settings/libraries/sync",
+        api_libraries_sync,
+        "Fetch the media server's libraries again",
+        response=m.LibrariesSynced,
+    ),
+    _admin(
+        "GET",
+        "/api/settings/embedding-model",
+        api_embedding_model,
+        "The embedding model and its endpoint",
+        response=m.EmbeddingModel,
+    ),
+    _admin(
+        "PATCH",
+        "/api/settings/embedding-model",
+        api_embedding_model,
+        "Choose the embedding model (a new one re-embeds every title first)",
+        body=EmbeddingModelIn,
+        response=m.EmbeddingModel,
+    ),
+    _admin("GET", "/api/settings/text-generation-model", api_text_model, "The text model", response=m.TextModel),
+    _admin(
+        "PATCH",
+        "/api/settings/text-generation-model",
+        api_text_model,
+        "Choose the text model",
+        body=TextModelIn,
+        response=m.TextModel,
+    ),
+    _admin(
+        "GET",
+        "/api/settings/cost-inputs",
+        api_cost_inputs,
+        "The cost estimate for the current models, or for the ones named",
+        query=CostInputsQuery,
+        response=m.CostInputs,
+    ),
+    _admin("GET", "/api/admin/purge/stats", api_purge_stats, "What the database holds", response=m.DatabaseCounts),
+    _admin(
+        "POST",
+        "/api/admin/purge/{target}",
+        api_purge,
+        "Purge movies, series or everything (then resync)",
+        body=PurgeIn,
+        response=m.Purged,
+        params={"target": purge.PurgeTarget},
+    ),
+]

@@ -1,8 +1,8 @@
 """The admin's JSON API about users, under ``/api/admin/users``, and the explanation settings at Aperture's
 paths (``/api/settings/ai-explanation[/user/{id}]``). The pages are in ``sidecar.web.admin_users``.
 
-Every route answers 403 to anyone but a media-server administrator; writes need the ``X-CSRF-Token``
-header like the rest of the API. A change that alters a user's libraries queues their follow-up at once.
+Every endpoint is for media-server administrators (``access="admin"``, enforced by ``api_spec.routes_of``).
+A change that alters a user's libraries queues their follow-up at once.
 """
 
 from __future__ import annotations
@@ -13,13 +13,14 @@ from pydantic import Field
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Route
 
 from sidecar import runtime_settings as rs
 from sidecar.db.models import AppUser
 from sidecar.media_types import MEDIA_TYPES
 from sidecar.web import actions
-from sidecar.web.auth import require_admin, services_of
+from sidecar.web import api_models as m
+from sidecar.web.api_spec import Endpoint
+from sidecar.web.auth import services_of
 from sidecar.web.json_io import body_of, json_of, ok, path_int
 from sidecar.web.read_models import picks as pick_reads
 from sidecar.web.read_models import taste as taste_reads
@@ -37,7 +38,6 @@ def _explanations_of(explanations: rs.ExplanationSettings, user: AppUser) -> dic
     }
 
 
-@require_admin
 async def users(request: Request) -> Response:
     """Every user, with admin, disabled and all-libraries as the media server says now (``note`` when it
     could not be asked)."""
@@ -46,7 +46,6 @@ async def users(request: Request) -> Response:
     return ok({"users": [user_reads.user_view(u) for u in rows], "note": note})
 
 
-@require_admin
 async def user_detail(request: Request) -> Response:
     services = services_of(request)
     user_id = path_int(request, "user_id")
@@ -64,7 +63,6 @@ async def user_detail(request: Request) -> Response:
     return ok(body)
 
 
-@require_admin
 async def patch_user(request: Request) -> Response:
     data = await body_of(request, UserPatch)
     services = services_of(request)
@@ -76,7 +74,6 @@ async def patch_user(request: Request) -> Response:
     return ok({**user_reads.user_view(row), "explanations": _explanations_of(explanations, row)})
 
 
-@require_admin
 async def user_runs(request: Request) -> Response:
     user_id = path_int(request, "user_id")
     async with services_of(request).sessions() as session:
@@ -87,13 +84,11 @@ async def user_runs(request: Request) -> Response:
 # --- the seed's explanation settings ---------------------------------------------------------------
 
 
-@require_admin
 async def explanation_settings(request: Request) -> Response:
     async with services_of(request).sessions() as session:
         return ok((await rs.load(session, rs.EXPLANATIONS)).model_dump())
 
 
-@require_admin
 async def patch_explanation_settings(request: Request) -> Response:
     """Merge the JSON object over the current settings; users whose effective value changed get their
     libraries rewritten."""
@@ -112,7 +107,6 @@ class UserExplanationPatch(Input):
     granted: bool = Field(description="The admin lets this user choose whether their libraries explain picks.")
 
 
-@require_admin
 async def user_explanations(request: Request) -> Response:
     user_id = path_int(request, "user_id")
     async with services_of(request).sessions() as session:
@@ -120,7 +114,6 @@ async def user_explanations(request: Request) -> Response:
         return ok(_explanations_of(await rs.load(session, rs.EXPLANATIONS), user))
 
 
-@require_admin
 async def patch_user_explanations(request: Request) -> Response:
     data = await body_of(request, UserExplanationPatch)
     services = services_of(request)
@@ -134,14 +127,80 @@ async def patch_user_explanations(request: Request) -> Response:
     return ok(_explanations_of(explanations, row))
 
 
-def routes() -> list[BaseRoute]:
-    return [
-        Route("/api/admin/users", users, methods=["GET"]),
-        Route("/api/admin/users/{user_id:id}", user_detail, methods=["GET"]),
-        Route("/api/admin/users/{user_id:id}", patch_user, methods=["PATCH"]),
-        Route("/api/admin/users/{user_id:id}/recommendation-runs", user_runs, methods=["GET"]),
-        Route("/api/settings/ai-explanation", explanation_settings, methods=["GET"]),
-        Route("/api/settings/ai-explanation", patch_explanation_settings, methods=["PATCH"]),
-        Route("/api/settings/ai-explanation/user/{user_id:id}", user_explanations, methods=["GET"]),
-        Route("/api/settings/ai-explanation/user/{user_id:id}", patch_user_explanations, methods=["PATCH"]),
-    ]
+ENDPOINTS: list[Endpoint] = [
+    Endpoint(
+        "GET",
+        "/api/admin/users",
+        users,
+        "Every user, as the media server says now",
+        "admin",
+        access="admin",
+        response=m.UserList,
+    ),
+    Endpoint(
+        "GET",
+        "/api/admin/users/{user_id:id}",
+        user_detail,
+        "One user: picks, taste, libraries, recommendation runs, explanations",
+        "admin",
+        access="admin",
+        response=m.UserDetail,
+    ),
+    Endpoint(
+        "PATCH",
+        "/api/admin/users/{user_id:id}",
+        patch_user,
+        "Turn a user's picks on or off; the grant",
+        "admin",
+        access="admin",
+        body=UserPatch,
+        response=m.UserWithGrant,
+    ),
+    Endpoint(
+        "GET",
+        "/api/admin/users/{user_id:id}/recommendation-runs",
+        user_runs,
+        "A user's recommendation runs, newest first",
+        "admin",
+        access="admin",
+        response=m.RecommendationRuns,
+    ),
+    Endpoint(
+        "GET",
+        "/api/settings/ai-explanation",
+        explanation_settings,
+        "The explanations settings",
+        "settings",
+        access="admin",
+        response=m.ExplanationSettingsOut,
+    ),
+    Endpoint(
+        "PATCH",
+        "/api/settings/ai-explanation",
+        patch_explanation_settings,
+        "Change the explanations settings (the fields sent)",
+        "settings",
+        access="admin",
+        body=rs.ExplanationSettings,
+        response=m.ExplanationSettingsSaved,
+    ),
+    Endpoint(
+        "GET",
+        "/api/settings/ai-explanation/user/{user_id:id}",
+        user_explanations,
+        "A user's explanations: the grant, their choice, the effective value",
+        "settings",
+        access="admin",
+        response=m.ExplanationGrant,
+    ),
+    Endpoint(
+        "PATCH",
+        "/api/settings/ai-explanation/user/{user_id:id}",
+        patch_user_explanations,
+        "Grant or withdraw a user's own explanations choice",
+        "settings",
+        access="admin",
+        body=UserExplanationPatch,
+        response=m.ExplanationGrant,
+    ),
+]

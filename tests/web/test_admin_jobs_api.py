@@ -45,18 +45,21 @@ async def test_internal_jobs_are_refused_and_cancel_says_when_nothing_runs(web: 
     headers = {"X-CSRF-Token": token}
     refused = await admin.post("/api/admin/jobs/user-follow-up/run", headers=headers)
     assert refused.status_code == 400
-    assert refused.json()["reason"] == "internal" and "internal job" in refused.json()["error"]
+    assert refused.json()["reason"] == "internal" and "internal job" in refused.json()["error"]["message"]
     jobs = {j["name"]: j for j in (await admin.get("/api/admin/jobs")).json()["jobs"]}
     assert jobs["user-follow-up"]["internal"] is True and jobs["sync-movies"]["internal"] is False
     assert jobs["sync-watch-history-full"]["aliases"] == ["full-sync-watch-history", "full-sync-series-watch-history"]
 
     for path in ("/api/admin/jobs/sync-movies/cancel", "/api/jobs/sync-movies/cancel"):
         nothing = await admin.post(path, headers=headers)
-        assert nothing.status_code == 409 and "nothing to cancel" in nothing.json()["error"]
+        assert nothing.status_code == 409 and "nothing to cancel" in nothing.json()["error"]["message"]
     assert (await admin.post("/api/jobs/sync-movies/cancel")).status_code == 403  # no CSRF header
     assert (await admin.post("/api/jobs/no-such-job/cancel", headers=headers)).status_code == 404
     internal_cancel = await admin.post("/api/admin/jobs/user-follow-up/cancel", headers=headers)
-    assert internal_cancel.status_code == 400 and "cannot be cancelled by hand" in internal_cancel.json()["error"]
+    assert (
+        internal_cancel.status_code == 400
+        and "cannot be cancelled by hand" in internal_cancel.json()["error"]["message"]
+    )
 
     # Aperture's name runs our job; its queued job is cancelled through the other name
     queued = await admin.post("/api/admin/jobs/full-sync-watch-history/run", headers=headers)

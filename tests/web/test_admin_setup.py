@@ -230,7 +230,7 @@ async def test_the_environment_wins_and_the_page_says_so(web: Web) -> None:
         json={"type": "emby", "url": "http://example.invalid", "api_key": "abcdefabcdef"},
         headers={"X-CSRF-Token": token},
     )
-    assert refused.status_code == 422 and "environment" in refused.json()["error"]
+    assert refused.status_code == 422 and "environment" in refused.json()["error"]["message"]
     assert (await api.get("/api/settings/media-server/config")).json()["source"] == "environment"
     user = await web.login("alice")
     assert (await user.get("/admin/server")).status_code == 403
@@ -331,7 +331,7 @@ async def test_models_test_estimate_save_and_reembed(web: Web, fake_ai: tuple[st
     )
     assert unchanged.status_code == 200 and unchanged.json()["reembedding"] is False
     bad = await api.patch("/api/settings/embedding-model", json={"provider": "cloud"}, headers={"X-CSRF-Token": token})
-    assert bad.status_code == 422 and "Embedding provider" in bad.json()["error"]
+    assert bad.status_code == 422 and "Embedding provider" in bad.json()["error"]["message"]
 
 
 async def _counts(api: httpx.AsyncClient) -> dict[str, object]:
@@ -380,7 +380,7 @@ async def test_purge_movies_then_the_next_sync_brings_everything_back(
     ]
 
     unconfirmed = await api.post("/api/admin/purge/movies", json={"confirm": "yes"}, headers={"X-CSRF-Token": token})
-    assert unconfirmed.status_code == 422 and "MOVIES" in unconfirmed.json()["error"]
+    assert unconfirmed.status_code == 422 and "MOVIES" in unconfirmed.json()["error"]["message"]
     page = await client.get("/admin/database")
     csrf = CSRF.search(page.text)
     assert csrf and f'data-count="movies">{before["movies"]:,}<' in page.text

@@ -76,7 +76,7 @@ async def test_malformed_channel_bodies_are_4xx(web: Web, body: str, status: int
         "/api/channels", content=body, headers={"X-CSRF-Token": token, "Content-Type": "application/json"}
     )
     assert response.status_code == status, response.text
-    assert message in response.json()["error"]
+    assert message in response.json()["error"]["message"]
 
 
 async def test_wrong_content_type_and_oversized_bodies(web: Web) -> None:
@@ -92,7 +92,7 @@ async def test_wrong_content_type_and_oversized_bodies(web: Web) -> None:
     login = await web.client().post("/api/auth/login", content="name=alice", headers={"Content-Type": "text/plain"})
     assert login.status_code == 415
     missing = await web.client().post("/api/auth/login", json={"password": "x"})
-    assert missing.status_code == 422 and "name" in missing.json()["error"]
+    assert missing.status_code == 422 and "name" in missing.json()["error"]["message"]
 
 
 async def test_admin_api_validation(web: Web) -> None:
@@ -124,7 +124,7 @@ async def test_admin_api_validation(web: Web) -> None:
     for method, path, body, status, message in cases:
         response = await admin.request(method, path, json=body, headers=headers)
         assert response.status_code == status, (method, path, response.text)
-        assert message in response.json()["error"], (path, response.text)
+        assert message in response.json()["error"]["message"], (path, response.text)
 
     ok = await admin.patch(
         "/api/admin/settings/recommendations/series", json={"weights": {"novelty": 0.9}}, headers=headers
@@ -155,7 +155,7 @@ async def test_unknown_routes_and_methods_are_json_4xx(web: Web) -> None:
     response = await client.put(
         "/api/me/settings", json={"movies_library_name": "x" * 101}, headers={"X-CSRF-Token": token}
     )
-    assert response.status_code == 422 and "movies_library_name" in response.json()["error"]
+    assert response.status_code == 422 and "movies_library_name" in response.json()["error"]["message"]
 
 
 async def test_fill_channel_from_genres_and_examples(web: Web) -> None:
@@ -280,13 +280,13 @@ async def test_run_now_says_why_a_job_does_not_start(web: Web) -> None:
 
     internal = await admin.post("/api/admin/jobs/process-webhook-event/run", headers=headers)
     assert internal.status_code == 400 and internal.json()["reason"] == "internal"
-    assert "cannot be run by hand" in internal.json()["error"]
+    assert "cannot be run by hand" in internal.json()["error"]["message"]
 
     first = await admin.post("/api/admin/jobs/sync-movies/run", headers=headers)
     assert first.status_code == 202 and first.json()["queued"] is True
     again = await admin.post("/api/admin/jobs/sync-movies/run", headers=headers)
     assert again.status_code == 409 and again.json()["reason"] == "queued" and again.json()["queued"] is False
-    assert "already queued" in again.json()["error"]
+    assert "already queued" in again.json()["error"]["message"]
 
     # A run of a live worker blocks "Run now" and says since when.
     await web.services.redis.set(liveness.alive_key("host:1:live"), "{}", ex=60)
@@ -299,7 +299,7 @@ async def test_run_now_says_why_a_job_does_not_start(web: Web) -> None:
         )
     running = await admin.post("/api/admin/jobs/sync-series/run", headers=headers)
     assert running.status_code == 409 and running.json()["reason"] == "running"
-    assert "already running (since 21:07 UTC)" in running.json()["error"]
+    assert "already running (since 21:07 UTC)" in running.json()["error"]["message"]
 
 
 async def test_admin_clears_rejected_and_failed_webhook_events(web: Web) -> None:
@@ -355,13 +355,13 @@ async def test_huge_and_out_of_range_numbers_are_4xx_with_a_message(web: Web) ->
     for method, path, body, status, message in cases:
         response = await admin.request(method, path, content=body.encode("latin-1"), headers=headers)
         assert response.status_code == status, (method, path, response.text[:300])
-        assert message in response.json()["error"], (path, response.text[:300])
+        assert message in response.json()["error"]["message"], (path, response.text[:300])
     login = await web.client().post(
         "/api/auth/login",
         content='{"name": "alice", "password": ' + huge + "}",
         headers={"Content-Type": "application/json"},
     )
-    assert login.status_code == 400 and "5000 digits" in login.json()["error"]
+    assert login.status_code == 400 and "5000 digits" in login.json()["error"]["message"]
     # Nothing was saved along the way.
     settings = (await admin.get("/api/admin/settings")).json()
     assert settings["recommendations"]["movies"]["count"] == 50

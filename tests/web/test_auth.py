@@ -43,7 +43,7 @@ async def test_wrong_password_is_refused(web: Web) -> None:
     assert auth.SESSION_COOKIE not in response.headers.get("set-cookie", "")
     assert (await client.get("/picks")).status_code == 303  # still anonymous: redirected to the login page
     api = await client.post("/api/auth/login", json={"name": "nobody", "password": "x"})
-    assert api.status_code == 401 and "Wrong" in api.json()["error"]
+    assert api.status_code == 401 and "Wrong" in api.json()["error"]["message"]
 
 
 async def test_pages_redirect_to_login_and_back(web: Web) -> None:
@@ -156,7 +156,7 @@ async def test_failed_logins_are_rate_limited_per_address(web: Web) -> None:
         response = await client.post("/api/auth/login", json={"name": "alice", "password": "guess"})
         assert response.status_code == 401
     blocked = await client.post("/api/auth/login", json={"name": "alice", "password": web.password("alice")})
-    assert blocked.status_code == 429 and "Too many failed logins" in blocked.json()["error"]
+    assert blocked.status_code == 429 and "Too many failed logins" in blocked.json()["error"]["message"]
     assert 0 < int(blocked.headers["retry-after"]) <= login_limit.LOGIN_WINDOW_S
     form = await form_login(web.client(), "alice", web.password("alice"))
     assert form.status_code == 429 and "retry-after" in form.headers
@@ -182,7 +182,7 @@ async def test_non_admin_gets_403_on_admin_pages_and_api(web: Web) -> None:
     ):
         response = await alice.get(path)
         assert response.status_code == 403, path
-        assert response.json()["error"]
+        assert response.json()["error"]["message"]
     headers = {"X-CSRF-Token": token}
     assert (await alice.post("/api/admin/jobs/prune-job-runs/run", headers=headers)).status_code == 403
     assert (
@@ -256,5 +256,8 @@ async def test_bad_api_key_is_not_blamed_on_the_user(
         response = await client.post(
             "/api/auth/login", json={"name": "alice", "password": simulator.user("alice").password}
         )
-        assert response.status_code == 503 and "cannot reach the media server as admin" in response.json()["error"]
+        assert (
+            response.status_code == 503
+            and "cannot reach the media server as admin" in response.json()["error"]["message"]
+        )
         assert not await app.state.services.redis.exists("marquee:login-failures:127.0.0.1")

@@ -110,7 +110,7 @@ async def test_api_generate_sync_and_unsync(web: Web) -> None:
     assert (await client.post(f"/api/channels/{channel_id}/sync")).status_code == 403  # no CSRF token
     guest, guest_token = await web.api_login("bob")
     refused = await guest.post(f"/api/channels/{channel_id}/sync", headers={"X-CSRF-Token": guest_token})
-    assert refused.status_code == 403 and "owner" in refused.json()["error"]
+    assert refused.status_code == 403 and "owner" in refused.json()["error"]["message"]
 
     synced = await client.post(f"/api/channels/{channel_id}/sync", headers=headers)
     assert synced.status_code == 200, synced.text
@@ -133,7 +133,7 @@ async def test_api_generate_sync_and_unsync(web: Web) -> None:
 
     web.sim.inject_fault(500, 5, path_contains=f"/Playlists/{playlist_id}", method="POST")
     failed = await client.post(f"/api/channels/{channel_id}/sync", headers=headers)
-    assert failed.status_code == 502 and "did not take the playlist" in failed.json()["error"]
+    assert failed.status_code == 502 and "did not take the playlist" in failed.json()["error"]["message"]
     assert (await _channel(web, channel_id)).sync_error
     web.sim.faults.clear()
 

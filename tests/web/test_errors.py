@@ -21,6 +21,7 @@ from providers.simulator import Simulator, serve_simulator, synthetic_catalog
 from sidecar.app import app_routes, create_app
 from sidecar.settings import Settings
 from sidecar.web import admin_api, api, ui
+from sidecar.web.api_spec import routes_of
 from sidecar.web.auth import require_user, services_of
 from sidecar.webhooks import receive
 from tests.servers import serve
@@ -64,7 +65,7 @@ def test_every_area_is_wired_explicitly() -> None:
 
     paths = [getattr(route, "path", None) for route in app_routes()]
     assert paths[:3] == ["/healthz", "/static", "/"]
-    for area in (receive.routes(), api.routes(), admin_api.routes(), ui.routes()):
+    for area in (receive.routes(), routes_of(api.ENDPOINTS), routes_of(admin_api.ENDPOINTS), ui.routes()):
         assert {getattr(route, "path", None) for route in area} <= set(paths)
     assert {"/webhooks/jellyfin", "/webhooks/emby", "/api/me", "/login", "/picks", "/admin/jobs"} <= set(paths)
     assert not hasattr(sidecar.app, "register_routes")
@@ -79,7 +80,7 @@ async def test_a_faulty_media_server_gets_a_clear_json_error_and_page(settings: 
         simulator.inject_fault(500, count=10, path_contains="/system/info")  # 5xx after every retry
         unavailable = await client.get("/api/test/server-info")
         assert unavailable.status_code == 503
-        message = unavailable.json()["error"]
+        message = unavailable.json()["error"]["message"]
         assert message.startswith("The media server failed: ") and "Jellyfin at " in message
 
         simulator.faults.clear()
@@ -99,8 +100,8 @@ async def test_a_media_server_that_is_down_is_a_503_naming_it(settings: Settings
     async with _marquee(settings, simulator, url) as client:
         down = await client.get("/api/test/server-info")
         assert down.status_code == 503
-        assert down.json()["error"].startswith("The media server failed: ")
-        assert url.split("//", 1)[1] in down.json()["error"]
+        assert down.json()["error"]["message"].startswith("The media server failed: ")
+        assert url.split("//", 1)[1] in down.json()["error"]["message"]
 
 
 @pytest.mark.usefixtures("clean_db", "clean_redis")
@@ -113,4 +114,6 @@ async def test_a_file_permission_error_is_a_500_not_a_403(settings: Settings) ->
         assert login.status_code == 200, login.text
         response = await client.get("/api/test/unreadable-file")
         assert response.status_code == 500
-        assert response.json() == {"error": "Internal error; the server log has the details."}
+        assert response.json() == {
+            "error": {"code": "internal_error", "message": "Internal error; the server log has the details."}
+        }

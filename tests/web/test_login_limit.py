@@ -82,7 +82,7 @@ async def test_rotating_x_forwarded_for_does_not_bypass_the_address_limit(
         response = await _attempt(client, f"guess{n}", "x", forwarded=f"203.0.113.{n + 1}")
         assert response.status_code == 401, response.text
     blocked = await _attempt(client, "alice", web.password("alice"), forwarded="198.51.100.99")
-    assert blocked.status_code == 429 and "from your address" in blocked.json()["error"]
+    assert blocked.status_code == 429 and "from your address" in blocked.json()["error"]["message"]
     assert counting.logins == LIMIT
 
 
@@ -118,7 +118,7 @@ async def test_the_account_limit_holds_across_addresses_and_spellings(proxied: t
         response = await _attempt(client, name, "wrong", forwarded=f"203.0.113.{n + 1}")
         assert response.status_code == 401, response.text
     blocked = await _attempt(client, "alice", web.password("alice"), forwarded="198.51.100.7")
-    assert blocked.status_code == 429 and "for this user name" in blocked.json()["error"]
+    assert blocked.status_code == 429 and "for this user name" in blocked.json()["error"]["message"]
     assert counting.logins == LIMIT
     # Another account from the same address is not affected.
     assert (await _attempt(client, "bob", web.password("bob"), forwarded="198.51.100.7")).status_code == 200
@@ -142,7 +142,7 @@ async def test_behind_a_trusted_proxy_the_forwarded_client_is_limited(proxied: t
         response = await _attempt(client, f"guess{n}", "x", forwarded=f"192.0.2.{n + 1}, 203.0.113.7")
         assert response.status_code == 401, response.text
     blocked = await _attempt(client, "alice", web.password("alice"), forwarded="203.0.113.7")
-    assert blocked.status_code == 429 and "from your address" in blocked.json()["error"]
+    assert blocked.status_code == 429 and "from your address" in blocked.json()["error"]["message"]
     # Another client behind the same proxy (also through a second trusted hop) still logs in.
     other = await _attempt(client, "alice", web.password("alice"), forwarded="203.0.113.8, 10.1.2.3")
     assert other.status_code == 200, other.text
@@ -210,5 +210,5 @@ async def test_without_redis_logins_are_refused_not_uncounted(direct: tuple[Web,
     finally:
         await web.services.redis.aclose()
         web.services.redis = real
-    assert response.status_code == 503 and "Redis" in response.json()["error"]
+    assert response.status_code == 503 and "Redis" in response.json()["error"]["message"]
     assert counting.logins == 0

@@ -93,7 +93,8 @@ async def test_a_body_that_stops_arriving_is_answered_408_and_the_connection_clo
     status, headers, body = _split(response)
     assert status == 408, response[:300]
     assert DEADLINE_S <= took < DEADLINE_S + 2
-    assert json.loads(body) == {"error": f"The request body did not arrive within {DEADLINE_S:g} s."}
+    message = f"The request body did not arrive within {DEADLINE_S:g} s."
+    assert json.loads(body) == {"error": {"code": "request_timeout", "message": message}}
     assert headers["connection"] == "close"
     assert {k: headers.get(k) for k in EXPECTED_HEADERS} == EXPECTED_HEADERS
 
@@ -169,7 +170,9 @@ async def test_the_500_page_carries_the_security_headers_too(web: Web) -> None:
         web.services.sessions.configure(bind=web.services.engine)
         await dead.dispose()
     assert page.status_code == 500 and "Internal error" in page.text
-    assert api.status_code == 500 and api.json() == {"error": "Internal error; the server log has the details."}
+    assert api.status_code == 500 and api.json() == {
+        "error": {"code": "internal_error", "message": "Internal error; the server log has the details."}
+    }
     for response in (page, api):
         assert {k: response.headers.get(k) for k in EXPECTED_HEADERS} == EXPECTED_HEADERS
 
