@@ -39,6 +39,7 @@ def evaluation_view(row: dict[str, Any]) -> dict[str, Any]:
     return {
         **row,
         "evaluated_at": iso(row["evaluated_at"]),
+        "titles": row["items"],  # (``items`` would be the dict's method in a template)
         "label": SPECS[row["media_type"]].label,
         "needs": row["holdout"] + row["min_history"],
         "methods": methods,
