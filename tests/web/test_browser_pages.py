@@ -78,6 +78,7 @@ ADMIN_PAGES = [
     "/admin/jobs",
     "/admin/jobs/sync-movies",
     "/admin/webhooks",
+    "/admin/quality",
 ]
 
 MEASURE = """() => {
