@@ -9,7 +9,7 @@ movies and series, recommend, publish) while sampling the resident memory (RSS) 
 every 0.1 s, then leaves Marquee idle for ``--idle`` seconds.
 
 It prints:
-- RSS after start-up (healthy, then 5 s idle);
+- RSS at start-up (as soon as ``/healthz`` answers);
 - peak RSS while the catalogue is embedded and over the whole pipeline;
 - steady-state RSS after the pipeline and ``--idle`` seconds without work;
 - embedding throughput (titles/s) as the embedding jobs report it.
@@ -47,6 +47,7 @@ GOAL_MIB = 350
 @dataclass(frozen=True)
 class Sample:
     marquee: int  # bytes, Python processes of the tree
+    serve: int  # bytes, ``marquee serve`` itself (the rest of ``marquee`` is its children, e.g. the embedding model)
     servers: int  # bytes, everything else (embedded PostgreSQL and Redis)
     processes: int  # Python processes counted in ``marquee``
 
@@ -60,18 +61,20 @@ def _is_python(proc: psutil.Process) -> bool:
 
 def sample_tree(pid: int) -> Sample:
     root = psutil.Process(pid)
-    marquee = servers = processes = 0
+    marquee = servers = processes = serve = 0
     for proc in [root, *root.children(recursive=True)]:
         try:
             rss = int(proc.memory_info().rss)
         except psutil.Error:
             continue  # ended between the listing and the read
+        if proc.pid == pid:
+            serve = rss
         if _is_python(proc):
             marquee += rss
             processes += 1
         else:
             servers += rss
-    return Sample(marquee, servers, processes)
+    return Sample(marquee, serve, servers, processes)
 
 
 class Sampler:
@@ -82,6 +85,7 @@ class Sampler:
         self.phase = "start-up"
         self.peaks: dict[str, Sample] = {}
         self.max_processes = 1
+        self.serve_peak = 0  # bytes, ``marquee serve`` alone
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -99,6 +103,7 @@ class Sampler:
             if best is None or sample.marquee > best.marquee:
                 self.peaks[label] = sample
         self.max_processes = max(self.max_processes, sample.processes)
+        self.serve_peak = max(self.serve_peak, sample.serve)
 
     async def _run(self) -> None:
         while True:
@@ -112,7 +117,8 @@ def _mib(n: int) -> str:
 
 def _line(label: str, sample: Sample) -> str:
     return (
-        f"{label:<44} marquee {_mib(sample.marquee):>9} ({sample.processes} process(es));"
+        f"{label:<48} marquee {_mib(sample.marquee):>9} = serve {_mib(sample.serve):>8}"
+        f" + {sample.processes - 1} child process(es) {_mib(sample.marquee - sample.serve):>8};"
         f" embedded servers {_mib(sample.servers)}"
     )
 
@@ -163,10 +169,9 @@ async def _measure(sim: Simulator, marquee: Marquee, args: argparse.Namespace) -
     healthy = await marquee.start()
     assert marquee.process is not None
     sampler = Sampler(marquee.process.pid)
+    after_start = sample_tree(marquee.process.pid)  # now: a configured server's first sync may start at once
     sampler.start()
-    await asyncio.sleep(5)
-    after_start = sample_tree(marquee.process.pid)
-    print(f"healthy after {healthy:.1f} s; {_line('RSS after start-up', after_start)}", flush=True)
+    print(f"healthy after {healthy:.1f} s; {_line('RSS at start-up', after_start)}", flush=True)
     admin = Admin(marquee.url)
     runs: list[dict[str, Any]] = []
     try:
@@ -193,11 +198,12 @@ async def _measure(sim: Simulator, marquee: Marquee, args: argparse.Namespace) -
         await admin.aclose()
 
     print()
-    print(_line("RSS after start-up", after_start))
+    print(_line("RSS at start-up (healthy)", after_start))
     print(_line("peak RSS while syncing and embedding", sampler.peaks["sync and embedding"]))
     print(_line("peak RSS over the whole run", sampler.peaks["whole run"]))
     print(_line(f"steady-state RSS ({args.idle:.0f} s idle after the pipeline)", steady))
     verdict = "ok" if steady.marquee <= GOAL_MIB * 1048576 else "over"
+    print(f"peak RSS of marquee serve alone (its children not counted): {_mib(sampler.serve_peak)}")
     print(f"steady-state goal <= {GOAL_MIB} MiB: {verdict}; most Python processes at once: {sampler.max_processes}")
     print(f"embedding throughput: {_throughput(runs)}")
     stop_s, code = marquee.stop()

@@ -1,7 +1,8 @@
 """The embedder and the text generator that Settings ask for, built once per process.
 
-``get_embedder(services)`` keeps the embedder on ``services.embedder`` so the local model is loaded
-once per worker, however many jobs use it; ``get_text_generator`` does the same for the writer of
+``get_embedder(services)`` keeps the embedder on ``services.embedder`` so every job and request of the
+process shares it (the local model's child process, started on first use and ended when idle, is one per
+process however many jobs use it); ``get_text_generator`` does the same for the writer of
 taste profiles and "why we picked this" texts (an OpenAI-compatible chat model when
 ``MARQUEE_OPENAI_CHAT_MODEL`` is set, else the deterministic template) on ``services.text_generator``.
 Tests and tools may set their own objects there first.

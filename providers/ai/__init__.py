@@ -1,6 +1,6 @@
 """AI providers: embeddings (`Embedder`) and texts (`TextGenerator`), local-first.
 
-- `build_embedder("local")` -> `LocalEmbedder` (all-MiniLM-L6-v2, offline, CPU);
+- `build_embedder("local")` -> `LocalEmbedder` (all-MiniLM-L6-v2, offline, CPU, in a child process that ends when idle);
   `build_embedder("openai"|"ollama"|..., model=..., base_url=..., api_key=...)` ->
   `OpenAICompatibleEmbedder`.
 - `build_text_generator(None)` -> `TemplateWriter`; with a provider and model ->
