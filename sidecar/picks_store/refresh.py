@@ -36,8 +36,8 @@ from sidecar.picks_store.inputs import (
     user_history,
 )
 from sidecar.picks_store.match_calibration import match_calibration
-from sidecar.picks_store.runs import store_run
-from sidecar.picks_store.taste import taste_facts, update_taste_profile
+from sidecar.picks_store.runs import RunRecord, store_run, store_runs
+from sidecar.picks_store.taste import taste_facts, update_taste_profiles
 from sidecar.recommender import Pick, WatchEvent, recommend, recommend_many
 from sidecar.recommender.picks import excluded_items
 from sidecar.services import Services
@@ -65,51 +65,63 @@ class RefreshResult:
         }
 
 
-async def _write_user(
+@dataclass(frozen=True, slots=True)
+class _Computed:
+    """One user's freshly computed picks and the history they came from, waiting to be stored."""
+
+    user_id: int
+    history: Sequence[WatchEvent]
+    picks: Sequence[Pick]
+
+
+async def _write_users(
     conn: AsyncConnection,
     *,
     snapshot: Snapshot,
     config: RecommendationConfig,
-    user_id: int,
     media_type: MediaType,
-    history: Sequence[WatchEvent],
-    picks: Sequence[Pick],
+    computed: Sequence[_Computed],
     generator: TextGenerator,
     trigger: str,
     started_at: datetime,
     update_taste: bool,
     reuse_texts: bool,
     timings: dict[str, float],
-) -> tuple[int, int]:
-    """Texts, the stored run and the taste profile for one user's computed picks: (run id, candidates)."""
+) -> list[tuple[int, int]]:
+    """Texts, the stored runs and the taste profiles for users' computed picks, in a handful of statements
+    however many users: (run id, candidates) per user, in order."""
     # Picks are derived data, recomputed on the next refresh: no need to wait for the WAL flush.
     await conn.execute(text("SET LOCAL synchronous_commit TO OFF"))
     clock = time.perf_counter()
     reuse = reuse_texts and text_source(generator) == "llm"
-    previous = await previous_explanations(conn, user_id, media_type) if reuse else {}
-    explanations = await explain(generator, snapshot, picks, previous)
+    explanations = []
+    for one in computed:
+        previous = await previous_explanations(conn, one.user_id, media_type) if reuse else {}
+        explanations.append(await explain(generator, snapshot, one.picks, previous))
     timings["explain"] = time.perf_counter() - clock
 
     clock = time.perf_counter()
     model = snapshot.model
-    candidates = int(model.size - excluded_items(model, history).sum()) if model is not None else 0
-    run_id = await store_run(
-        conn,
-        user_id=user_id,
-        media_type=media_type,
-        trigger=trigger,
-        model=snapshot.model_name,
-        params=config.as_params(),
-        candidates=candidates,
-        picks=picks,
-        explanations=explanations,
-        started_at=started_at,
-    )
+    runs = [
+        RunRecord(
+            user_id=one.user_id,
+            media_type=media_type,
+            trigger=trigger,
+            model=snapshot.model_name,
+            params=config.as_params(),
+            candidates=int(model.size - excluded_items(model, one.history).sum()) if model is not None else 0,
+            picks=one.picks,
+            explanations=texts,
+            started_at=started_at,
+        )
+        for one, texts in zip(computed, explanations, strict=True)
+    ]
+    run_ids = await store_runs(conn, runs)
     if update_taste:
-        facts = taste_facts(snapshot, history, config.recent_limit)
-        await update_taste_profile(conn, user_id, media_type, facts, generator)
+        facts = {one.user_id: taste_facts(snapshot, one.history, config.recent_limit) for one in computed}
+        await update_taste_profiles(conn, media_type, facts, generator)
     timings["store"] = time.perf_counter() - clock
-    return run_id, candidates
+    return [(run_id, run.candidates) for run_id, run in zip(run_ids, runs, strict=True)]
 
 
 async def refresh_user_picks(
@@ -166,14 +178,12 @@ async def refresh_user_picks(
             else []
         )
         timings["recommend"] = time.perf_counter() - clock
-        run_id, candidates = await _write_user(
+        [(run_id, candidates)] = await _write_users(
             conn,
             snapshot=snapshot,
             config=config,
-            user_id=user_id,
             media_type=media_type,
-            history=history,
-            picks=picks,
+            computed=[_Computed(user_id, history, picks)],
             generator=generator or get_text_generator(services),
             trigger=trigger,
             started_at=started_at,
@@ -202,7 +212,7 @@ async def enabled_users(services: Services, media_type: MediaType) -> list[int]:
         return [int(r[0]) for r in rows]
 
 
-BATCH_CHUNK = 32  # users whose picks are computed in one worker-thread hop of the batch job
+BATCH_CHUNK = 64  # users whose picks are computed in one worker-thread hop and stored in one transaction
 
 
 async def refresh_all_picks(
@@ -215,8 +225,10 @@ async def refresh_all_picks(
 ) -> dict[str, Any]:
     """Recompute every enabled user's picks from one fresh snapshot (histories re-read once).
 
-    Picks are computed in batches (``recommend_many``) in a worker thread; each user's list is then
-    stored in its own transaction, so one user's failure is recorded on their run and the rest go on.
+    Picks are computed in batches (``recommend_many``) in a worker thread, the next chunk of users while
+    the last one is being stored; a chunk's lists are stored in one transaction, in a few statements.
+    When that fails, its users are stored one transaction each, so one user's failure is recorded on
+    their run and the rest go on.
     """
     started = time.perf_counter()
     snapshot = await snapshot_for(services, media_type, fresh_histories=True)
@@ -252,20 +264,23 @@ async def refresh_all_picks(
         if snapshot.model is not None
         else iter([(u, []) for u in sorted(histories)])
     )
+
+    def next_chunk() -> list[_Computed]:
+        return [_Computed(int(key), histories[key], p) for key, p in itertools.islice(batches, BATCH_CHUNK)]
+
     picks = failed = done = 0
-    while chunk := await asyncio.to_thread(lambda: list(itertools.islice(batches, BATCH_CHUNK))):
-        for key, user_picks in chunk:
-            user_id = int(key)
+    computing = asyncio.ensure_future(asyncio.to_thread(next_chunk))
+    try:
+        while chunk := await computing:
+            computing = asyncio.ensure_future(asyncio.to_thread(next_chunk))
             try:
                 async with services.engine.begin() as conn:
-                    await _write_user(
+                    await _write_users(
                         conn,
                         snapshot=snapshot,
                         config=config,
-                        user_id=user_id,
                         media_type=media_type,
-                        history=histories[key],
-                        picks=user_picks,
+                        computed=chunk,
                         generator=generator,
                         trigger=trigger,
                         started_at=datetime.now(UTC),
@@ -273,28 +288,22 @@ async def refresh_all_picks(
                         reuse_texts=True,
                         timings={},
                     )
-            except Exception as exc:  # one user's failure must not stop everyone else's list
-                failed += 1
-                log.exception("recommendations for user %s failed", user_id)
-                progress.log(f"user {user_id}: failed: {exc}")
-                async with services.engine.begin() as conn:
-                    await store_run(
-                        conn,
-                        user_id=user_id,
-                        media_type=media_type,
-                        trigger=trigger,
-                        model=snapshot.model_name,
-                        params=config.as_params(),
-                        candidates=0,
-                        picks=[],
-                        explanations=[],
-                        started_at=datetime.now(UTC),
-                        error=str(exc)[:1000],
-                    )
+            except Exception:
+                log.warning(
+                    "storing %d users' %s picks together failed; storing them one by one", len(chunk), media_type
+                )
+                stored = [
+                    await _store_alone(services, snapshot, config, media_type, one, generator, trigger, progress)
+                    for one in chunk
+                ]
+                failed += stored.count(False)
+                picks += sum(len(one.picks) for one, ok in zip(chunk, stored, strict=True) if ok)
             else:
-                picks += len(user_picks)
-            done += 1
+                picks += sum(len(one.picks) for one in chunk)
+            done += len(chunk)
             await progress.update(done, len(users), f"recommended {done}/{len(users)} users")
+    finally:
+        computing.cancel()
     seconds = time.perf_counter() - started
     progress.log(f"{media_type}: {len(users)} users, {picks} picks, {failed} failed in {seconds:.1f}s")
     return {
@@ -305,3 +314,50 @@ async def refresh_all_picks(
         "items": items,
         "seconds": round(seconds, 3),
     }
+
+
+async def _store_alone(
+    services: Services,
+    snapshot: Snapshot,
+    config: RecommendationConfig,
+    media_type: MediaType,
+    one: _Computed,
+    generator: TextGenerator,
+    trigger: str,
+    progress: Progress,
+) -> bool:
+    """Store one user's list in its own transaction; on failure, a failed run says why. True when stored."""
+    try:
+        async with services.engine.begin() as conn:
+            await _write_users(
+                conn,
+                snapshot=snapshot,
+                config=config,
+                media_type=media_type,
+                computed=[one],
+                generator=generator,
+                trigger=trigger,
+                started_at=datetime.now(UTC),
+                update_taste=True,
+                reuse_texts=True,
+                timings={},
+            )
+        return True
+    except Exception as exc:  # one user's failure must not stop everyone else's list
+        log.exception("recommendations for user %s failed", one.user_id)
+        progress.log(f"user {one.user_id}: failed: {exc}")
+        async with services.engine.begin() as conn:
+            await store_run(
+                conn,
+                user_id=one.user_id,
+                media_type=media_type,
+                trigger=trigger,
+                model=snapshot.model_name,
+                params=config.as_params(),
+                candidates=0,
+                picks=[],
+                explanations=[],
+                started_at=datetime.now(UTC),
+                error=str(exc)[:1000],
+            )
+        return False

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -35,31 +36,90 @@ def _pick_row(pick: Pick, explanation: tuple[str, str] | None) -> dict[str, Any]
     }
 
 
-_INSERT_RUN = text(
+@dataclass(frozen=True, slots=True)
+class RunRecord:
+    """One refresh of one user's list of one media type, as stored (``error``: the run failed, no picks)."""
+
+    user_id: int
+    media_type: str
+    trigger: str
+    model: str
+    params: Mapping[str, Any]
+    candidates: int
+    picks: Sequence[Pick]
+    explanations: Sequence[tuple[str, str] | None]
+    started_at: datetime
+    error: str | None = None
+
+
+# Ids first, so that each pick row names its run without relying on the order of a RETURNING.
+_NEW_RUN_IDS = text("SELECT nextval(pg_get_serial_sequence('recommendation_run', 'id')) FROM generate_series(1, :n)")
+_INSERT_RUNS = text(
     "INSERT INTO recommendation_run"
-    " (user_id, media_type, trigger, status, model, params, candidate_count, error, started_at, finished_at)"
-    " VALUES (:user_id, :media_type, :trigger, :status, :model, CAST(:params AS jsonb), :candidates, :error,"
-    "  :started_at, now())"
-    " RETURNING id"
+    " (id, user_id, media_type, trigger, status, model, params, candidate_count, error, started_at, finished_at)"
+    " SELECT r.id, r.user_id, r.media_type, r.trigger, r.status, r.model, r.params, r.candidates, r.error,"
+    "  r.started_at, now()"
+    " FROM jsonb_to_recordset(CAST(:runs AS jsonb)) AS r(id int, user_id int, media_type text, trigger text,"
+    "  status text, model text, params jsonb, candidates int, error text, started_at timestamptz)"
 )
-# all picks of a run in one statement (one round trip instead of one per pick)
+# every pick of every run in one statement (one round trip instead of one per pick or per run)
 _INSERT_PICKS = text(
     "INSERT INTO recommendation (run_id, user_id, media_type, item_id, rank, score, match_pct, components,"
     " genre_analysis, evidence, explanation, explanation_source)"
-    " SELECT :run_id, :user_id, :media_type, p.item_id, p.rank, p.score, p.match_pct, p.components,"
+    " SELECT p.run_id, p.user_id, p.media_type, p.item_id, p.rank, p.score, p.match_pct, p.components,"
     " p.genre_analysis, p.evidence, p.explanation, p.explanation_source"
-    " FROM jsonb_to_recordset(CAST(:picks AS jsonb)) AS p(item_id int, rank int, score float8, match_pct int,"
-    " components jsonb, genre_analysis jsonb, evidence jsonb, explanation text, explanation_source text)"
+    " FROM jsonb_to_recordset(CAST(:picks AS jsonb)) AS p(run_id int, user_id int, media_type text, item_id int,"
+    " rank int, score float8, match_pct int, components jsonb, genre_analysis jsonb, evidence jsonb,"
+    " explanation text, explanation_source text)"
 )
 _PRUNE_RUNS = text(
-    "DELETE FROM recommendation_run WHERE user_id = :user_id AND media_type = :media_type AND id NOT IN ("
-    " SELECT id FROM recommendation_run WHERE user_id = :user_id AND media_type = :media_type"
-    " ORDER BY id DESC LIMIT :keep)"
+    "DELETE FROM recommendation_run r USING ("
+    " SELECT id, row_number() OVER (PARTITION BY user_id, media_type ORDER BY id DESC) AS newest"
+    " FROM recommendation_run"
+    " WHERE (user_id, media_type) IN (SELECT * FROM unnest(CAST(:users AS int[]), CAST(:types AS text[])))"
+    ") old WHERE r.id = old.id AND old.newest > :keep"
 )
 
 
 def to_json(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"))
+
+
+async def store_runs(conn: AsyncConnection, runs: Sequence[RunRecord]) -> list[int]:
+    """Write the runs and their picks in four statements whatever their number (in the caller's
+    transaction); returns their ids, in order. Beyond ``KEEP_RUNS``, older runs of the same users and
+    media types go (not after a failed run: the list it did not replace stays)."""
+    if not runs:
+        return []
+    ids = [int(r[0]) for r in await conn.execute(_NEW_RUN_IDS, {"n": len(runs)})]
+    rows = [
+        {
+            "id": run_id,
+            "user_id": run.user_id,
+            "media_type": run.media_type,
+            "trigger": run.trigger,
+            "status": "failed" if run.error else "done",
+            "model": run.model,
+            "params": dict(run.params),
+            "candidates": run.candidates,
+            "error": run.error,
+            "started_at": run.started_at.isoformat(),
+        }
+        for run_id, run in zip(ids, runs, strict=True)
+    ]
+    await conn.execute(_INSERT_RUNS, {"runs": to_json(rows)})
+    picks = [
+        {"run_id": run_id, "user_id": run.user_id, "media_type": run.media_type, **_pick_row(p, e)}
+        for run_id, run in zip(ids, runs, strict=True)
+        for p, e in zip(run.picks, run.explanations, strict=True)
+    ]
+    if picks:
+        await conn.execute(_INSERT_PICKS, {"picks": to_json(picks)})
+    done = sorted({(run.user_id, run.media_type) for run in runs if not run.error})
+    if done:
+        users, types = zip(*done, strict=True)
+        await conn.execute(_PRUNE_RUNS, {"users": list(users), "types": list(types), "keep": KEEP_RUNS})
+    return ids
 
 
 async def store_run(
@@ -76,33 +136,9 @@ async def store_run(
     started_at: datetime,
     error: str | None = None,
 ) -> int:
-    """Write a run and its picks (in the caller's transaction); older runs beyond ``KEEP_RUNS`` go."""
-    run_id = int(
-        (
-            await conn.execute(
-                _INSERT_RUN,
-                {
-                    "user_id": user_id,
-                    "media_type": media_type,
-                    "trigger": trigger,
-                    "status": "failed" if error else "done",
-                    "model": model,
-                    "params": to_json(dict(params)),
-                    "candidates": candidates,
-                    "error": error,
-                    "started_at": started_at,
-                },
-            )
-        ).scalar_one()
-    )
-    if picks:
-        rows = [_pick_row(p, e) for p, e in zip(picks, explanations, strict=True)]
-        await conn.execute(
-            _INSERT_PICKS, {"run_id": run_id, "user_id": user_id, "media_type": media_type, "picks": to_json(rows)}
-        )
-    if not error:
-        await conn.execute(_PRUNE_RUNS, {"user_id": user_id, "media_type": media_type, "keep": KEEP_RUNS})
-    return run_id
+    """Write one run and its picks (``store_runs`` of one)."""
+    run = RunRecord(user_id, media_type, trigger, model, params, candidates, picks, explanations, started_at, error)
+    return (await store_runs(conn, [run]))[0]
 
 
 async def clear_recommendations(services: Services, media_type: MediaType) -> int:

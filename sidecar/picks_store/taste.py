@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict
 
 from sqlalchemy import text
@@ -40,6 +40,48 @@ def taste_facts(snapshot: Snapshot, history: Sequence[WatchEvent], recent_limit:
     )
 
 
+_CURRENT_PROFILES = text(
+    "SELECT user_id, facts, source, locked FROM taste_profile WHERE media_type = :m AND user_id = ANY(:users)"
+)
+_UPSERT_PROFILES = text(
+    "INSERT INTO taste_profile (user_id, media_type, text, source, facts, locked, updated_at)"
+    " SELECT p.user_id, :m, p.text, p.source, p.facts, false, now()"
+    " FROM jsonb_to_recordset(CAST(:profiles AS jsonb)) AS p(user_id int, text text, source text, facts jsonb)"
+    " ON CONFLICT (user_id, media_type) DO UPDATE SET text = EXCLUDED.text, source = EXCLUDED.source,"
+    " facts = EXCLUDED.facts, updated_at = now() WHERE NOT taste_profile.locked"
+)
+
+
+async def update_taste_profiles(
+    conn: AsyncConnection,
+    media_type: str,
+    facts_by_user: Mapping[int, TasteFacts],
+    generator: TextGenerator,
+    *,
+    force: bool = False,
+) -> set[int]:
+    """Write the taste texts whose facts changed (or all, ``force``) in two statements however many users;
+    a locked profile is never touched. Returns the users whose text was written."""
+    if not facts_by_user:
+        return set()
+    source = text_source(generator)
+    current = {
+        int(row.user_id): row
+        for row in await conn.execute(_CURRENT_PROFILES, {"m": media_type, "users": list(facts_by_user)})
+    }
+    rows = []
+    for user_id, facts in facts_by_user.items():
+        facts_json = json.loads(to_json(asdict(facts)))
+        row = current.get(user_id)
+        if row is not None and (row.locked or (not force and row.facts == facts_json and row.source == source)):
+            continue
+        body = await generator.taste_profile(facts)
+        rows.append({"user_id": user_id, "text": body, "source": source, "facts": facts_json})
+    if rows:
+        await conn.execute(_UPSERT_PROFILES, {"m": media_type, "profiles": to_json(rows)})
+    return {row["user_id"] for row in rows}
+
+
 async def update_taste_profile(
     conn: AsyncConnection,
     user_id: int,
@@ -50,27 +92,7 @@ async def update_taste_profile(
     force: bool = False,
 ) -> bool:
     """Write the taste text when its facts changed (or ``force``); a locked profile is never touched."""
-    facts_json = json.loads(to_json(asdict(facts)))
-    source = text_source(generator)
-    row = (
-        await conn.execute(
-            text("SELECT facts, source, locked FROM taste_profile WHERE user_id = :u AND media_type = :m"),
-            {"u": user_id, "m": media_type},
-        )
-    ).first()
-    if row is not None and (row.locked or (not force and row.facts == facts_json and row.source == source)):
-        return False
-    body = await generator.taste_profile(facts)
-    await conn.execute(
-        text(
-            "INSERT INTO taste_profile (user_id, media_type, text, source, facts, locked, updated_at)"
-            " VALUES (:u, :m, :t, :s, CAST(:f AS jsonb), false, now())"
-            " ON CONFLICT (user_id, media_type) DO UPDATE SET text = EXCLUDED.text, source = EXCLUDED.source,"
-            " facts = EXCLUDED.facts, updated_at = now() WHERE NOT taste_profile.locked"
-        ),
-        {"u": user_id, "m": media_type, "t": body, "s": source, "f": to_json(facts_json)},
-    )
-    return True
+    return bool(await update_taste_profiles(conn, media_type, {user_id: facts}, generator, force=force))
 
 
 async def regenerate_taste_profile(services: Services, user_id: int, media_type: MediaType) -> str | None:
