@@ -43,6 +43,7 @@ from sidecar.web import (
     home,
     images,
     jobs_api,
+    seed_api,
     settings_api,
     setup_database,
     setup_models,
@@ -183,6 +184,7 @@ def api_endpoints() -> list[Endpoint]:
         *jobs_api.ENDPOINTS,  # /api/admin/jobs..., /api/jobs..., /api/admin/webhook-events...
         *settings_api.ENDPOINTS,  # /api/settings/... (server, models, costs), /api/admin/purge/...
         *admin_tokens.ENDPOINTS,  # /api/admin/tokens...
+        *seed_api.ENDPOINTS,  # the seed's paths that ours did not answer
         *api_docs.ENDPOINTS,  # /api/openapi.json
     ]
 

@@ -15,6 +15,7 @@ from starlette.responses import Response
 from sidecar import runtime_settings as rs
 from sidecar.media_types import MediaType
 from sidecar.publish.options import StrmContent
+from sidecar.web.api_models import UserView
 from sidecar.web.json_io import ok
 from sidecar.web.read_models.history import HistorySort
 from sidecar.web.read_models.items import CatalogueSort, SortOrder
@@ -134,20 +135,6 @@ class Pick(BaseModel):
 
 
 # --- users -----------------------------------------------------------------------------------------
-
-
-class UserView(BaseModel):
-    id: int
-    name: str
-    is_admin: bool
-    is_disabled: bool
-    enable_all_folders: bool
-    movies_enabled: bool
-    series_enabled: bool
-    movies_library_name: str | None
-    series_library_name: str | None
-    show_explanations: bool | None
-    may_override_explanations: bool
 
 
 class UserPage(Page[UserView]):
