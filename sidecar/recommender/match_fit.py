@@ -5,7 +5,8 @@ everything they watched before it, every candidate is scored from that earlier h
 pick is, and the held-out title is placed among those candidates as a normal score. The one input that
 still knows the future is the co-watch model (fitted on every user's whole history, this user's last
 title included): the held-out title's co-watch score is therefore recomputed as if this user had never
-watched it (`CowatchModel.held_out_scores`, an exact leave-one-interaction-out refit). Pure and
+watched it (`CowatchModel.held_out_scores`, an exact leave-one-interaction-out refit), and so is its
+session score (`SessionCowatch.held_out_score`: this user's links to it removed). Pure and
 deterministic: users in sorted order, evenly spaced.
 """
 
@@ -17,8 +18,9 @@ import numpy as np
 
 from sidecar.recommender import PreparedModel, WatchEvent, Weights
 from sidecar.recommender.match import MatchCalibration, normal_scores
-from sidecar.recommender.picks import COWATCH_FULL_CONFIDENCE_USERS, Scored, _weighted_total, score_candidates
-from sidecar.recommender.prepared_model import positive_event
+from sidecar.recommender.picks import COWATCH_FULL_CONFIDENCE_USERS, Scored, score_candidates
+from sidecar.recommender.prepared_model import play_sequence, positive_event
+from sidecar.recommender.session_cowatch import confidence as session_confidence
 
 CALIBRATION_USERS = 48
 MIN_TITLES = 3  # a later watch and at least two titles before it
@@ -33,26 +35,34 @@ def sample_users(users: Sequence[str], limit: int = CALIBRATION_USERS) -> list[s
     return [ordered[int(i * step)] for i in range(limit)]
 
 
-def _without_own_cowatch(
+def _without_own_links(
     model: PreparedModel, scored: Scored, weights: Weights, history: Sequence[WatchEvent], target: int
 ) -> float:
-    """The target's relevance with its co-watch score as if this user had never watched it."""
+    """The target's relevance with its co-watch and session scores as if this user had never watched it."""
     relevance = float(scored.relevance[target])
-    cowatch, taste = model.cowatch, scored.profile
-    if cowatch is None or scored.cowatch is None or taste is None:
+    taste = scored.profile
+    if taste is None or scored.spread < 1e-12:
         return relevance
-    raw = cowatch.scores(taste.positions, taste.weights.astype(np.float32), model.size).astype(np.float64)
+    candidates = scored.candidates
     row = model.indices([e.item_id for e in history if positive_event(e)])
-    positions = np.append(taste.positions, target)
-    fixed = float(cowatch.held_out_scores(row, positions, np.append(taste.weights, 0.0))[-1])
-    spread = float(raw[scored.candidates].std())
-    confidence = min(1.0, (cowatch.users - 1) / (COWATCH_FULL_CONFIDENCE_USERS - 1))
-    cowatch_weight = weights.cowatch * confidence
-    total = _weighted_total(weights, scored.taste, scored.quality, scored.novelty) + cowatch_weight * scored.cowatch
-    total_spread = float(total[scored.candidates].std())
-    if spread < 1e-12 or total_spread < 1e-12:
-        return relevance
-    return relevance + cowatch_weight * (fixed - float(raw[target])) / spread / total_spread
+    shift = 0.0  # change of the weighted sum, before it is standardised
+    cowatch = model.cowatch
+    if cowatch is not None and scored.cowatch is not None:
+        raw = cowatch.scores(taste.positions, taste.weights.astype(np.float32), model.size).astype(np.float64)
+        positions = np.append(taste.positions, target)
+        fixed = float(cowatch.held_out_scores(row, positions, np.append(taste.weights, 0.0))[-1])
+        spread = float(raw[candidates].std())
+        confidence = min(1.0, (cowatch.users - 1) / (COWATCH_FULL_CONFIDENCE_USERS - 1))
+        if spread >= 1e-12:
+            shift += weights.cowatch * confidence * (fixed - float(raw[target])) / spread
+    sessions = model.sessions
+    if sessions is not None and weights.session > 0:
+        linked = sessions.scores(taste.positions, taste.weights, model.size)
+        spread = float(linked[candidates].std())
+        if spread >= 1e-12:
+            fixed = sessions.held_out_score(play_sequence(history, model.index), target, taste.positions, taste.weights)
+            shift += weights.session * session_confidence(sessions.users) * (fixed - float(linked[target])) / spread
+    return relevance + shift / scored.spread
 
 
 def later_watch_scores(
@@ -85,7 +95,7 @@ def later_watch_scores(
         pool = np.sort(scored.relevance[scored.candidates])
         if pool.size < 2:
             continue
-        value = _without_own_cowatch(model, scored, weights, history, target)
+        value = _without_own_links(model, scored, weights, history, target)
         out.append(float(normal_scores(pool, np.array([value]))[0]))
     return out
 

@@ -12,6 +12,7 @@ import numpy.typing as npt
 from sidecar.recommender.diversity import mmr_order_many
 from sidecar.recommender.match import PRIOR, MatchCalibration, MatchScale
 from sidecar.recommender.prepared_model import PreparedModel
+from sidecar.recommender.session_cowatch import confidence as session_confidence
 from sidecar.recommender.taste import (
     Taste,
     build_taste,
@@ -95,6 +96,7 @@ class Scored:
     novelty: FloatArray
     relevance: FloatArray  # weighted sum, standardised over the candidates
     profile: Taste | None
+    spread: float = 0.0  # std of the weighted sum over the candidates (relevance = (sum - mean) / spread)
 
 
 def score_candidates(
@@ -161,14 +163,13 @@ def _score(
             confidence = min(1.0, (model.cowatch.users - 1) / (COWATCH_FULL_CONFIDENCE_USERS - 1))
             cowatch_weight = weights.cowatch * confidence
             total = total + cowatch_weight * cowatch_z
-    if model.sessions is not None and weights.session > 0 and model.cowatch is not None:
-        linked = model.sessions.scores(taste.positions, taste.weights, model.size).astype(np.float64)
+    if model.sessions is not None and weights.session > 0:
+        linked = model.sessions.scores(taste.positions, taste.weights, model.size)
         if linked[candidates].any():
-            confidence = min(1.0, (model.cowatch.users - 1) / (COWATCH_FULL_CONFIDENCE_USERS - 1))
-            total = total + weights.session * confidence * _z(linked, candidates)
+            total = total + weights.session * session_confidence(model.sessions.users) * _z(linked, candidates)
     total_scale = _Standardiser.fit(total, candidates)
 
-    return Scored(candidates, taste_z, cowatch_z, quality, novelty, total_scale(total), taste)
+    return Scored(candidates, taste_z, cowatch_z, quality, novelty, total_scale(total), taste, total_scale.std)
 
 
 def _weighted_total(weights: Weights, taste_z: FloatArray, quality_z: FloatArray, novelty_z: FloatArray) -> FloatArray:

@@ -94,6 +94,15 @@ def positive_event(event: WatchEvent) -> bool:
     return event.played or event.favourite or event.completion >= 0.5
 
 
+def play_sequence(history: Sequence[WatchEvent], index: Mapping[str, int]) -> IntArray:
+    """Catalogue positions of the positive events on known titles, in play order (undated last, then by id)."""
+    events = sorted(
+        (e for e in history if e.item_id in index and positive_event(e)),
+        key=lambda e: (e.last_played is None, e.last_played or 0.0, e.item_id),
+    )
+    return np.array([index[e.item_id] for e in events], dtype=np.int64)
+
+
 def prepare_model(
     items: Sequence[ItemFacts],
     embeddings: npt.ArrayLike,
@@ -128,11 +137,9 @@ def prepare_model(
     user_items: list[IntArray] = []
     sequences: list[IntArray] = []
     for user in sorted(histories):
-        events = [e for e in histories[user] if e.item_id in index and positive_event(e)]
-        positions = [index[e.item_id] for e in events]
-        user_items.append(np.unique(np.array(positions, dtype=np.int64)))
-        in_order = sorted(events, key=lambda e: (e.last_played is None, e.last_played or 0.0, e.item_id))
-        sequences.append(np.array([index[e.item_id] for e in in_order], dtype=np.int64))
+        sequence = play_sequence(histories[user], index)
+        user_items.append(np.unique(sequence))
+        sequences.append(sequence)
     viewers = np.zeros(n, dtype=np.int64)
     for u in user_items:
         viewers[u] += 1

@@ -64,8 +64,8 @@ class Weights:
     rating: float = 0.2
     diversity: float = 0.3
     cowatch: float = 1.0
-    genre: float = 0.0
-    session: float = 0.0
+    genre: float = 0.5
+    session: float = 0.6
     popularity: float = 0.0
 
 

@@ -36,7 +36,7 @@ def test_session_links_favour_titles_watched_close_together_by_several_viewers()
     orders = [np.array([0, 1, 2, 3, 4, 5]), np.array([0, 1, 5]), np.array([3, 2])]
     sessions = build_session_cowatch(orders, vocabulary, 6)
     assert sessions is not None
-    links = sessions.links
+    links = sessions.links(np.arange(6))
     assert np.allclose(links, links.T) and np.all(np.diag(links) == 0)
     assert links[0, 1] > links[0, 2] > links[0, 4]  # two viewers back to back > one, nearer > farther
     assert links[0, 1] > links[0, 5]
@@ -44,3 +44,17 @@ def test_session_links_favour_titles_watched_close_together_by_several_viewers()
     assert scores.shape == (8,) and scores[6] == scores[7] == 0.0
     assert int(np.argmax(scores)) == 1
     assert build_session_cowatch([np.array([0]), np.array([1])], vocabulary, 6) is None
+
+
+def test_a_held_out_title_loses_the_links_only_its_own_viewer_gave_it() -> None:
+    vocabulary = np.arange(5, dtype=np.int64)
+    mine = np.array([0, 1, 2])
+    sessions = build_session_cowatch([mine, np.array([0, 1]), np.array([3, 4])], vocabulary, 5)
+    assert sessions is not None
+    weights = np.array([0.5, 0.5])
+    titles = np.array([1, 0])
+    assert sessions.scores(titles, weights, 5)[2] > 0  # only I watched 2 after 0 and 1
+    assert sessions.held_out_score(mine, 2, titles, weights) == 0.0
+    # 1 keeps the other viewer's link to 0 when my watch of 1 is held out
+    held = sessions.held_out_score(mine, 1, np.array([0]), np.array([1.0]))
+    assert 0 < held < sessions.scores(np.array([0]), np.array([1.0]), 5)[1]
