@@ -7,8 +7,8 @@ from typing import Any
 from sidecar.ai_factory import get_embedder, pricing_model
 from sidecar.embeddings import embed_items
 from sidecar.jobs.progress import Progress
-from sidecar.jobs.queue import enqueue
-from sidecar.media_types import MediaType, spec
+from sidecar.jobs.recommend_jobs import queue_recommend_and_publish
+from sidecar.media_types import MediaType
 from sidecar.services import Services
 
 
@@ -24,9 +24,8 @@ async def _run(
         retry_failed=retry_failed,
     )
     if then_recommend and report.embedded:
-        # new or changed items become candidates for everyone
-        name = spec(media_type).recommend_job
-        await enqueue(services.redis, name, job_id=name)
+        # new or changed items become candidates for everyone; the first picks get refined by the vectors
+        await queue_recommend_and_publish(services, [media_type])
     return report.as_dict()
 
 

@@ -2,28 +2,52 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import text
 
 from sidecar.jobs.progress import Progress
-from sidecar.media_types import MEDIA_TYPES, SPECS, MediaType
+from sidecar.jobs.queue import enqueue
+from sidecar.media_types import MEDIA_TYPES, SPECS, MediaType, spec
 from sidecar.picks_store.inputs import snapshot_cache
 from sidecar.picks_store.refresh import refresh_all_picks, refresh_user_picks
 from sidecar.picks_store.runs import clear_recommendations
+from sidecar.publish.ai_picks import publish_everyone
 from sidecar.services import Services
 
 
-async def generate_recommendations(
-    services: Services, progress: Progress, user_ids: list[int] | None = None
+async def _recommend(
+    services: Services, progress: Progress, media_type: MediaType, user_ids: list[int] | None, publish: bool
 ) -> dict[str, Any]:
-    return await refresh_all_picks(services, MediaType.MOVIES, progress, user_ids=user_ids)
+    result = await refresh_all_picks(services, media_type, progress, user_ids=user_ids)
+    if publish:
+        report = await publish_everyone(services, media_type, progress)
+        report.raise_failures()
+        result["published"] = report.as_dict()
+    return result
+
+
+async def generate_recommendations(
+    services: Services, progress: Progress, user_ids: list[int] | None = None, publish: bool = False
+) -> dict[str, Any]:
+    return await _recommend(services, progress, MediaType.MOVIES, user_ids, publish)
 
 
 async def generate_series_recommendations(
-    services: Services, progress: Progress, user_ids: list[int] | None = None
+    services: Services, progress: Progress, user_ids: list[int] | None = None, publish: bool = False
 ) -> dict[str, Any]:
-    return await refresh_all_picks(services, MediaType.SERIES, progress, user_ids=user_ids)
+    return await _recommend(services, progress, MediaType.SERIES, user_ids, publish)
+
+
+async def queue_recommend_and_publish(services: Services, media_types: Iterable[MediaType]) -> None:
+    """Queue every user's picks of these types recomputed, then published: after the first sync (first picks
+    from co-watch, popularity and metadata, before any title is embedded) and after each embedding run (the
+    same lists refined by the new vectors). Not under the job's own id, which a run already going would
+    swallow: that run may have read the catalogue before what prompted this one. Full refreshes of one
+    type run one at a time (``refresh_all_picks``), so the newest always lands last."""
+    for media_type in media_types:
+        await enqueue(services.redis, spec(media_type).recommend_job, publish=True)
 
 
 async def rebuild_recommendations(

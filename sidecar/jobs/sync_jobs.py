@@ -11,7 +11,8 @@ from typing import Any
 
 from sidecar.jobs.progress import Progress
 from sidecar.jobs.queue import enqueue
-from sidecar.media_types import spec
+from sidecar.jobs.recommend_jobs import queue_recommend_and_publish
+from sidecar.media_types import MEDIA_TYPES, spec
 from sidecar.services import Services
 from sidecar.sync import state
 from sidecar.sync.items import count_catalogue, sync_kind
@@ -92,4 +93,6 @@ async def initial_sync_job(services: Services, progress: Progress) -> dict[str, 
     result["series"] = await _sync_items(services, progress, "series")
     result["watch"] = await _watch(services, progress, True)
     await state.record(services.engine, state.INITIAL_SYNC, result)
+    # first picks now, from co-watch, popularity and metadata; the embedding jobs queued above refine them
+    await queue_recommend_and_publish(services, MEDIA_TYPES)
     return result

@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from providers.ai.writing import TextGenerator
 from sidecar.ai_factory import get_text_generator, text_source
+from sidecar.db.locks import advisory_lock
 from sidecar.jobs.progress import Progress
 from sidecar.media_types import MediaType, spec
 from sidecar.picks_store.config import RecommendationConfig, config_from, load_config
@@ -228,8 +229,16 @@ async def refresh_all_picks(
     Picks are computed in batches (``recommend_many``) in a worker thread, the next chunk of users while
     the last one is being stored; a chunk's lists are stored in one transaction, in a few statements.
     When that fails, its users are stored one transaction each, so one user's failure is recorded on
-    their run and the rest go on.
+    their run and the rest go on. Full refreshes of one media type take turns (an advisory lock), so a
+    refresh from a newer catalogue never lands before an older one still running.
     """
+    async with advisory_lock(services.engine, f"refresh-all-picks:{media_type}"):
+        return await _refresh_all(services, media_type, progress, trigger, user_ids)
+
+
+async def _refresh_all(
+    services: Services, media_type: MediaType, progress: Progress, trigger: str, user_ids: Sequence[int] | None
+) -> dict[str, Any]:
     started = time.perf_counter()
     snapshot = await snapshot_for(services, media_type, fresh_histories=True)
     items = snapshot.model.size if snapshot.model is not None else 0

@@ -141,8 +141,10 @@ def _score(
         return Scored(candidates, zero, None, quality, zero, relevance, None)
 
     era = era_match(model, taste)
-    content_scale, era_scale = _Standardiser.fit(content, candidates), _Standardiser.fit(era, candidates)
-    taste_z = content_scale(content) + ERA_SHARE * era_scale(era)
+    # A title not embedded yet (first picks come before the embeddings) sits at the candidates' mean content match.
+    embedded = candidates & model.has_vector
+    content_scale, era_scale = _Standardiser.fit(content, embedded), _Standardiser.fit(era, candidates)
+    taste_z = np.where(model.has_vector, content_scale(content), 0.0) + ERA_SHARE * era_scale(era)
     if weights.genre > 0:
         genre = genre_match(model, taste.genre_share)
         taste_z = taste_z + weights.genre * _Standardiser.fit(genre, candidates)(genre)
