@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -60,8 +61,12 @@ def _weighted_kmeans(points: FloatMatrix, weights: FloatArray, k: int) -> tuple[
         sims = np.einsum("ij,kj->ik", points, points[seeds])
         seeds.append(int(np.argmin(sims.max(axis=1))))
     centroids = points[seeds].copy()
+    previous = None
     for _ in range(KMEANS_ROUNDS):
         assign = np.argmax(np.einsum("ij,kj->ik", points, centroids), axis=1)
+        if previous is not None and np.array_equal(assign, previous):
+            break  # converged: every further round would compute these centroids again
+        previous = assign
         for c in range(k):
             members = assign == c
             if members.any():
@@ -117,19 +122,20 @@ def content_match_many(model: PreparedModel, tastes: Sequence[Taste]) -> list[Fl
     columns = sum(b.shape[0] for b in blocks)
     if columns == 0:
         return [np.zeros(model.size) for _ in tastes]
-    # columns x items, so that each user's maximum runs over whole rows (a max across a few strided
-    # columns of an items x columns product took longer than the product itself)
     if columns <= SMALL_PRODUCT_COLUMNS:
         # One user: a plain single-threaded loop beats BLAS on a product this skinny, and does
         # not stall when other processes keep the cores busy (the webhook-refresh case).
-        sims = np.einsum("kj,ij->ki", np.vstack(blocks), model.vectors)
+        sims = np.einsum("ij,kj->ik", model.vectors, np.vstack(blocks)).T
     else:
         sims = np.vstack(blocks) @ model.vectors.T
     out: list[FloatArray] = []
     start = 0
     for block in blocks:
         k = block.shape[0]
-        out.append(np.asarray(sims[start : start + k].max(axis=0), dtype=np.float64) if k else np.zeros(model.size))
+        # a user's maximum as np.maximum over their k rows of columns x items: max(axis=...) across
+        # a few values per item takes longer than the product itself
+        best = functools.reduce(np.maximum, sims[start : start + k]) if k else np.zeros(model.size)
+        out.append(np.asarray(best, dtype=np.float64))
         start += k
     return out
 
