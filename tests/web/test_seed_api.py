@@ -111,7 +111,9 @@ SEED_API: list[Row] = [
         "/api/users/{user}/taste-profile/regenerate",
         200,
         200,
-        lambda b, w: b["media_type"] == "movies" and "3 movies" in b["text"],
+        lambda b, w: (
+            "Based on 3 movies watched." in b["text"] and b["facts"]["recent_titles"] == [m.name for m in w.movies[:3]]
+        ),
     ),
     Row(
         "GET",
@@ -125,7 +127,7 @@ SEED_API: list[Row] = [
         "/api/users/{user}/series-taste-profile/regenerate",
         200,
         200,
-        lambda b, w: b["media_type"] == "series" and isinstance(b["text"], str),
+        lambda b, w: b["media_type"] == "series" and b["text"].startswith("No series watched yet"),
     ),
     Row(
         "PUT",
@@ -226,7 +228,7 @@ SEED_API: list[Row] = [
         lambda b, w: b["sync"]["enabled"] and b["sync"]["playlist_id"] and b["sync"]["error"] is None,
     ),
     # Settings (Admin)
-    Row("GET", "/api/settings/media-server", 200, ADMIN_ONLY, lambda b, w: b["type"] == "jellyfin"),
+    Row("GET", "/api/settings/media-server", 200, ADMIN_ONLY, lambda b, w: b["server"]["url"] == w.sim_url),
     Row("GET", "/api/settings/media-server/config", 200, ADMIN_ONLY, lambda b, w: b["url"] == w.sim_url),
     Row(  # the test's server comes from the environment, which wins: refused with the reason
         "PATCH",
@@ -279,7 +281,7 @@ SEED_API: list[Row] = [
         lambda b, w: b["reembedding"] is False,
         body="{embedding_body}",
     ),
-    Row("GET", "/api/settings/text-generation-model", 200, ADMIN_ONLY, lambda b, w: "model" in b),
+    Row("GET", "/api/settings/text-generation-model", 200, ADMIN_ONLY, lambda b, w: b["model"] is None),
     Row(
         "PATCH",
         "/api/settings/text-generation-model",
@@ -336,7 +338,13 @@ SEED_API: list[Row] = [
         lambda b, w: b["granted"] is True,
         body={"granted": True},
     ),
-    Row("GET", "/api/settings/cost-inputs", 200, ADMIN_ONLY, lambda b, w: "embedding" in b),
+    Row(
+        "GET",
+        "/api/settings/cost-inputs",
+        200,
+        ADMIN_ONLY,
+        lambda b, w: b["embedding"]["catalogue"] == len(w.movies) + len(w.series) and b["text"]["users"] == 3,
+    ),
     # Jobs (Admin)
     Row("GET", "/api/jobs", 200, ADMIN_ONLY, lambda b, w: "sync-movies" in _names(b["jobs"])),
     Row(
@@ -348,7 +356,7 @@ SEED_API: list[Row] = [
     ),
     Row("POST", "/api/jobs/{job}/run", 202, ADMIN_ONLY, lambda b, w: b["queued"] is True),
     Row("POST", "/api/jobs/{job}/cancel", 200, ADMIN_ONLY, lambda b, w: b["name"] == "sync-movies"),
-    Row("GET", "/api/jobs/{job}/config", 200, ADMIN_ONLY, lambda b, w: b["enabled"] is True),
+    Row("GET", "/api/jobs/{job}/config", 200, ADMIN_ONLY, lambda b, w: b["name"] == "sync-movies" and b["enabled"]),
     Row(
         "PATCH",
         "/api/jobs/{job}/config",
