@@ -10,6 +10,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
+from sidecar.errors import InvalidInput
 from sidecar.json_body import JsonBodyError, read_json
 from sidecar.media_types import MEDIA_TYPES, MediaType
 from sidecar.web.schemas import MAX_DB_INT, parse
@@ -34,9 +35,22 @@ async def json_of(request: Request) -> Any:
             raise too_large
         chunks.append(chunk)
     try:
-        return read_json(b"".join(chunks), "The body")
+        body = read_json(b"".join(chunks), "The body")
     except JsonBodyError as exc:
         raise HTTPException(400, f"{exc}.") from None
+    if _has_nul(body):  # PostgreSQL text and JSONB cannot hold it: refused here rather than failing on insert
+        raise InvalidInput("body: NUL characters (\\u0000) are not allowed")
+    return body
+
+
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
 
 
 async def body_of(request: Request, model: type[M]) -> M:
