@@ -133,7 +133,7 @@ async def test_a_users_token_reads_no_one_elses_data(web: Web) -> None:
         assert response.status_code in (403, 404), (url, response.status_code, response.text[:300])
         assert response.json()["error"]["code"] in ("forbidden", "not_found")
         asked += 1
-    assert asked >= 5
+    assert asked >= 4
     # the same paths answer bob about himself (the refusals above are about who asks, not broken paths)
     own = await client.get(f"/api/channels/{private.json()['id']}", headers={"Authorization": f"Bearer {bob_token}"})
     assert own.status_code == 200
