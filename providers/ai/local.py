@@ -238,12 +238,23 @@ class LocalEmbedder:
         return self._released.wait(timeout)
 
     def close(self) -> None:
-        """End the child now; the next texts start a new one."""
-        with self._lock:
+        """End the child now; the next texts start a new one.
+
+        A call in flight fails at once (AIUnavailable) instead of finishing its batch first, which can take
+        minutes on a busy machine: a stopping server does not wait for it.
+        """
+        if not self._lock.acquire(blocking=False):
+            child = self._child
+            if child is not None:
+                child.process.terminate()
+            self._lock.acquire()
+        try:
             if self._idle_timer is not None:
                 self._idle_timer.cancel()
                 self._idle_timer = None
             self._stop_child()
+        finally:
+            self._lock.release()
 
     async def aclose(self) -> None:
         await asyncio.to_thread(self.close)

@@ -2,14 +2,17 @@
 the hashing test model instead of torch, so the process's life cycle is tested in a fraction of a second.
 
 ``python -m tests.embeddings.stand_in_child``; a text ``__exit__`` makes it die mid-request, a text
-``__fail__`` makes encoding raise (the child stays up).
+``__fail__`` makes encoding raise (the child stays up), a text ``__hang__`` makes it create the file named by
+``$STAND_IN_HANGING`` and never answer.
 """
 
 from __future__ import annotations
 
 import os
 import sys
+import threading
 from collections.abc import Sequence
+from pathlib import Path
 
 from providers.ai.embedder import FloatMatrix
 from providers.ai.embedding_child import serve, take_stdout
@@ -29,6 +32,9 @@ class StandInEncoder:
     def encode(self, texts: Sequence[str]) -> FloatMatrix:
         if "__exit__" in texts:
             os._exit(3)
+        if "__hang__" in texts:
+            Path(os.environ["STAND_IN_HANGING"]).touch()
+            threading.Event().wait()
         if "__fail__" in texts:
             raise ValueError("the stand-in refuses __fail__")
         return self._model.embed_sync(texts)

@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import threading
+import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import numpy as np
 import psutil
@@ -114,6 +117,33 @@ def test_a_child_that_cannot_start_raises_unavailable() -> None:
     with pytest.raises(AIUnavailable, match="exit status 4"):
         embedder.embed_sync(TEXTS)
     assert embedder.child_pid is None
+
+
+def test_close_fails_a_call_in_flight_at_once_instead_of_waiting_for_it(
+    embedder: LocalEmbedder, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    hanging = tmp_path / "hanging"
+    monkeypatch.setenv("STAND_IN_HANGING", str(hanging))
+    failures: list[BaseException] = []
+
+    def embed_forever() -> None:
+        try:
+            embedder.embed_sync(["__hang__"])
+        except BaseException as exc:
+            failures.append(exc)
+
+    caller = threading.Thread(target=embed_forever)
+    caller.start()
+    deadline = time.monotonic() + 30
+    while not hanging.exists():  # the child has the request and will never answer
+        assert time.monotonic() < deadline and caller.is_alive()
+        time.sleep(0.01)
+    embedder.close()
+    caller.join(timeout=30)
+    assert not caller.is_alive()
+    assert len(failures) == 1 and isinstance(failures[0], AIUnavailable)
+    assert embedder.child_pid is None
+    assert embedder.embed_sync(TEXTS).shape == (3, DIMENSION)  # and the next texts start a new child
 
 
 async def test_aclose_ends_the_child(embedder: LocalEmbedder) -> None:
