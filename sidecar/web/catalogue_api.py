@@ -12,6 +12,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from sidecar.db.models import Item
+from sidecar.errors import InvalidInput
 from sidecar.media_types import MediaType, spec
 from sidecar.web.api_spec import Endpoint
 from sidecar.web.auth import services_of, user_of
@@ -54,8 +55,8 @@ async def title_list(request: Request) -> Response:
     q = query_of(request, CatalogueQuery)
     async with services_of(request).sessions() as session:
         if q.genre is not None and q.genre not in await item_reads.genres(session, media_type):
-            raise HTTPException(
-                422, f"genre: no {media_type} have the genre {q.genre!r}; GET /api/{media_type}/genres lists them"
+            raise InvalidInput(
+                f"genre: no {media_type} have the genre {q.genre!r}; GET /api/{media_type}/genres lists them"
             )
         found = item_reads.CatalogueFilter(q=q.q, genre=q.genre, year_from=q.year_from, year_to=q.year_to)
         rows, total = await item_reads.catalogue_page(

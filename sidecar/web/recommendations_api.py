@@ -1,9 +1,9 @@
-"""The seed's recommendation paths: ``/api/recommendations/{userId}`` (the picks of the latest run,
-``?media_type=series`` for series), ``…/movie/{id}/insights`` and ``…/series/{id}/insights`` (why one
+"""The seed's recommendation paths: ``/api/recommendations/{user_ref}`` (the picks of the latest run,
+``?media_type=series`` for series), ``…/movie/{title_id}/insights`` and ``…/series/{title_id}/insights`` (why one
 title was picked), ``…/history`` (the recommendation runs); and the server-wide ``/api/top-picks/movies``
 and ``/api/top-picks/series``.
 
-``{userId}`` is the caller's own id or ``me`` (administrators: anyone's); read through the same read models
+``{user_ref}`` is the caller's own id or ``me`` (administrators: anyone's); read through the same read models
 as the picks, title and admin user pages.
 """
 
@@ -43,7 +43,7 @@ def _page(rows: list[Any], q: PageQuery) -> dict[str, Any]:
 
 
 async def recommendations(request: Request) -> Response:
-    _, user_id = await target_user(request)
+    user_id = await target_user(request)
     q = query_of(request, MediaPageQuery)
     async with services_of(request).sessions() as session:
         picks = await pick_reads.picks(session, user_id, q.media_type)
@@ -52,7 +52,7 @@ async def recommendations(request: Request) -> Response:
 
 
 async def _insights(request: Request, media_type: MediaType) -> Response:
-    _, user_id = await target_user(request)
+    user_id = await target_user(request)
     item = await catalogue_title(request, media_type)
     async with services_of(request).sessions() as session:
         run = await pick_reads.latest_run(session, user_id, media_type)
@@ -73,7 +73,7 @@ async def series_insights(request: Request) -> Response:
 
 async def run_history(request: Request) -> Response:
     """The user's recommendation runs, newest first (``?media_type=`` for one type)."""
-    _, user_id = await target_user(request)
+    user_id = await target_user(request)
     q = query_of(request, RunHistoryQuery)
     async with services_of(request).sessions() as session:
         runs = await recommendation_runs(session, user_id, q.media_type, limit=q.limit, offset=q.offset)

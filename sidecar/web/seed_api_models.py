@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Generic, TypeVar
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, ValidationInfo, field_validator
 from starlette.responses import Response
 
 from sidecar import runtime_settings as rs
@@ -55,11 +55,13 @@ class CatalogueQuery(PageQuery):
     sort: CatalogueSort = Field(default="name", description="name, year, rating (community) or added.")
     order: SortOrder = Field(default="asc", description="asc or desc.")
 
-    @model_validator(mode="after")
-    def _years_in_order(self) -> CatalogueQuery:
-        if self.year_from is not None and self.year_to is not None and self.year_from > self.year_to:
-            raise ValueError(f"year_from ({self.year_from}) is after year_to ({self.year_to})")
-        return self
+    @field_validator("year_to")
+    @classmethod
+    def _not_before_year_from(cls, value: int | None, info: ValidationInfo) -> int | None:
+        start = info.data.get("year_from")
+        if value is not None and start is not None and value < start:
+            raise ValueError(f"year_to ({value}) is before year_from ({start})")
+        return value
 
 
 class RunHistoryQuery(PageQuery):

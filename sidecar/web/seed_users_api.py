@@ -1,7 +1,7 @@
-"""The seed's user paths: ``/api/users`` (admin), ``/api/users/{id}`` and its stats, watch history, watch
-stats and taste profiles (with regenerate), and ``PUT /api/users/{id}`` (the user's own settings).
+"""The seed's user paths: ``/api/users`` (admin), ``/api/users/{user_ref}`` and its stats, watch history, watch
+stats and taste profiles (with regenerate), and ``PUT /api/users/{user_ref}`` (the user's own settings).
 
-``{id}`` is the caller's own id or ``me``; an administrator may name anyone (``sidecar.web.user_scope``).
+``{user_ref}`` is the caller's own id or ``me``; an administrator may name anyone (``sidecar.web.user_scope``).
 Everything is read through the same read models as the pages (home's quick stats, history, watch stats,
 taste) and written through the same actions as ``/settings`` and the taste page's "regenerate".
 """
@@ -57,14 +57,14 @@ async def _user_detail(request: Request, user_id: int) -> Response:
 
 
 async def user_detail(request: Request) -> Response:
-    _, user_id = await target_user(request)
+    user_id = await target_user(request)
     return await _user_detail(request, user_id)
 
 
 async def update_user(request: Request) -> Response:
     """The user's own settings (library names, explanations when the admin lets them choose), as
     ``/settings`` saves them; their libraries are rewritten when a name or the explanations changed."""
-    _, user_id = await target_user(request)
+    user_id = await target_user(request)
     data = await body_of(request, UserSettingsIn)
     services = services_of(request)
     async with services.sessions() as session:
@@ -76,7 +76,7 @@ async def update_user(request: Request) -> Response:
 
 async def user_stats(request: Request) -> Response:
     """The home page's quick stats: titles watched, episodes, favourites, hours and picks waiting."""
-    _, user_id = await target_user(request)
+    user_id = await target_user(request)
     async with services_of(request).sessions() as session:
         stats = await home_reads.quick_stats(session, user_id)
     stats.pop("_picks")
@@ -85,7 +85,7 @@ async def user_stats(request: Request) -> Response:
 
 async def watch_history(request: Request) -> Response:
     """Watched titles (movies by default, ``?media_type=series``), last played first or ``sort=plays``."""
-    _, user_id = await target_user(request)
+    user_id = await target_user(request)
     q = query_of(request, WatchHistoryQuery)
     async with services_of(request).sessions() as session:
         rows, total = await history_page(session, user_id, q.media_type, q.sort, limit=q.limit, offset=q.offset)
@@ -95,7 +95,7 @@ async def watch_history(request: Request) -> Response:
 
 async def watch_stats(request: Request) -> Response:
     """The stats page's breakdowns: genres, monthly timeline, decades, ratings, people, studios."""
-    _, user_id = await target_user(request)
+    user_id = await target_user(request)
     q = query_of(request, MediaTypeOnly)
     async with services_of(request).sessions() as session:
         stats = await load_watch_stats(session, user_id, q.media_type)
@@ -110,19 +110,19 @@ async def _taste_profile(request: Request, user_id: int, media_type: MediaType) 
 
 
 async def _regenerate(request: Request, media_type: MediaType) -> Response:
-    _, user_id = await target_user(request)
+    user_id = await target_user(request)
     if await regenerate_taste_profile(services_of(request), user_id, media_type) is None:
         raise HTTPException(409, "The profile is locked.")
     return await _taste_profile(request, user_id, media_type)
 
 
 async def movie_taste_profile(request: Request) -> Response:
-    _, user_id = await target_user(request)
+    user_id = await target_user(request)
     return await _taste_profile(request, user_id, MediaType.MOVIES)
 
 
 async def series_taste_profile(request: Request) -> Response:
-    _, user_id = await target_user(request)
+    user_id = await target_user(request)
     return await _taste_profile(request, user_id, MediaType.SERIES)
 
 
