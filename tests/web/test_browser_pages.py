@@ -7,6 +7,7 @@ that visit recorded. Full-page screenshots go to ``$MARQUEE_SCREENSHOTS_DIR`` (o
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import shutil
@@ -271,37 +272,47 @@ async def site(
         admin_pages = [p for p in ADMIN_PAGES if _route_of(p) in routes]
         async with async_playwright() as pw:
             browser = await pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+
+            async def visit_all(who: str, pages: list[str], vp: str, size: dict[str, int]) -> None:
+                context = await browser.new_context(viewport=size)
+                page = await context.new_page()
+                errors: list[str] = []
+                page.on("pageerror", lambda exc: errors.append(f"page error: {exc}"))
+                await _log_in(page, web, who)
+                for path in pages:
+                    errors.clear()
+                    t0 = time.monotonic()
+                    response = await page.goto(web.base + path.format(**ids))
+                    t1 = time.monotonic()
+                    await page.evaluate(LOAD_IMAGES)
+                    measures = await page.evaluate(MEASURE)
+                    shot = None
+                    if who == "alice" or path in ADMIN_SHOTS or path.startswith("/admin"):
+                        shot = shots / _shot_name(who, vp, path.format(**ids))
+                        await page.screenshot(path=str(shot), full_page=True, type="jpeg", quality=70)
+                    visit = Visit(response.status, measures, list(errors), shot)
+                    if path in AXE_PAGES and axe_source is not None and who == "admin":
+                        await page.evaluate(axe_source)
+                        visit.axe = await page.evaluate(AXE_RUN)
+                    if path == "/" and vp == "phone":
+                        await page.click("header summary")
+                        visit.menu_opens = await page.locator("header nav a").first.is_visible()
+                        await page.screenshot(path=str(shots / _shot_name(who, vp, "menu-open")), type="jpeg")
+                    visit.seconds = (round(t1 - t0, 2), round(time.monotonic() - t1, 2))
+                    result.visits[(who, vp, path)] = visit
+                await context.close()
+                print(f"{who} {vp}: {time.monotonic() - started:.1f} s")
+
             try:
-                for who, pages in (("alice", USER_PAGES), ("admin", [*OWN_PAGES, *admin_pages])):
-                    for vp, size in VIEWPORTS.items():
-                        context = await browser.new_context(viewport=size)
-                        page = await context.new_page()
-                        errors: list[str] = []
-                        page.on("pageerror", lambda exc, errors=errors: errors.append(f"page error: {exc}"))
-                        await _log_in(page, web, who)
-                        for path in pages:
-                            errors.clear()
-                            t0 = time.monotonic()
-                            response = await page.goto(web.base + path.format(**ids))
-                            t1 = time.monotonic()
-                            await page.evaluate(LOAD_IMAGES)
-                            measures = await page.evaluate(MEASURE)
-                            shot = None
-                            if who == "alice" or path in ADMIN_SHOTS or path.startswith("/admin"):
-                                shot = shots / _shot_name(who, vp, path.format(**ids))
-                                await page.screenshot(path=str(shot), full_page=True, type="jpeg", quality=70)
-                            visit = Visit(response.status, measures, list(errors), shot)
-                            if path in AXE_PAGES and axe_source is not None and who == "admin":
-                                await page.evaluate(axe_source)
-                                visit.axe = await page.evaluate(AXE_RUN)
-                            if path == "/" and vp == "phone":
-                                await page.click("header summary")
-                                visit.menu_opens = await page.locator("header nav a").first.is_visible()
-                                await page.screenshot(path=str(shots / _shot_name(who, vp, "menu-open")), type="jpeg")
-                            visit.seconds = (round(t1 - t0, 2), round(time.monotonic() - t1, 2))
-                            result.visits[(who, vp, path)] = visit
-                        await context.close()
-                        print(f"{who} {vp}: {time.monotonic() - started:.1f} s")
+                # The four users and sizes side by side in one browser: each visit waits on Chromium and the
+                # server in turn, so together they keep both busy.
+                await asyncio.gather(
+                    *(
+                        visit_all(who, pages, vp, size)
+                        for who, pages in (("alice", USER_PAGES), ("admin", [*OWN_PAGES, *admin_pages]))
+                        for vp, size in VIEWPORTS.items()
+                    )
+                )
             finally:
                 await browser.close()
         slowest = sorted(result.visits.items(), key=lambda kv: -sum(kv[1].seconds))[:8]
