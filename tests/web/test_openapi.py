@@ -7,6 +7,7 @@ import re
 from typing import Any
 
 import pytest
+from openapi_spec_validator import validate
 from pydantic import BaseModel
 from starlette.requests import Request
 from starlette.responses import Response
@@ -140,6 +141,10 @@ def test_a_path_and_method_declared_twice_is_refused() -> None:
     twice = [Endpoint("GET", "/api/x", _handler, "x", "t"), Endpoint("GET", "/api/x", _handler, "again", "t")]
     with pytest.raises(ValueError, match="declared twice"):
         routes_of(twice)
+
+
+def test_the_document_is_valid_openapi_3_1() -> None:
+    validate(openapi_document(api_endpoints(), version="1"))  # raises with the first problem
 
 
 def test_schemas_come_from_the_models() -> None:
