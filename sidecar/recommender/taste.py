@@ -175,7 +175,12 @@ def genre_match(model: PreparedModel, genre_share: FloatArray) -> FloatArray:
     if model.genre_matrix.shape[1] == 0:
         return np.zeros((model.size, *genre_share.shape[1:]))
     norm = np.linalg.norm(genre_share, axis=0)
-    overlap = model.genre_matrix.astype(np.float64) @ genre_share
+    if genre_share.ndim == 1:  # one user (every refresh): a sum over the matrix's ones, not a product over all of it
+        item_of, genre_of = model.genre_pairs
+        summed = np.bincount(item_of, weights=genre_share[genre_of], minlength=model.size)
+        overlap: FloatArray = np.asarray(summed, dtype=np.float64)
+    else:
+        overlap = model.genre_matrix.astype(np.float64) @ genre_share
     scale = np.sqrt(np.maximum(model.genre_counts.astype(np.float64), 1.0))
     if genre_share.ndim == 2:
         scale = scale[:, None]
