@@ -1,6 +1,7 @@
 """Freshness: playback stop → webhook → watch state → recommendations → that user's library rewritten and scanned.
 
-    .venv/bin/python -m benchmarks.bench_freshness [--movies 9500] [--series 50] [--playbacks 100]
+    .venv/bin/python -m benchmarks.bench_freshness [--movies 9500] [--series 50] [--users 5] [--playbacks 100]
+    .venv/bin/python -m benchmarks.bench_freshness --items 50000 --users 100   # at scale
 
 Everything real and in one machine: a simulated Jellyfin with ~10,000 items (movies, series, seasons,
 episodes), Marquee on embedded PostgreSQL and Redis with its worker, the local embedding model. Each
@@ -8,6 +9,9 @@ playback is a user finishing one of their own AI Picks; the clock stops when tha
 library has been republished without it (written, refreshed, scan finished). Prints p50/p95/max, and
 the median and p95 of each step (webhook delivery, applying it, waiting for and running the user's
 follow-up and its stages) from the events' and job runs' own timestamps.
+
+Above 20,000 items the titles are embedded by a word-hashing stand-in for the local model (``--embedder``):
+embedding 50,000 titles with the model would take a quarter of an hour, and freshness starts after it.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ import uvicorn
 from pydantic import SecretStr
 from sqlalchemy import text
 
+from benchmarks.word_hash_embedder import WordHashEmbedder
 from providers.simulator.catalog import synthetic_catalog
 from providers.simulator.serve import serve_simulator
 from providers.simulator.state import Simulator
@@ -99,9 +104,10 @@ async def run(args: argparse.Namespace) -> None:
     settings = settings.with_persisted_secrets()
     infra = prepare_infrastructure(settings)
     t_setup = time.monotonic()
+    movies = args.movies if args.items is None else _movies_for(args.items, args.series)
     sim = Simulator(
         "jellyfin",
-        catalog=synthetic_catalog(args.movies, args.series),
+        catalog=synthetic_catalog(movies, args.series),
         users=args.users,
         seed_history=True,
         media_root=tmp / "media",
@@ -118,7 +124,12 @@ async def run(args: argparse.Namespace) -> None:
                     "redis_url": SecretStr(infra.redis_url),
                 }
             )
-            app = create_app(settings, run_worker=True)
+            embedder = args.embedder
+            if embedder == "auto":
+                embedder = "word-hash" if len(sim.items) > 20_000 else "local"
+            print(f"embedder: {embedder}")
+            hooks = [_use_word_hash_embedder] if embedder == "word-hash" else []
+            app = create_app(settings, run_worker=True, startup_hooks=hooks)
             async with _serve(app, settings.port):
                 services: Services = app.state.services
                 await _opt_in_to_private_libraries(services)
@@ -131,6 +142,17 @@ async def run(args: argparse.Namespace) -> None:
                 sim.webhooks.clear_targets()  # the last scan's announcements would find Marquee gone
     finally:
         infra.close()
+
+
+def _movies_for(items: int, series: int) -> int:
+    """Movies that, with ``series`` synthetic series (their seasons and episodes too), make ``items``."""
+    sim_series = synthetic_catalog(0, series)
+    per_series = sum(1 + len(s.episodes_per_season) + sum(s.episodes_per_season) for s in sim_series.series)
+    return max(0, items - per_series)
+
+
+async def _use_word_hash_embedder(services: Services) -> None:
+    services.embedder = WordHashEmbedder()
 
 
 async def _measure(services: Services, sim: Simulator, playbacks: int, seed: int) -> None:
@@ -180,6 +202,8 @@ async def _measure(services: Services, sim: Simulator, playbacks: int, seed: int
 
 
 _STAGE_LINE = re.compile(r"^\S+ (\w+): (\d+) ms$")
+_LIBRARY_LINE = re.compile(r"^\S+ .*: \d+ titles, .*\(((?:\w+ \d+ ms(?:, )?)+)\)$")  # a library's summary
+_STEP = re.compile(r"(\w+) (\d+) ms")
 
 
 async def _steps(
@@ -234,12 +258,23 @@ async def _steps(
                 if match := _STAGE_LINE.match(line):
                     key = f"  stage {match.group(1)}"
                     out[key] = out.get(key, 0.0) + int(match.group(2)) / 1000
+                elif match := _LIBRARY_LINE.match(line):
+                    for step, ms in _STEP.findall(match.group(1)):
+                        key = f"    publish {step}"
+                        out[key] = out.get(key, 0.0) + int(ms) / 1000
     return out
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--movies", type=int, default=9500)
+    parser.add_argument("--items", type=int, help="total items (movies are what the series leave); overrides --movies")
+    parser.add_argument(
+        "--embedder",
+        choices=["auto", "local", "word-hash"],
+        default="auto",
+        help="auto: the local model up to 20,000 items, the word-hashing stand-in above",
+    )
     parser.add_argument("--series", type=int, default=50)
     parser.add_argument("--users", type=int, default=5)
     parser.add_argument("--playbacks", type=int, default=100)

@@ -122,12 +122,23 @@ async def secure_user(server: MediaServer, user_provider_id: str, *, convert: bo
     return f"converted {user.name} to an explicit library list (other users' AI Picks hidden)"
 
 
-async def grant_owner(server: MediaServer, user_provider_id: str, library_id: str, prefix: str) -> bool:
-    """Add the owner's AI Picks to their explicit list and drop anyone else's AI Picks from it."""
+async def grant_owner(
+    server: MediaServer,
+    user_provider_id: str,
+    library_id: str,
+    prefix: str,
+    libraries: Sequence[Library] | None = None,
+) -> bool:
+    """Add the owner's AI Picks to their explicit list and drop anyone else's AI Picks from it.
+
+    ``libraries``: the server's list, when the caller just read it (a library created since then is
+    ``library_id`` itself, which is added anyway)."""
     user = await server.get_user(user_provider_id)
     if user.enable_all_folders:
         return False
-    ai_owner = {lib.id: ai_picks_owner(lib, prefix) for lib in await server.list_libraries()}
+    if libraries is None:
+        libraries = await server.list_libraries()
+    ai_owner = {lib.id: ai_picks_owner(lib, prefix) for lib in libraries}
     own = owner_key(user_provider_id)
     folders = [f for f in user.enabled_folders if ai_owner.get(f) in (None, own)]
     if library_id not in folders:

@@ -245,21 +245,27 @@ async def _on_server(
 ) -> Library:
     started = time.monotonic()
     path = server_path(services, target.folder)
+    libraries = await server.list_libraries()
     library, created = await ensure_library(
         server,
         name=target.name,
         collection_type=spec(target.media_type).collection_type,
         path=path,
         known_id=row.provider_library_id,
+        libraries=libraries,
     )
     if library.id != row.provider_library_id or row.name != target.name:
         await save_row(services, row, provider_library_id=library.id, name=target.name)
+    outcome.seconds["library"] = time.monotonic() - started
+    step = time.monotonic()
     prefix = services.settings.resolved_strm_prefix
     if target.kind == "ai_picks" and target.user is not None:
-        await access.grant_owner(server, target.user.provider_id, library.id, prefix)
+        await access.grant_owner(server, target.user.provider_id, library.id, prefix, libraries)
     else:
         await access.grant_everyone(server, library.id)
+    outcome.seconds["access"] = time.monotonic() - step
     if created or outcome.files_changed or row.status != "published":
+        step = time.monotonic()
         outcome.server_titles = await refresh_and_verify(
             server,
             library,
@@ -269,6 +275,7 @@ async def _on_server(
             timeout_s=files.scan_timeout_s,
         )
         outcome.scanned = True
+        outcome.seconds["scan"] = time.monotonic() - step
     outcome.seconds["server"] = time.monotonic() - started
     return library
 
@@ -298,6 +305,7 @@ async def publish_library(
         row = await library_row(services, target)
         try:
             if target.kind == "ai_picks" and target.user is not None:
+                secure_started = time.monotonic()
                 try:
                     outcome.converted_users = await access.secure_before_publish(
                         server,
@@ -309,6 +317,7 @@ async def publish_library(
                 except access.LeakRefused:
                     await _withdraw(services, server, row, target)
                     raise
+                outcome.seconds["secure"] = time.monotonic() - secure_started
                 if outcome.converted_users:
                     progress.log(f"converted to explicit library lists: {', '.join(outcome.converted_users)}")
             stream_url = None

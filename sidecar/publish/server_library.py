@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Sequence
 
 from providers.base import Library, MediaServer
 from providers.errors import MediaServerError, ProviderResponseError
@@ -34,7 +35,7 @@ def _norm(path: str) -> str:
     return path.rstrip("/\\")
 
 
-def find_library(libraries: list[Library], *, known_id: str | None, path: str, name: str) -> Library | None:
+def find_library(libraries: Sequence[Library], *, known_id: str | None, path: str, name: str) -> Library | None:
     by_id = next((lib for lib in libraries if known_id and lib.id == known_id), None)
     if by_id is not None:
         return by_id
@@ -45,11 +46,18 @@ def find_library(libraries: list[Library], *, known_id: str | None, path: str, n
 
 
 async def ensure_library(
-    server: MediaServer, *, name: str, collection_type: str, path: str, known_id: str | None
+    server: MediaServer,
+    *,
+    name: str,
+    collection_type: str,
+    path: str,
+    known_id: str | None,
+    libraries: Sequence[Library] | None = None,
 ) -> tuple[Library, bool]:
     """The server library for ``path`` named ``name``; created (and pinned) when missing. Returns
-    ``(library, created)``."""
-    libraries = await server.list_libraries()
+    ``(library, created)``. ``libraries``: the server's list, when the caller just read it."""
+    if libraries is None:
+        libraries = await server.list_libraries()
     found = find_library(libraries, known_id=known_id, path=path, name=name)
     if found is not None and _norm(path) not in {_norm(loc) for loc in found.locations}:
         raise JobError(
