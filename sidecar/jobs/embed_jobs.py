@@ -10,6 +10,7 @@ from sidecar.jobs.progress import Progress
 from sidecar.jobs.recommend_jobs import queue_recommend_and_publish
 from sidecar.media_types import MediaType
 from sidecar.services import Services
+from sidecar.sync import state
 
 
 async def _run(
@@ -23,8 +24,9 @@ async def _run(
         pricing_model=pricing_model(services.settings),
         retry_failed=retry_failed,
     )
-    if then_recommend and report.embedded:
-        # new or changed items become candidates for everyone; the first picks get refined by the vectors
+    # New or changed items become candidates for everyone, and the first picks get refined by the vectors. Not
+    # before the first sync has finished: it queues the first picks itself, once the histories are in.
+    if then_recommend and report.embedded and await state.has_initial_sync(services.engine):
         await queue_recommend_and_publish(services, [media_type])
     return report.as_dict()
 
