@@ -43,6 +43,9 @@ class _MiniLM:
 
 VARIANTS = {
     "default": Weights(),
+    "session 10": Weights(genre=0.0, session=0.0),  # the defaults before the genre and session terms
+    "no genre": Weights(genre=0.0),
+    "no session": Weights(session=0.0),
     "no novelty": Weights(novelty=0.0),
     "no co-watch": Weights(cowatch=0.0),
     "co-watch 0.25": Weights(cowatch=0.25),

@@ -25,9 +25,20 @@ def ease_fit(interactions: npt.NDArray[np.floating], l2: float) -> tuple[FloatMa
     """EASE weight matrix B (items x items, zero diagonal) for a users x items matrix, and the
     diagonal d of the precision P (with it, P = (I - B) diag(d) can be rebuilt block by block)."""
     x = np.asarray(interactions, dtype=np.float64)
-    gram = x.T @ x
-    gram[np.diag_indices_from(gram)] += l2
-    precision = np.linalg.inv(gram)
+    users, items = x.shape
+    if users < items:
+        # Woodbury: (X^T X + l2 I)^-1 = (I - X^T (l2 I + X X^T)^-1 X) / l2, a users x users inversion
+        # instead of items x items (a household of 8 viewers over a thousand titles, or a community
+        # of hundreds over thousands); the same matrix up to rounding.
+        inner = x @ x.T
+        inner[np.diag_indices_from(inner)] += l2
+        precision = -(x.T @ np.linalg.solve(inner, x))
+        precision[np.diag_indices_from(precision)] += 1.0
+        precision /= l2
+    else:
+        gram = x.T @ x
+        gram[np.diag_indices_from(gram)] += l2
+        precision = np.linalg.inv(gram)
     diagonal = np.diag(precision).copy()
     weights = precision / (-diagonal)
     weights[np.diag_indices_from(weights)] = 0.0
