@@ -25,7 +25,9 @@ cut-off would be exact in time but cost a model build per user. Match percentage
 from later watches) do not change the order and are not computed.
 
 A "play" is a title finished (played, or at least half watched) with a date; titles seen without a date stay
-in the history and are never held out. Copies of one title (same provider id) count as that title.
+in the history and are never held out. Copies of one title (same provider id) count as that title. A series is
+one event (its episodes rolled up, dated by the latest one), so a show finished after the cut is held out whole
+even when its first episodes came before it.
 """
 
 from __future__ import annotations
