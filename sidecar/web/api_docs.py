@@ -38,7 +38,15 @@ async def openapi_json(request: Request) -> Response:
 
 
 ENDPOINTS: list[Endpoint] = [
-    Endpoint("GET", "/api/openapi.json", openapi_json, "This API described in OpenAPI 3.1", "meta", access="public"),
+    Endpoint(
+        "GET",
+        "/api/openapi.json",
+        openapi_json,
+        "This API described in OpenAPI 3.1",
+        "meta",
+        access="public",
+        response=dict[str, Any],
+    ),
 ]
 
 
