@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import io
+import subprocess
+import sys
+
+import numpy as np
 import pytest
 from sqlalchemy import text
 
+from providers.ai.local_model import LocalModel
 from sidecar.ai_factory import get_embedder
 from sidecar.jobs.progress import Progress
 from sidecar.jobs.registry import load_jobs
@@ -39,3 +45,36 @@ async def test_default_settings_embed_with_the_local_model_and_recommend(service
     assert top in space
     similar = await similar_items(services, seeded.items["Dark Cellar"], limit=2)
     assert {s.title for s in similar} == {"Haunted Manor", "Ritual Night"}
+
+
+_TEXTS = [
+    "Alien (1979). Genres: Horror, Science Fiction. A crew is hunted by a creature aboard a spaceship.",
+    "Notting Hill (1999). Genres: Comedy, Romance. A bookshop owner falls for a film star in London.",
+    "Heat (1995). Genres: Crime, Thriller. A detective and a thief circle each other across Los Angeles.",
+    "Spirited Away (2001). Genres: Animation, Fantasy. A girl works in a bathhouse for spirits.",
+]
+
+_EMBED_IN_A_PROCESS_OF_ITS_OWN = """
+import sys
+import numpy as np
+from providers.ai.local import LocalEmbedder
+embedder = LocalEmbedder()
+vectors = embedder.embed_sync(sys.argv[1:])
+assert embedder.child_pid is not None
+embedder.close()
+heavy = sorted({m.split('.')[0] for m in sys.modules} & {'torch', 'transformers', 'sentence_transformers'})
+assert not heavy, heavy
+np.save(sys.stdout.buffer, vectors)
+"""
+
+
+@pytest.mark.model
+def test_the_child_process_gives_the_in_process_model_s_vectors_and_leaves_torch_out_of_the_caller() -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", _EMBED_IN_A_PROCESS_OF_ITS_OWN, *_TEXTS], capture_output=True, check=True, timeout=600
+    )
+    through_child = np.load(io.BytesIO(done.stdout))
+    in_process = LocalModel.load().encode(_TEXTS)
+    assert through_child.shape == in_process.shape == (len(_TEXTS), 384)
+    cosines = np.sum(through_child * in_process, axis=1)
+    assert cosines.min() >= 0.9999, cosines
