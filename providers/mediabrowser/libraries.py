@@ -12,6 +12,8 @@ from providers.errors import ProviderNotFound, ProviderResponseError, ScanTimeou
 from providers.mediabrowser import dto as d
 from providers.mediabrowser.connection import Connection
 
+SCAN_POLL_MAX_S = 0.25
+
 
 class Libraries(Connection):
     async def list_libraries(self) -> list[Library]:
@@ -121,4 +123,6 @@ class Libraries(Connection):
                     server=self.label,
                 )
             await asyncio.sleep(delay)
-            delay = min(delay * 2, 1.0)
+            # Gently growing, capped low: the scan's end is seen within a quarter second of it (a published
+            # library's freshness waits on this), at one cheap library listing per poll.
+            delay = min(delay * 1.5, SCAN_POLL_MAX_S)
