@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import hypothesis
+import pytest
 import schemathesis
 from hypothesis import HealthCheck, Phase
 from schemathesis.checks import not_a_server_error
@@ -21,6 +22,8 @@ from schemathesis.specs.openapi.checks import response_schema_conformance
 
 from sidecar import api_tokens
 from tests.web.conftest import Web
+
+pytestmark = pytest.mark.slow
 
 MAX_EXAMPLES = 4  # per operation and token: about 40 s for ~100 operations on the shared 2-core test machine
 
