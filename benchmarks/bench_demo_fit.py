@@ -45,6 +45,7 @@ VARIANTS = {
     "default": Weights(),
     "session 10": Weights(genre=0.0, session=0.0),  # the defaults before the genre and session terms
     "no genre": Weights(genre=0.0),
+    "people 0.3": Weights(people=0.3),
     "no session": Weights(session=0.0),
     "no novelty": Weights(novelty=0.0),
     "no co-watch": Weights(cowatch=0.0),

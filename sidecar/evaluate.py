@@ -68,11 +68,12 @@ REGIMES = ("community", "household")
 NEW_SUFFIX = "-new"  # the same regime, each fold's users seen as new users (their last 0-3 titles)
 ALL_REGIMES = (*REGIMES, *(r + NEW_SUFFIX for r in REGIMES))
 DEFAULT_FOLDS = 5
-# Marquee's candidate settings for cross-validation, simplest first; the last is the production default.
+# Marquee's candidate settings for cross-validation, simplest first; `Weights()` is the production default.
 MARQUEE_SETTINGS: tuple[tuple[str, Weights], ...] = (
     ("taste+co-watch", Weights(genre=0.0, session=0.0)),
     ("+genre", Weights(session=0.0)),
     ("+genre+session", Weights()),
+    ("+genre+session+people", Weights(people=0.3)),
 )
 
 FloatMatrix = npt.NDArray[np.float32]

@@ -18,7 +18,7 @@ import numpy as np
 
 from sidecar.recommender import PreparedModel, WatchEvent, Weights
 from sidecar.recommender.match import MatchCalibration, normal_scores
-from sidecar.recommender.picks import COWATCH_FULL_CONFIDENCE_USERS, Scored, score_candidates
+from sidecar.recommender.picks import Scored, cowatch_weight_for, score_candidates
 from sidecar.recommender.prepared_model import play_sequence, positive_event
 from sidecar.recommender.session_cowatch import confidence as session_confidence
 
@@ -52,9 +52,8 @@ def _without_own_links(
         positions = np.append(taste.positions, target)
         fixed = float(cowatch.held_out_scores(row, positions, np.append(taste.weights, 0.0))[-1])
         spread = float(raw[candidates].std())
-        confidence = min(1.0, (cowatch.users - 1) / (COWATCH_FULL_CONFIDENCE_USERS - 1))
         if spread >= 1e-12:
-            shift += weights.cowatch * confidence * (fixed - float(raw[target])) / spread
+            shift += cowatch_weight_for(model, taste, weights) * (fixed - float(raw[target])) / spread
     sessions = model.sessions
     if sessions is not None and weights.session > 0:
         linked = sessions.scores(taste.positions, taste.weights, model.size)

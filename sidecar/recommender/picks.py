@@ -21,6 +21,7 @@ from sidecar.recommender.taste import (
     era_match,
     genre_match,
     genre_novelty,
+    people_match,
 )
 from sidecar.recommender.types import Evidence, Pick, ScoreBreakdown, WatchEvent, Weights
 
@@ -148,6 +149,9 @@ def _score(
     if weights.genre > 0:
         genre = genre_match(model, taste.genre_share)
         taste_z = taste_z + weights.genre * _Standardiser.fit(genre, candidates)(genre)
+    if weights.people > 0:
+        shared = people_match(model, taste)
+        taste_z = taste_z + weights.people * _Standardiser.fit(shared, candidates)(shared)
     novelty_raw = 0.7 * genre_novelty(model, taste) + 0.3 * (1.0 - era)
     novelty_scale = _Standardiser.fit(novelty_raw, candidates)
     novelty = novelty_scale(novelty_raw)
@@ -162,8 +166,7 @@ def _score(
         if raw[candidates].any():
             cowatch_scale = _Standardiser.fit(raw.astype(np.float64), candidates)
             cowatch_z = cowatch_scale(raw.astype(np.float64))
-            confidence = min(1.0, (model.cowatch.users - 1) / (COWATCH_FULL_CONFIDENCE_USERS - 1))
-            cowatch_weight = weights.cowatch * confidence
+            cowatch_weight = cowatch_weight_for(model, taste, weights)
             total = total + cowatch_weight * cowatch_z
     if model.sessions is not None and weights.session > 0:
         linked = model.sessions.scores(taste.positions, taste.weights, model.size)
@@ -172,6 +175,17 @@ def _score(
     total_scale = _Standardiser.fit(total, candidates)
 
     return Scored(candidates, taste_z, cowatch_z, quality, novelty, total_scale(total), taste, total_scale.std)
+
+
+def cowatch_weight_for(model: PreparedModel, taste: Taste, weights: Weights) -> float:
+    """The co-watch weight for one user: scaled down on a server of few viewers, and by the share of the
+    user's (weighted) titles anyone else watched, so co-watch from a couple of shared titles cannot
+    outvote a whole history nobody else watched (on a large server the share is about 1)."""
+    if model.cowatch is None:
+        return 0.0
+    confidence = min(1.0, (model.cowatch.users - 1) / (COWATCH_FULL_CONFIDENCE_USERS - 1))
+    shared = float(taste.weights[model.viewers[taste.positions] >= 2].sum())
+    return weights.cowatch * confidence * shared
 
 
 def _weighted_total(weights: Weights, taste_z: FloatArray, quality_z: FloatArray, novelty_z: FloatArray) -> FloatArray:

@@ -25,6 +25,7 @@ BoolArray = npt.NDArray[np.bool_]
 # Bayesian shrinkage of the community rating: `RATING_PRIOR_WEIGHT` pseudo-ratings at the
 # catalogue mean against `1 + log1p(viewers on this server)` observations of the item.
 RATING_PRIOR_WEIGHT = 0.5
+MAX_PEOPLE = 6  # directors/creators first, then the leading cast
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -47,6 +48,8 @@ class PreparedModel:
     viewers: IntArray  # distinct users on this server who watched the item
     cowatch: CowatchModel | None
     sessions: SessionCowatch | None = None  # titles watched close together (over the co-watch vocabulary)
+    people_pairs: tuple[IntArray, IntArray] = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64))
+    people_count: int = 0  # distinct people (directors, cast) over the catalogue
 
     @property
     def size(self) -> int:
@@ -151,6 +154,14 @@ def prepare_model(
     quality = np.where(
         known, (np.nan_to_num(rating) * evidence + mean * RATING_PRIOR_WEIGHT) / (evidence + RATING_PRIOR_WEIGHT), mean
     )
+    person_pos: dict[str, int] = {}
+    pair_items: list[int] = []
+    pair_people: list[int] = []
+    for pos, item in enumerate(items):
+        for person in dict.fromkeys(item.people[:MAX_PEOPLE]):
+            pair_items.append(pos)
+            pair_people.append(person_pos.setdefault(person, len(person_pos)))
+    people_pairs = (np.array(pair_items, dtype=np.int64), np.array(pair_people, dtype=np.int64))
     cowatch = build_cowatch(user_items, n, max_vocabulary=max_cowatch_items)
     sessions = None if cowatch is None else build_session_cowatch(sequences, cowatch.vocabulary, n)
     return PreparedModel(
@@ -173,4 +184,6 @@ def prepare_model(
         viewers=viewers,
         cowatch=cowatch,
         sessions=sessions,
+        people_pairs=people_pairs,
+        people_count=len(person_pos),
     )

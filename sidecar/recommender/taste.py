@@ -186,3 +186,20 @@ def genre_match(model: PreparedModel, genre_share: FloatArray) -> FloatArray:
         scale = scale[:, None]
     return np.asarray(overlap / scale / np.maximum(norm, 1e-12), dtype=np.float64)
 
+
+def people_match(model: PreparedModel, taste: Taste) -> FloatArray:
+    """How much of the user's weighted history each item shares people with (directors, leading cast).
+
+    Each person carries the summed weight of the user's titles they are in; an item scores the sum
+    over its people, divided by the square root of how many it lists (0 for an item with none known).
+    """
+    item_of, person_of = model.people_pairs
+    if model.people_count == 0:
+        return np.zeros(model.size)
+    mine = np.isin(item_of, taste.positions)
+    weight_of = np.zeros(model.size)
+    weight_of[taste.positions] = taste.weights
+    person_weight = np.bincount(person_of[mine], weights=weight_of[item_of[mine]], minlength=model.people_count)
+    summed = np.bincount(item_of, weights=person_weight[person_of], minlength=model.size)
+    listed = np.bincount(item_of, minlength=model.size)
+    return np.asarray(summed / np.sqrt(np.maximum(listed, 1)), dtype=np.float64)

@@ -56,7 +56,8 @@ class Weights:
     between relevance and distance from the picks already chosen (0 = pure relevance).
     Not in the settings UI (chosen by cross-validation in `marquee evaluate`): `genre`, the share of
     the stated-genre overlap inside the taste match; `session`, titles other viewers watched close
-    to the user's recent ones; `popularity`, how many of the server's viewers watched a title.
+    to the user's recent ones; `popularity`, how many of the server's viewers watched a title; `people`,
+    the share of shared directors and leading cast inside the taste match.
     """
 
     similarity: float = 0.5
@@ -67,6 +68,7 @@ class Weights:
     genre: float = 0.5
     session: float = 0.6
     popularity: float = 0.0
+    people: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
+from sidecar.recommender import Weights
+from sidecar.recommender.picks import cowatch_weight_for
 from sidecar.recommender.session_cowatch import build_session_cowatch
-from sidecar.recommender.taste import genre_match
-from tests.recommender.builders import build, direction, item
+from sidecar.recommender.taste import build_taste, genre_match, people_match
+from tests.recommender.builders import build, direction, item, watched
 
 
 def test_genre_match_is_the_cosine_of_the_items_genres_and_the_users_shares() -> None:
@@ -58,3 +61,33 @@ def test_a_held_out_title_loses_the_links_only_its_own_viewer_gave_it() -> None:
     # 1 keeps the other viewer's link to 0 when my watch of 1 is held out
     held = sessions.held_out_score(mine, 1, np.array([0]), np.array([1.0]))
     assert 0 < held < sessions.scores(np.array([0]), np.array([1.0]), 5)[1]
+
+
+def test_people_match_follows_the_directors_and_cast_of_the_users_titles() -> None:
+    model = build(
+        [
+            (item("seen", people=("Ana Director", "Bo Actor")), direction(0)),
+            (item("same-director", people=("Ana Director", "Cy Actor")), direction(1)),
+            (item("same-both", people=("Ana Director", "Bo Actor")), direction(2)),
+            (item("stranger", people=("Di Actor",)), direction(3)),
+            (item("nobody"), direction(4)),
+        ]
+    )
+    taste = build_taste(model, watched("seen"), 100)
+    assert taste is not None
+    shared = people_match(model, taste)
+    assert shared[2] > shared[1] > shared[3] == shared[4] == 0.0
+
+
+def test_cowatch_weighs_by_the_share_of_the_users_titles_anyone_else_watched() -> None:
+    entries = [(item(f"m{k}"), direction(k % 8)) for k in range(12)]
+    histories = {"a": watched("m0", "m1", "m2", "m3"), "b": watched("m3", "m4"), "c": watched("m5", "m6")}
+    model = build(entries, histories)
+    lonely = build_taste(model, watched("m0", "m1", "m2"), 100)
+    shared = build_taste(model, watched("m3", "m4"), 100)
+    assert lonely is not None and shared is not None
+    assert cowatch_weight_for(model, lonely, Weights()) == 0.0  # nobody else watched m0-m2
+    # 3 viewers: 2/7 of full confidence; of m3 and m4 only m3 has another viewer
+    m3_share = float(shared.weights[shared.positions == model.index["m3"]].sum())
+    assert 0.3 < m3_share < 0.7
+    assert cowatch_weight_for(model, shared, Weights()) == pytest.approx(2 / 7 * m3_share)
