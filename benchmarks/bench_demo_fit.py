@@ -43,8 +43,9 @@ class _MiniLM:
 
 VARIANTS = {
     "default": Weights(),
-    "session 10": Weights(genre=0.0, session=0.0),  # the defaults before the genre and session terms
+    "session 10": Weights(genre=0.0, session=0.0, people=0.0),  # the weights before the new terms
     "no genre": Weights(genre=0.0),
+    "no people": Weights(people=0.0),
     "people 0.3": Weights(people=0.3),
     "no session": Weights(session=0.0),
     "no novelty": Weights(novelty=0.0),

@@ -70,11 +70,12 @@ ALL_REGIMES = (*REGIMES, *(r + NEW_SUFFIX for r in REGIMES))
 DEFAULT_FOLDS = 5
 # Marquee's candidate settings for cross-validation, simplest first; `Weights()` is the production default.
 MARQUEE_SETTINGS: tuple[tuple[str, Weights], ...] = (
-    ("taste+co-watch", Weights(genre=0.0, session=0.0)),
-    ("+genre", Weights(session=0.0)),
-    ("+genre+session", Weights()),
-    ("+genre+session+people", Weights(people=0.3)),
+    ("taste+co-watch", Weights(genre=0.0, session=0.0, people=0.0)),
+    ("+genre", Weights(session=0.0, people=0.0)),
+    ("+genre+session", Weights(people=0.0)),
+    ("+genre+session+people", Weights()),
 )
+DEFAULTS_ROW = "marquee-fixed"  # Marquee with the production defaults on every fold (no choice)
 
 FloatMatrix = npt.NDArray[np.float32]
 
@@ -383,22 +384,28 @@ def new_user_split(ds: Dataset, split: Split, newcomers: Sequence[int]) -> Split
     return Split(history, {u: split.test[u] for u in newcomers})
 
 
+def setting_scores(
+    method: str, regime: str, ds: Dataset, split: Split, x: FloatMatrix, folds: Sequence[Sequence[int]]
+) -> list[dict[int, tuple[float, float]]]:
+    """Every user's (NDCG@10, Recall@20) under each of `method_settings(method, regime)`; in a `-new`
+    regime each fold's users are scored as new users while the other folds keep their histories."""
+    settings = [s for _, s in method_settings(method, regime)]
+    if not regime.endswith(NEW_SUFFIX):
+        return user_scores(method, regime, ds, split, x, settings)
+    per_setting: list[dict[int, tuple[float, float]]] = [{} for _ in settings]
+    for fold in folds:
+        fold_scores = user_scores(method, regime, ds, new_user_split(ds, split, fold), x, settings)
+        for merged, scores in zip(per_setting, fold_scores, strict=True):
+            merged.update(scores)
+    return per_setting
+
+
 def cross_validated_scores(
     method: str, regime: str, ds: Dataset, split: Split, x: FloatMatrix, folds: Sequence[Sequence[int]]
 ) -> FoldScores:
-    """`method` in `regime` (a `-new` regime scores each fold's users as new users), each fold scored
-    with the setting chosen on the other folds."""
-    labelled = method_settings(method, regime)
-    settings = [s for _, s in labelled]
-    if regime.endswith(NEW_SUFFIX):
-        per_setting: list[dict[int, tuple[float, float]]] = [{} for _ in settings]
-        for fold in folds:
-            fold_scores = user_scores(method, regime, ds, new_user_split(ds, split, fold), x, settings)
-            for merged, scores in zip(per_setting, fold_scores, strict=True):
-                merged.update(scores)
-    else:
-        per_setting = user_scores(method, regime, ds, split, x, settings)
-    return cross_validate([label for label, _ in labelled], per_setting, folds)
+    """`method` in `regime`, each fold scored with the setting chosen on the other folds."""
+    labels = [label for label, _ in method_settings(method, regime)]
+    return cross_validate(labels, setting_scores(method, regime, ds, split, x, folds), folds)
 
 
 def run_evaluation(
@@ -430,12 +437,19 @@ def run_evaluation(
     for regime in regimes:
         for method in methods:
             begun = time.monotonic()
-            cv = cross_validated_scores(method, regime, ds, split, x, user_fold)
-            _progress(f"  {regime} {method}: {cv.users} users in {time.monotonic() - begun:.1f}s")
-            rows.append(TableRow(regime, method, cv))
-            results[(regime, method)] = Score(
-                cv.ndcg_mean, cv.recall_mean, cv.users, ndcg_spread=cv.ndcg_spread, recall_spread=cv.recall_spread
-            )
+            labelled = method_settings(method, regime)
+            per_setting = setting_scores(method, regime, ds, split, x, user_fold)
+            named = [(method, cross_validate([label for label, _ in labelled], per_setting, user_fold))]
+            if method == "marquee":
+                # what the product runs, with no choice made on any fold
+                default = next(k for k, (_, w) in enumerate(labelled) if w == Weights())
+                named.append((DEFAULTS_ROW, cross_validate([labelled[default][0]], [per_setting[default]], user_fold)))
+            _progress(f"  {regime} {method}: {len(per_setting[0])} users in {time.monotonic() - begun:.1f}s")
+            for name, cv in named:
+                rows.append(TableRow(regime, name, cv))
+                results[(regime, name)] = Score(
+                    cv.ndcg_mean, cv.recall_mean, cv.users, ndcg_spread=cv.ndcg_spread, recall_spread=cv.recall_spread
+                )
     for line in format_table(rows, folds=folds, users=len(ds.eval_users), seconds=time.monotonic() - started):
         out(line)
     return results

@@ -50,7 +50,7 @@ def format_table(rows: Sequence[TableRow], *, folds: int, users: int, seconds: f
     for regime in dict.fromkeys(r.regime for r in rows):
         in_regime = {r.method: r.scores for r in rows if r.regime == regime}
         ours = in_regime.get("marquee")
-        others = {m: s for m, s in in_regime.items() if m != "marquee"}
+        others = {m: s for m, s in in_regime.items() if not m.startswith("marquee")}
         if ours is None or not others:
             continue
         best = max(others, key=lambda m: others[m].ndcg_mean)

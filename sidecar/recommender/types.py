@@ -68,7 +68,7 @@ class Weights:
     genre: float = 0.5
     session: float = 0.6
     popularity: float = 0.0
-    people: float = 0.0
+    people: float = 0.15
 
 
 @dataclass(frozen=True, slots=True)

@@ -75,7 +75,7 @@ def test_ranking_metrics() -> None:
 
 
 ROW = re.compile(
-    r"^(community|household|community-new|household-new) +(popularity|content-only|ease|marquee) +"
+    r"^(community|household|community-new|household-new) +(popularity|content-only|ease|marquee|marquee-fixed) +"
     r"(\S+) ± (\S+) +(\S+) ± (\S+) +(\d+)  \S"
 )
 
@@ -90,7 +90,7 @@ def test_evaluate_prints_a_cross_validated_row_per_regime_and_method_and_caches_
     assert embedder.texts == 30
     rows = [m for m in map(ROW.match, lines) if m]
     regimes = ("community", "household", "community-new", "household-new")
-    methods = ("popularity", "content-only", "ease", "marquee")
+    methods = ("popularity", "content-only", "ease", "marquee", "marquee-fixed")
     assert [(m.group(1), m.group(2)) for m in rows] == [(r, m) for r in regimes for m in methods]
     assert lines[0].startswith("cross-validated over 3 user folds of 18 users")
     assert lines[-1].startswith("run time ")
