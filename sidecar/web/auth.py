@@ -41,6 +41,7 @@ from sidecar.db.models import AppUser, LoginSession
 from sidecar.services import Services
 from sidecar.settings import Settings
 from sidecar.sync.server import ensure_server
+from sidecar.sync.users import upsert_users
 from sidecar.web.login_limit import LoginFailed, count_attempt, give_back
 from sidecar.web.middleware import BodyTimeout
 
@@ -306,33 +307,16 @@ async def login(services: Services, name: str, password: str, address: str) -> t
         raise LoginFailed(f"Marquee cannot reach the media server as admin: {exc.message}", 503) from exc
     now = datetime.now(UTC)
     session_id = secrets.token_urlsafe(32)
+    # One atomic upsert, as the user sync does: a first login racing the start-up sync (both inserting the
+    # same user) must not fail on the unique key.
+    user_id = (await upsert_users(services, server_id, [remote]))[remote.id]
     async with services.sessions() as session:
-        user = (
-            await session.exec(select(AppUser).where(AppUser.server_id == server_id, AppUser.provider_id == remote.id))
-        ).first()
-        if user is None:
-            user = AppUser(
-                server_id=server_id,
-                provider_id=remote.id,
-                name=remote.name,
-                is_admin=remote.is_admin,
-                is_disabled=remote.is_disabled,
-                enable_all_folders=remote.enable_all_folders,
-            )
-        else:
-            user.name = remote.name
-            user.is_admin = remote.is_admin
-            user.is_disabled = remote.is_disabled
-            user.gone_at = None
-            user.updated_at = now
-        session.add(user)
-        await session.flush()
-        assert user.id is not None
+        user = await session.get_one(AppUser, user_id)
         await session.exec(delete(LoginSession).where(LoginSession.expires_at < now))  # type: ignore[arg-type]
-        session.add(LoginSession(id=session_id, user_id=user.id, created_at=now, expires_at=now + SESSION_TTL))
+        session.add(LoginSession(id=session_id, user_id=user_id, created_at=now, expires_at=now + SESSION_TTL))
         await session.commit()
         current = CurrentUser(
-            id=user.id,
+            id=user_id,
             name=user.name,
             is_admin=user.is_admin,
             provider_id=user.provider_id,

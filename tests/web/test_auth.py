@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import update
@@ -26,6 +27,21 @@ async def test_login_creates_user_and_session(web: Web) -> None:
     assert [(u.name, u.provider_id, u.is_admin) for u in users] == [("alice", web.sim.user("alice").id, False)]
     assert len(sessions) == 1 and sessions[0].user_id == users[0].id
     assert sessions[0].id not in cookie  # the cookie is signed, not the bare id
+
+
+async def test_a_first_login_racing_another_creates_one_user(web: Web) -> None:
+    """A new user's first logins at once (or one racing the start-up user sync) all succeed, with one row."""
+    from sidecar.sync.users import sync_users
+
+    clients = [web.client() for _ in range(4)]
+    results = await asyncio.gather(
+        sync_users(web.services),
+        *(c.post("/api/auth/login", json={"name": "alice", "password": web.password("alice")}) for c in clients),
+    )
+    assert [r.status_code for r in results[1:]] == [200] * 4
+    async with web.services.sessions() as session:
+        alices = (await session.exec(select(AppUser).where(AppUser.name == "alice"))).all()
+    assert len(alices) == 1 and {r.json()["user"]["id"] for r in results[1:]} == {alices[0].id}
 
 
 async def test_admin_flag_comes_from_the_server(web: Web) -> None:
