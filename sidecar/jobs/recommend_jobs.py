@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from arq.jobs import Job, JobStatus
 from sqlalchemy import text
 
 from sidecar.jobs.progress import Progress
@@ -14,7 +15,7 @@ from sidecar.picks_store.inputs import snapshot_cache
 from sidecar.picks_store.refresh import refresh_all_picks, refresh_user_picks
 from sidecar.picks_store.runs import clear_recommendations
 from sidecar.publish.ai_picks import publish_everyone
-from sidecar.services import Services
+from sidecar.services import QUEUE_NAME, Services
 
 
 async def _recommend(
@@ -43,11 +44,20 @@ async def generate_series_recommendations(
 async def queue_recommend_and_publish(services: Services, media_types: Iterable[MediaType]) -> None:
     """Queue every user's picks of these types recomputed, then published: after the first sync (first picks
     from co-watch, popularity and metadata, before any title is embedded) and after each embedding run (the
-    same lists refined by the new vectors). Not under the job's own id, which a run already going would
-    swallow: that run may have read the catalogue before what prompted this one. Full refreshes of one
-    type run one at a time (``refresh_all_picks``), so the newest always lands last."""
+    same lists refined by the new vectors).
+
+    At most one such run waits per type: a request while one is queued rides along with it. A run already
+    going may have read the catalogue before what prompted this request, so then a second one is queued
+    behind it (its own id: arq would refuse the running one's); full refreshes of a type take turns
+    (``refresh_all_picks``) and read the catalogue once their turn comes.
+    """
     for media_type in media_types:
-        await enqueue(services.redis, spec(media_type).recommend_job, publish=True)
+        name = spec(media_type).recommend_job
+        for job_id in (f"{name}:publish", f"{name}:publish-next"):
+            if await enqueue(services.redis, name, job_id=job_id, publish=True) is not None:
+                break
+            if await Job(job_id, services.redis, _queue_name=QUEUE_NAME).status() != JobStatus.in_progress:
+                break  # queued, not started: it will see what prompted this request
 
 
 async def rebuild_recommendations(

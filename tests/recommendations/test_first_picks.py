@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from arq.constants import in_progress_key_prefix
 from sqlalchemy import text
 
 from providers.base import make_media_server
@@ -16,8 +17,9 @@ from providers.simulator.state import Simulator
 from sidecar.commands import _opt_in_to_private_libraries
 from sidecar.jobs.embed_jobs import generate_embeddings
 from sidecar.jobs.progress import Progress
-from sidecar.jobs.recommend_jobs import generate_recommendations
+from sidecar.jobs.recommend_jobs import generate_recommendations, queue_recommend_and_publish
 from sidecar.jobs.sync_jobs import initial_sync_job
+from sidecar.media_types import MediaType
 from sidecar.recommender import ItemFacts, WatchEvent, prepare_model, recommend
 from sidecar.services import QUEUE_NAME, Services
 from tests.embeddings.doubles import HashingEmbedder
@@ -89,3 +91,23 @@ def test_a_title_without_a_vector_keeps_a_neutral_content_match() -> None:
     unembedded = [t for i, t in taste.items() if int(i[1:]) >= 20]
     assert unembedded and all(t == unembedded[0] for t in unembedded)  # identical facts: identical scores
     assert unembedded[0] == 0.5  # the candidates' average content match, era identical for all
+
+
+async def test_one_refresh_and_publish_waits_per_media_type_and_one_more_behind_a_running_one(
+    services: Services,
+) -> None:
+    movies = [MediaType.MOVIES]
+    await queue_recommend_and_publish(services, movies)
+    await queue_recommend_and_publish(services, movies)  # rides along with the one waiting
+    waiting = await services.redis.queued_jobs(queue_name=QUEUE_NAME)
+    assert [(j.function, j.job_id) for j in waiting] == [
+        ("generate-recommendations", "generate-recommendations:publish")
+    ]
+
+    # the worker takes it: off the queue, in progress (what arq does when a job starts)
+    await services.redis.zrem(QUEUE_NAME, "generate-recommendations:publish")
+    await services.redis.set(in_progress_key_prefix + "generate-recommendations:publish", b"1")
+    await queue_recommend_and_publish(services, movies)  # the running one may have read the catalogue already
+    await queue_recommend_and_publish(services, movies)
+    waiting = await services.redis.queued_jobs(queue_name=QUEUE_NAME)
+    assert [j.job_id for j in waiting] == ["generate-recommendations:publish-next"]
