@@ -28,6 +28,32 @@ RATING_PRIOR_WEIGHT = 0.5
 MAX_PEOPLE = 6  # directors/creators first, then the leading cast
 
 
+@dataclass(frozen=True, slots=True)
+class _PeopleIndex:
+    """(item, person) pairs as two CSR indexes: an item's people, and a person's items."""
+
+    people_start: IntArray  # N + 1 offsets into people_of
+    people_of: IntArray
+    items_start: IntArray  # P + 1 offsets into items_of
+    items_of: IntArray
+
+    @property
+    def count(self) -> int:
+        return self.items_start.size - 1
+
+    @classmethod
+    def build(cls, items: IntArray, people: IntArray, n_items: int) -> _PeopleIndex:
+        by_item = np.lexsort((people, items))
+        by_person = np.lexsort((items, people))
+        count = int(people.max()) + 1
+        return cls(
+            np.searchsorted(items[by_item], np.arange(n_items + 1)).astype(np.int64),
+            people[by_item],
+            np.searchsorted(people[by_person], np.arange(count + 1)).astype(np.int64),
+            items[by_person],
+        )
+
+
 @dataclass(frozen=True, slots=True, eq=False)
 class PreparedModel:
     """Everything per-user scoring needs, as read-only arrays indexed by catalogue position."""
@@ -48,8 +74,7 @@ class PreparedModel:
     viewers: IntArray  # distinct users on this server who watched the item
     cowatch: CowatchModel | None
     sessions: SessionCowatch | None = None  # titles watched close together (over the co-watch vocabulary)
-    people_pairs: tuple[IntArray, IntArray] = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64))
-    people_count: int = 0  # distinct people (directors, cast) over the catalogue
+    people: _PeopleIndex | None = None  # who is in what (directors, leading cast), both ways
 
     @property
     def size(self) -> int:
@@ -161,7 +186,6 @@ def prepare_model(
         for person in dict.fromkeys(item.people[:MAX_PEOPLE]):
             pair_items.append(pos)
             pair_people.append(person_pos.setdefault(person, len(person_pos)))
-    people_pairs = (np.array(pair_items, dtype=np.int64), np.array(pair_people, dtype=np.int64))
     cowatch = build_cowatch(user_items, n, max_vocabulary=max_cowatch_items)
     sessions = None if cowatch is None else build_session_cowatch(sequences, cowatch.vocabulary, n)
     return PreparedModel(
@@ -184,6 +208,7 @@ def prepare_model(
         viewers=viewers,
         cowatch=cowatch,
         sessions=sessions,
-        people_pairs=people_pairs,
-        people_count=len(person_pos),
+        people=_PeopleIndex.build(np.array(pair_items, dtype=np.int64), np.array(pair_people, dtype=np.int64), n)
+        if pair_items
+        else None,
     )

@@ -187,19 +187,30 @@ def genre_match(model: PreparedModel, genre_share: FloatArray) -> FloatArray:
     return np.asarray(overlap / scale / np.maximum(norm, 1e-12), dtype=np.float64)
 
 
+def _gather(starts: IntArray, values: IntArray, rows: IntArray) -> tuple[IntArray, IntArray]:
+    """CSR rows `rows` of (`starts`, `values`): the values, and which of `rows` each came from."""
+    lo, hi = starts[rows], starts[rows + 1]
+    counts = hi - lo
+    owner = np.repeat(np.arange(rows.size), counts)
+    offsets = np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts)
+    return values[lo[owner] + offsets], owner
+
+
 def people_match(model: PreparedModel, taste: Taste) -> FloatArray:
     """How much of the user's weighted history each item shares people with (directors, leading cast).
 
     Each person carries the summed weight of the user's titles they are in; an item scores the sum
     over its people, divided by the square root of how many it lists (0 for an item with none known).
+    Only the items of the user's people are touched, so it costs the same on any catalogue size.
     """
-    item_of, person_of = model.people_pairs
-    if model.people_count == 0:
-        return np.zeros(model.size)
-    mine = np.isin(item_of, taste.positions)
-    weight_of = np.zeros(model.size)
-    weight_of[taste.positions] = taste.weights
-    person_weight = np.bincount(person_of[mine], weights=weight_of[item_of[mine]], minlength=model.people_count)
-    summed = np.bincount(item_of, weights=person_weight[person_of], minlength=model.size)
-    listed = np.bincount(item_of, minlength=model.size)
-    return np.asarray(summed / np.sqrt(np.maximum(listed, 1)), dtype=np.float64)
+    out = np.zeros(model.size)
+    index = model.people
+    if index is None:
+        return out
+    people, title = _gather(index.people_start, index.people_of, taste.positions)
+    person_weight = np.bincount(people, weights=taste.weights[title], minlength=index.count)
+    mine = np.flatnonzero(person_weight)
+    items, person = _gather(index.items_start, index.items_of, mine)
+    np.add.at(out, items, person_weight[mine[person]])
+    listed = np.diff(index.people_start).astype(np.float64)
+    return np.asarray(out / np.sqrt(np.maximum(listed, 1.0)), dtype=np.float64)
