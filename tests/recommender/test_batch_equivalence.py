@@ -14,7 +14,9 @@ from sidecar.picks_store import refresh
 from sidecar.picks_store.config import load_config
 from sidecar.picks_store.inputs import snapshot_for
 from sidecar.picks_store.match_calibration import match_calibration
-from sidecar.recommender import Pick, prepare_model, recommend, recommend_many
+from sidecar.recommender import Pick, Weights, prepare_model, recommend, recommend_many
+from sidecar.recommender.match import MatchCalibration, MatchScale
+from sidecar.recommender.picks import _rank, score_candidates
 from sidecar.services import Services
 
 
@@ -44,7 +46,7 @@ async def test_every_stored_list_of_the_all_users_job_is_the_one_user_list(
     services: Services, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     build_server(services.database_url.replace("postgresql+psycopg://", "postgresql://", 1), 1_500, 70, 16, seed=3)
-    services.embedder = _ModelName()
+    services.embedder = _ModelName()  # type: ignore[assignment]  # only its name is read
     monkeypatch.setattr(refresh, "BATCH_CHUNK", 16)  # several chunks, each stored in its own transaction
     summary = await refresh.refresh_all_picks(services, MediaType.MOVIES, Progress.detached())
     assert (summary["users"], summary["failed"]) == (70, 0)
@@ -76,3 +78,18 @@ async def test_every_stored_list_of_the_all_users_job_is_the_one_user_list(
             match=calibration,
         )
         assert listed == [(int(p.item_id), p.rank, p.match_percent) for p in alone], user_id
+
+
+def test_the_match_scale_from_the_shortlist_places_picks_as_the_scale_of_every_candidate() -> None:
+    """`_rank` keeps only the shortlist's scores (the rest as -inf) instead of sorting every candidate: for any
+    score a pick can have, the match % must be the one the full scale gives."""
+    items, vectors, histories = synthetic_server(n_items=2_000, n_users=12, dim=32, seed=8)
+    model = prepare_model(items, vectors, histories)
+    calibration = MatchCalibration(separation=1.4, watches=30)
+    for user in [*sorted(histories)[:6], "new user"]:
+        scored = score_candidates(model, histories.get(user, []), weights=Weights())
+        ranked = _rank(scored, 30, calibration)
+        full = MatchScale.fit(scored.relevance[scored.candidates], calibration, cold_start=scored.profile is None)
+        shortlisted = ranked.relevance.tolist()
+        assert ranked.scale.percents(shortlisted) == full.percents(shortlisted), user
+        assert ranked.scale.percents(shortlisted[::7]) == full.percents(shortlisted[::7]), user
