@@ -43,7 +43,8 @@ class _MiniLM:
 
 VARIANTS = {
     "default": Weights(),
-    "session 10": Weights(genre=0.0, session=0.0, people=0.0),  # the weights before the new terms
+    # the weights before the new terms (co-watch by shared share, not a weight, stays on)
+    "session 10": Weights(genre=0.0, session=0.0, people=0.0),
     "no genre": Weights(genre=0.0),
     "no people": Weights(people=0.0),
     "people 0.3": Weights(people=0.3),

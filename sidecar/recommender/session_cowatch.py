@@ -108,8 +108,9 @@ def build_session_cowatch(sequences: Sequence[IntArray], vocabulary: IntArray, n
     slot_of = np.full(n_items, -1, dtype=np.int64)
     slot_of[vocabulary] = np.arange(vocabulary.size)
     size = vocabulary.size
-    strength = np.zeros((size, size), dtype=np.float64)
-    support = np.zeros((size, size), dtype=np.float64)
+    # float32 accumulators: two vocabulary-square matrices are the peak memory of a model build
+    strength = np.zeros((size, size), dtype=np.float32)
+    support = np.zeros((size, size), dtype=np.float32)
     viewers = np.zeros(size)
     for sequence in sequences:
         slots = slot_of[np.asarray(sequence, dtype=np.int64)]
@@ -139,7 +140,7 @@ def build_session_cowatch(sequences: Sequence[IntArray], vocabulary: IntArray, n
     return SessionCowatch(
         vocabulary,
         slot_of,
-        strength.astype(np.float32),
+        strength,
         np.minimum(support, np.iinfo(np.uint16).max).astype(np.uint16),
         viewers,
         sum(1 for s in sequences if len(s)),
