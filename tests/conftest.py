@@ -6,6 +6,7 @@ gets its own database. Redis: ``MARQUEE_TEST_REDIS_URL`` or an embedded redis-se
 
 from __future__ import annotations
 
+import fcntl
 import os
 import tempfile
 import uuid
@@ -57,7 +58,11 @@ def pg_url() -> Iterator[str]:
         import pgserver
 
         pgdata = Path(tempfile.gettempdir()) / f"marquee-test-pg-{os.getuid()}"
-        admin = pgserver.get_server(str(pgdata), cleanup_mode="stop").get_uri()
+        # Every pytest process (each xdist worker, other sessions on this machine) shares this server; one at a
+        # time initialises, starts or joins it (pgserver also locks, in a per-user runtime dir, around the same).
+        with open(f"{pgdata}.lock", "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            admin = pgserver.get_server(str(pgdata), cleanup_mode="stop").get_uri()
     name = f"marquee_test_{uuid.uuid4().hex[:10]}"
     with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')

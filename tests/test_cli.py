@@ -182,51 +182,25 @@ def _worker_beats(data: Path) -> bool:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("command", ["serve", "worker"])
-def test_sigterm_stops_cleanly_and_takes_the_embedded_servers_along(data_dir: Path, command: str) -> None:
-    """As ``docker stop`` or systemd would: the process exits 0 and no PostgreSQL or Redis is left running."""
-    import signal
-    import time
-
-    import httpx
-
+def test_sigterm_stops_the_worker_cleanly_and_takes_the_embedded_servers_along(data_dir: Path) -> None:
+    """As ``docker stop`` or systemd would: the process exits 0 and no PostgreSQL or Redis is left running.
+    (``marquee serve`` once up: test_serve_starts_on_a_multi_mb_redis_aof and the kill -9 test stop it so.)"""
     from tests.servers import free_port
 
     data = data_dir
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MARQUEE_")} | {
-        "MARQUEE_DATA_DIR": str(data),
-        "MARQUEE_PORT": str(port),
-    }
-    proc = subprocess.Popen([*MARQUEE, command], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = _marquee("worker", data, free_port())
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if command == "serve":
-                try:
-                    if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-            elif (data / "redis" / "redis.sock").exists() and len(_servers_under(data)) >= 2 and _worker_beats(data):
-                break
-            assert proc.poll() is None, proc.communicate()[0]
-            time.sleep(0.2)
-        else:
-            raise AssertionError(f"marquee {command} did not come up")
-        assert _servers_under(data), "the embedded servers should be running"
-        proc.send_signal(signal.SIGTERM)
-        output, _ = proc.communicate(timeout=60)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-    assert proc.returncode == 0, output
-    assert "Traceback" not in output, output
-    for _ in range(50):
-        if not _servers_under(data):
-            break
-        time.sleep(0.2)
-    assert _servers_under(data) == []
+        _wait_for(
+            lambda: (data / "redis" / "redis.sock").exists() and _worker_beats(data) and len(_servers_under(data)) >= 2,
+            proc,
+            60,
+            "the worker's first heartbeat",
+        )
+    except BaseException:
+        proc.kill()
+        raise
+    _stop(proc)
+    _no_servers_left(data)
 
 
 def test_webhook_url_prints_the_demos_secret_when_the_data_dir_has_none(tmp_path: Path) -> None:
@@ -256,8 +230,12 @@ def test_webhook_url_says_when_it_creates_a_secret(tmp_path: Path) -> None:
     assert f"/webhooks/jellyfin?token={token}" in second.stdout
 
 
-def _wait_for(predicate: Callable[[], bool], proc: subprocess.Popen[str], timeout_s: float, what: str) -> None:
-    """Poll ``predicate`` while ``proc`` runs (its output is read at the end, so it never blocks on a pipe)."""
+def _wait_for(
+    predicate: Callable[[], bool], proc: subprocess.Popen[str], timeout_s: float, what: str, every_s: float = 0.05
+) -> None:
+    """Poll ``predicate`` while ``proc`` runs (its output is read at the end, so it never blocks on a pipe); every
+    5 ms for a moment of start-up that passes quickly, every 50 ms for a state that lasts (a probe that scans
+    /proc or opens a connection 200 times a second would take the CPU the starting process needs)."""
     import time
 
     deadline = time.monotonic() + timeout_s
@@ -266,7 +244,7 @@ def _wait_for(predicate: Callable[[], bool], proc: subprocess.Popen[str], timeou
             raise AssertionError(f"marquee exited with {proc.returncode} before {what}: {proc.communicate()[0]}")
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.005)
+        time.sleep(every_s)
 
 
 def _healthy(port: int) -> Callable[[], bool]:
@@ -327,7 +305,7 @@ def test_sigterm_at_any_moment_of_start_up_exits_cleanly(data_dir: Path, command
     }[moment]
     proc = _marquee(command, data, free_port())
     try:
-        _wait_for(reached, proc, 120, moment)
+        _wait_for(reached, proc, 120, moment, every_s=0.005)
     except BaseException:
         proc.kill()
         raise
