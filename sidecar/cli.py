@@ -110,6 +110,10 @@ def cmd_worker(args: argparse.Namespace) -> int:
             except asyncio.CancelledError:
                 log.info("worker stopped")  # arq cancels its main task on SIGTERM/SIGINT
             finally:
+                # arq's close() gathers the job tasks its signal handler cancelled without return_exceptions: one
+                # cancelled while it still fetched its job (before run_job's own except) would end in a traceback.
+                await asyncio.gather(*worker.tasks.values(), return_exceptions=True)
+                worker.tasks.clear()
                 await worker.close()
 
         tune_gc()
