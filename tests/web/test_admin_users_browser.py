@@ -165,7 +165,8 @@ async def test_admin_grants_the_choice_and_names_reach_the_server(synced_web: We
             await _shots(user, "user-settings")
             await _until("alice's library with explanations", lambda: _true(len(plots()) == 5))
             await _until("every NFO explains", lambda: _true(all(p.startswith(WHY_HEADING) for p in plots())))
-            assert "AI Picks - alice" in server_libraries()
+            # Publishing writes the files, then creates the library on the server: a moment apart.
+            await _until("alice's library on the server", lambda: _true("AI Picks - alice" in server_libraries()))
             granted_s = time.monotonic() - started
 
             await user.fill("#movies_library_name", "Alice's Saloon")
