@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -240,9 +241,13 @@ async def test_the_minutely_internal_jobs_record_no_runs(services: Services) -> 
     worker = build_worker({"services": services}, services.redis_url, handle_signals=False, burst=True)
     await enqueue(services.redis, "sweep-webhooks", job_id="sweep-webhooks")
     await enqueue(services.redis, "test-counting", job_id="test-counting", upto=1)
+    started = time.time()
     await asyncio.wait_for(worker.async_run(), timeout=30)
     await worker.close()
-    assert worker.jobs_complete == 3  # the tick at start-up, the sweep and the counting job
+    # The tick at start-up, the sweep and the counting job; the tick is also an arq cron at second 0 of every
+    # minute, so a run that crosses a minute boundary (a slow machine) also ran that tick and the sweep it queued.
+    boundaries = int(time.time() // 60) - int(started // 60)
+    assert 3 <= worker.jobs_complete <= 3 + 2 * boundaries, (worker.jobs_complete, boundaries)
     async with services.sessions() as session:
         runs = (await session.exec(select(JobRun.job_name))).all()
     assert runs == ["test-counting"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from sqlalchemy import text
 from sqlmodel import col, select
 
 from providers.base import MediaServer
@@ -29,6 +30,9 @@ async def ensure_server(services: Services) -> int:
     info = await server.server_info()
     now = datetime.now(UTC)
     async with services.sessions() as session:
+        # First calls at once (a login racing the start-up sync) would each insert a row: one at a time.
+        conn = await session.connection()
+        await conn.execute(text("SELECT pg_advisory_xact_lock(hashtext('marquee-media-server-row'))"))
         rows = (
             await session.exec(
                 select(MediaServerRow).where(
