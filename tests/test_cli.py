@@ -428,3 +428,14 @@ def test_run_job_refuses_unknown_and_internal_jobs_before_starting_anything(name
 
     with pytest.raises(ConfigError, match=re.escape(says)):
         commands.cmd_run_job(argparse.Namespace(name=name))
+
+
+def test_the_cli_starts_without_the_openai_client() -> None:
+    """Every ``marquee`` command builds the whole parser; the OpenAI client (a second of imports) waits until a
+    remote model is actually built."""
+    probe = (
+        "import sys; from sidecar.cli import build_parser; build_parser(); "
+        "print(sorted(m for m in sys.modules if m == 'openai' or m.startswith('torch')))"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60)
+    assert out.stdout.strip() == "[]"

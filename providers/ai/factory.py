@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from providers.ai.embedder import Embedder
 from providers.ai.local import LOCAL_MODEL_NAME, LocalEmbedder
-from providers.ai.openai_compatible import OpenAICompatibleEmbedder
-from providers.ai.writing import OpenAIChatWriter, TemplateWriter, TextGenerator
+from providers.ai.writing import TemplateWriter, TextGenerator
 
 LOCAL_PROVIDERS = frozenset({"", "local", "sentence-transformers"})
 REMOTE_PROVIDERS = frozenset({"openai", "openai-compatible", "ollama", "lmstudio", "vllm"})
@@ -35,6 +34,9 @@ def build_embedder(
     if name in REMOTE_PROVIDERS:
         if not model:
             raise ValueError(f"embedding provider {name!r} needs a model name")
+        # imported here: the OpenAI client takes a second to import, which every CLI start would pay
+        from providers.ai.openai_compatible import OpenAICompatibleEmbedder
+
         return OpenAICompatibleEmbedder(
             model=model, base_url=_remote_url(name, base_url), api_key=api_key, batch_size=batch_size or 128
         )
@@ -55,5 +57,7 @@ def build_text_generator(
     if name in REMOTE_PROVIDERS:
         if not model:
             raise ValueError(f"text provider {name!r} needs a model name")
+        from providers.ai.openai_chat import OpenAIChatWriter
+
         return OpenAIChatWriter(model=model, base_url=_remote_url(name, base_url), api_key=api_key)
     raise ValueError(f"unknown text provider {provider!r}")

@@ -4,8 +4,9 @@ import numpy as np
 import pytest
 
 from providers.ai import AIAuthError, AIBadInput, AIQuotaExceeded, AIRateLimited, build_embedder, build_text_generator
+from providers.ai.openai_chat import OpenAIChatWriter
 from providers.ai.openai_compatible import OpenAICompatibleEmbedder
-from providers.ai.writing import OpenAIChatWriter, PickFacts, TasteFacts
+from providers.ai.writing import PickFacts, TasteFacts
 from tests.ai.fake_openai import BROKE_KEY, GOOD_KEY, FakeState, _vector, fake_openai_app
 from tests.servers import serve
 
