@@ -89,20 +89,46 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 # --- run-job ----------------------------------------------------------------------------------------
 
 
+async def _start_or_join(services: Services, name: str, kwargs: dict[str, Any], timeout_s: float) -> datetime:
+    """Enqueue job ``name`` under its own name, or join the run already queued or running; returns the earliest
+    start time of the run to follow.
+
+    A run that has written its end to ``job_run`` still holds arq's job key for a moment while arq tidies up;
+    asking then is neither "joined" nor "new". Wait that moment out instead of following a run that has ended
+    (and waiting for a start that never comes)."""
+    from arq.jobs import Job, JobStatus
+
+    from sidecar.jobs.queue import enqueue
+    from sidecar.services import QUEUE_NAME
+
+    deadline = time.monotonic() + timeout_s
+    while True:
+        since = datetime.now(UTC) - timedelta(seconds=1)
+        if await enqueue(services.redis, name, job_id=name, **kwargs) is not None:
+            return since
+        status = await Job(name, services.redis, _queue_name=QUEUE_NAME).status()
+        if status in (JobStatus.queued, JobStatus.deferred):
+            return since  # its run starts after now
+        if status == JobStatus.in_progress:
+            async with services.sessions() as session:
+                running = (
+                    await session.exec(
+                        select(JobRun.started_at).where(JobRun.job_name == name, JobRun.status == "running")
+                    )
+                ).all()
+            if running:
+                return min(running)
+        # in progress without a running row (starting, or ended and being tidied up), or just gone: ask again
+        if time.monotonic() > deadline:
+            raise JobError(f"{name} could neither be queued nor joined within {timeout_s:.0f}s")
+        await asyncio.sleep(0.1)
+
+
 async def run_and_wait(
     services: Services, name: str, *, timeout_s: float = 3600, out: Any = print, **kwargs: Any
 ) -> JobRun:
     """Enqueue job ``name`` (or join the one already queued under its name) and follow it to the end."""
-    from sidecar.jobs.queue import enqueue
-
-    since = datetime.now(UTC) - timedelta(seconds=1)
-    # A whole job is queued under its own name everywhere, so this joins a run already queued or running.
-    if await enqueue(services.redis, name, job_id=name, **kwargs) is None:
-        async with services.sessions() as session:
-            running = (
-                await session.exec(select(JobRun.started_at).where(JobRun.job_name == name, JobRun.status == "running"))
-            ).all()
-        since = min([since, *running])
+    since = await _start_or_join(services, name, kwargs, timeout_s=60)
     deadline = time.monotonic() + timeout_s
     shown = ""
     while time.monotonic() < deadline:

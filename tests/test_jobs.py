@@ -268,3 +268,35 @@ def test_the_job_list_is_explicit_and_complete() -> None:
     } == set(names)  # fmt: skip
     internal = {spec.name for spec in JOBS if not spec.manual}
     assert internal == {"process-webhook-event", "user-follow-up"}
+
+
+async def test_run_and_wait_does_not_follow_a_run_that_has_just_ended(services: Services) -> None:
+    """A run writes its end to job_run a moment before arq drops its job key. Asked in that moment, ``marquee demo``
+    and ``run-job`` once took the ended run's key as "joined" and then waited for a start that never came."""
+    from arq.jobs import Job, JobStatus
+
+    from sidecar.commands import run_and_wait
+    from sidecar.services import QUEUE_NAME
+
+    name = "sync-movie-libraries"
+    now = datetime.now(UTC)
+    async with services.sessions() as session:
+        session.add(JobRun(job_name=name, status="done", started_at=now - timedelta(seconds=20), finished_at=now))
+        await session.commit()
+    # arq still tidying up the run that ended: its job and in-progress keys are still there
+    await services.redis.set(f"arq:job:{name}", b"x")
+    await services.redis.set(f"arq:in-progress:{name}", b"1")
+
+    async def worker_side() -> None:
+        await asyncio.sleep(0.3)
+        await services.redis.delete(f"arq:job:{name}", f"arq:in-progress:{name}")  # arq finishes tidying up
+        while await Job(name, services.redis, _queue_name=QUEUE_NAME).status() != JobStatus.queued:  # noqa: ASYNC110 (state in Redis)
+            await asyncio.sleep(0.02)  # the follower queued a new run: a worker picks it up and runs it
+        async with services.sessions() as session:
+            session.add(JobRun(job_name=name, status="done", finished_at=datetime.now(UTC), message="the new run"))
+            await session.commit()
+
+    side = asyncio.create_task(worker_side())
+    run = await run_and_wait(services, name, timeout_s=10, out=lambda _line: None)
+    await side
+    assert run.message == "the new run"
