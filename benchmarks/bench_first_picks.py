@@ -21,20 +21,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import os
-import socket
 import tempfile
 import time
-from collections.abc import AsyncIterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import uvicorn
 from pydantic import SecretStr
 from sqlalchemy import text
 
+from benchmarks.local_server import free_port, serve
 from benchmarks.word_hash_embedder import WordHashEmbedder
 from providers.simulator.catalog import synthetic_catalog
 from providers.simulator.serve import serve_simulator
@@ -47,27 +44,6 @@ from sidecar.services import Services
 from sidecar.settings import Settings
 
 TIMEOUT_S = 3600.0
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@contextlib.asynccontextmanager
-async def _serve(app: Any, port: int) -> AsyncIterator[None]:
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        if task.done():
-            task.result()
-        await asyncio.sleep(0.05)
-    try:
-        yield
-    finally:
-        server.should_exit = True
-        await task
 
 
 async def _use_word_hash_embedder(services: Services) -> None:
@@ -122,7 +98,7 @@ async def _refined(services: Services, media_types: list[str]) -> bool:
 
 async def run(args: argparse.Namespace) -> None:
     tmp = Path(tempfile.mkdtemp(prefix="marquee-first-picks-"))
-    settings = Settings(_env_file=None, data_dir=tmp, port=_free_port(), log_level="WARNING")  # type: ignore[call-arg]
+    settings = Settings(_env_file=None, data_dir=tmp, port=free_port(), log_level="WARNING")  # type: ignore[call-arg]
     settings = settings.with_persisted_secrets()
     infra = prepare_infrastructure(settings)
     sim = Simulator(
@@ -150,7 +126,7 @@ async def run(args: argparse.Namespace) -> None:
             )
             hooks = [_use_word_hash_embedder] if embedder == "word-hash" else []
             app = create_app(settings, run_worker=True, startup_hooks=hooks)
-            async with _serve(app, settings.port):
+            async with serve(app, settings.port):
                 services: Services = app.state.services
                 await _opt_in_to_private_libraries(services)  # each AI Picks library private (an admin's choice)
                 started = time.monotonic()
