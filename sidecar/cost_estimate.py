@@ -2,9 +2,11 @@
 
 Embedding: the embedding texts of every live title of the enabled libraries that the chosen model has no
 up-to-date vector for (``sidecar.embeddings.plan_embeddings`` — all of them for a model never used),
-counted in tokens (about four characters each; no tokenizer ships offline) and priced from ``PRICES``.
+counted in tokens and priced from ``PRICES``. OpenAI's embedding models are counted exactly, with their own
+tokenizer (cl100k_base, shipped with Marquee); another endpoint's model with cl100k_base too, said to be an
+estimate; a local model is free and not tokenized (``providers.ai.tokens``).
 Text: one taste profile per enabled user and media type, and one "why we picked this" per pick, with the
-prompt sizes the writer sends (``providers.ai.writing``), for one full recommendation run.
+typical prompt and reply sizes of the writer (``providers.ai.openai_chat``), for one full recommendation run.
 
 ``PRICES`` is the list price table (US$ per million tokens); an admin can change or add models on the
 Models page (``runtime_setting`` key ``prices``). A model not in the table is priced "unknown", a local
@@ -19,7 +21,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import text as sql
 
-from providers.ai.models import estimate_tokens
+from providers.ai.tokens import count_tokens_async
 from sidecar import runtime_settings as rs
 from sidecar.embeddings import plan_embeddings
 from sidecar.errors import InvalidInput
@@ -61,6 +63,10 @@ TASTE_PROMPT_TOKENS = 450
 TASTE_REPLY_TOKENS = 110
 WHY_PROMPT_TOKENS = 330
 WHY_REPLY_TOKENS = 70
+TEXT_TOKENS_METHOD = (
+    f"typical sizes, not counted: {TASTE_PROMPT_TOKENS} + {TASTE_REPLY_TOKENS} tokens a taste profile,"
+    f" {WHY_PROMPT_TOKENS} + {WHY_REPLY_TOKENS} an explanation (prompt + reply)"
+)
 
 
 def price_table(overrides: PriceOverrides) -> dict[str, Price]:
@@ -112,6 +118,8 @@ class EmbeddingEstimate:
     titles: int  # titles the model would embed now
     catalogue: int  # live titles of the enabled libraries
     tokens: int
+    tokens_exact: bool  # counted with the model's own tokenizer
+    tokens_method: str  # how, in words: "tokens counted with the model's tokenizer, cl100k_base"
     usd: float | None  # None: free (local) or no price known
     price_known: bool
 
@@ -126,6 +134,7 @@ class TextEstimate:
     picks_per_run: int
     tokens_in: int
     tokens_out: int
+    tokens_method: str  # the writer's typical sizes, not counted
     usd: float | None
     price_known: bool
 
@@ -147,8 +156,9 @@ async def estimate_embedding(services: Services, name: str, model: str, table: d
         plan = await plan_embeddings(services, name, media_type, retry_failed=True)
         catalogue += plan.considered
         texts.extend(p.text for p in plan.pending)
-    tokens = estimate_tokens(texts)
     local = name.startswith("local:")
+    counted = await count_tokens_async(texts, None if local else model)
+    tokens = counted.tokens
     price = None if local else price_of(table, model)
     return EmbeddingEstimate(
         model=name,
@@ -156,6 +166,8 @@ async def estimate_embedding(services: Services, name: str, model: str, table: d
         titles=len(texts),
         catalogue=catalogue,
         tokens=tokens,
+        tokens_exact=counted.exact,
+        tokens_method=counted.method,
         usd=None if local else _cost(price, tokens),
         price_known=local or price is not None,
     )
@@ -186,6 +198,7 @@ async def estimate_text(services: Services, model: str | None, table: dict[str, 
         picks_per_run=picks,
         tokens_in=tokens_in if model else 0,
         tokens_out=tokens_out if model else 0,
+        tokens_method=TEXT_TOKENS_METHOD,
         usd=_cost(price, tokens_in, tokens_out) if model else None,
         price_known=not model or price is not None,
     )
@@ -210,14 +223,15 @@ def usd_label(usd: float | None) -> str:
 
 
 def embedding_sentence(e: EmbeddingEstimate) -> str:
-    """E.g. "re-embedding 10,829 titles ≈ 2.1 M tokens ≈ $0.04 with text-embedding-3-small"."""
+    """E.g. "re-embedding 10,829 titles = 2,104,566 tokens ≈ $0.04 with text-embedding-3-small (tokens counted …)"."""
     model = e.model.split(":", 1)[1]
     if e.local:
         return f"embedding {e.titles:,} titles with {model} runs on this machine: free."
     if not e.titles:
         return f"every one of the {e.catalogue:,} titles already has a current {model} vector: nothing to pay."
     cost = usd_label(e.usd) if e.price_known else "an unknown price (add it to the price table)"
-    return f"re-embedding {e.titles:,} titles ≈ {tokens_label(e.tokens)} tokens ≈ {cost} with {model}."
+    tokens = f"= {e.tokens:,}" if e.tokens_exact else f"≈ {tokens_label(e.tokens)}"
+    return f"re-embedding {e.titles:,} titles {tokens} tokens ≈ {cost} with {model} ({e.tokens_method})."
 
 
 def text_sentence(t: TextEstimate) -> str:

@@ -27,7 +27,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from providers.ai.embedder import Embedder, FloatMatrix
 from providers.ai.errors import AIBadInput, AIRateLimited
-from providers.ai.models import estimate_cost_usd, estimate_tokens
+from providers.ai.models import estimate_cost_usd
+from providers.ai.tokens import count_tokens_async
 from sidecar.jobs.progress import Progress
 from sidecar.media_types import SPECS, MediaType, spec
 from sidecar.recommender.embedding_text import ItemDescription, embedding_text, text_hash
@@ -338,7 +339,7 @@ async def embed_items(
         plan.skipped_failed,
     )
     total = len(plan.pending)
-    report.estimated_tokens = estimate_tokens([p.text for p in plan.pending])
+    report.estimated_tokens = (await count_tokens_async([p.text for p in plan.pending], pricing_model)).tokens
     if pricing_model is not None:
         report.estimated_cost_usd = estimate_cost_usd(pricing_model, report.estimated_tokens)
     cost = f", estimated cost ${report.estimated_cost_usd:.4f}" if report.estimated_cost_usd is not None else ""

@@ -29,11 +29,6 @@ def known_embedding_model(model: str) -> KnownEmbeddingModel | None:
     return KNOWN_EMBEDDING_MODELS.get(model) or KNOWN_EMBEDDING_MODELS.get(model.split(":", 1)[0])
 
 
-def estimate_tokens(texts: list[str] | tuple[str, ...]) -> int:
-    """A tokenizer-free estimate (about four characters per token for English text)."""
-    return sum(max(1, (len(t) + 3) // 4) for t in texts)
-
-
 def estimate_cost_usd(model: str, tokens: int) -> float | None:
     """Cost of embedding `tokens` tokens with `model`, or None when unknown or free."""
     known = known_embedding_model(model)

@@ -9,6 +9,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from providers.ai.errors import AIRateLimited
+from providers.ai.tokens import cl100k_base
 from sidecar.embeddings import BackoffPolicy, embed_items, embedding_status, hnsw_index_name
 from sidecar.jobs.progress import Progress
 from sidecar.jobs.registry import load_jobs
@@ -153,13 +154,19 @@ async def test_rate_limits_are_waited_out_with_backoff(services: Services, seede
 
 
 async def test_paid_models_get_a_cost_estimate(services: Services, seeded: Seeded) -> None:
+    embedder = HashingEmbedder(8)
     report = await embed_items(
-        services, HashingEmbedder(8), "movies", Progress.detached(), pricing_model="text-embedding-3-large"
+        services, embedder, "movies", Progress.detached(), pricing_model="text-embedding-3-large"
     )
-    assert report.estimated_tokens > 0
+    assert len(embedder.texts_seen) == LIVE_MOVIES
+    # the model's own tokenizer, over exactly the texts sent
+    assert report.estimated_tokens == sum(len(cl100k_base().encode_ordinary(t)) for t in embedder.texts_seen)
     assert report.estimated_cost_usd == pytest.approx(report.estimated_tokens * 0.13 / 1_000_000)
-    free = await embed_items(services, HashingEmbedder(8, name="test:free"), "movies", Progress.detached())
+    free_embedder = HashingEmbedder(8, name="test:free")
+    free = await embed_items(services, free_embedder, "movies", Progress.detached())
     assert free.estimated_cost_usd is None
+    # a free model is not tokenized: about four characters a token
+    assert free.estimated_tokens == sum((len(t) + 3) // 4 for t in free_embedder.texts_seen)
 
 
 async def test_jobs_use_the_process_embedder(services: Services, seeded: Seeded) -> None:

@@ -16,13 +16,16 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from providers.ai.tokens import cl100k_base
 from providers.simulator import Simulator, serve_simulator, synthetic_catalog
 from sidecar import cost_estimate, embedding_switch, live_settings, server_setup
 from sidecar.app import create_app
+from sidecar.embeddings import plan_embeddings
 from sidecar.jobs.embed_jobs import generate_embeddings, generate_series_embeddings
 from sidecar.jobs.progress import Progress
 from sidecar.jobs.recommend_jobs import generate_recommendations
 from sidecar.jobs.sync_jobs import initial_sync_job
+from sidecar.media_types import MEDIA_TYPES
 from sidecar.services import QUEUE_NAME, Services, open_services
 from sidecar.settings import Settings
 from tests.ai.fake_openai import GOOD_KEY, FakeState, fake_openai_app
@@ -283,8 +286,12 @@ async def test_models_test_estimate_save_and_reembed(web: Web, fake_ai: tuple[st
             await conn.execute(text("SELECT count(*) FROM item WHERE kind IN ('Movie', 'Series') AND gone_at IS NULL"))
         ).scalar_one()
     assert live > 0
-    found = re.search(r"re-embedding ([\d,]+) titles ≈ (\d+ k|\d+) tokens ≈ (.+?) with fake-embed", estimate.text)
+    found = re.search(
+        r"re-embedding ([\d,]+) titles ≈ (\d+ k|\d+) tokens ≈ (.+?) with fake-embed \(tokens counted with cl100k_base,",
+        estimate.text,
+    )
     assert found and int(found.group(1).replace(",", "")) == live, estimate.text
+    assert "an estimate" in estimate.text  # fake-embed's own tokenizer is not cl100k_base
     assert "Saving this embedding model starts re-embedding now" in estimate.text
     assert web.services.settings.embedding_provider == "local"  # nothing saved by an estimate
 
@@ -293,10 +300,26 @@ async def test_models_test_estimate_save_and_reembed(web: Web, fake_ai: tuple[st
         await api.get("/api/settings/cost-inputs", params={"provider": "openai", "model": "text-embedding-3-large"})
     ).json()
     assert inputs["embedding"]["titles"] == live and inputs["embedding"]["tokens"] > 0
+    # exact: the tokens of the very texts Marquee would send, with text-embedding-3-large's own tokenizer
+    pending = [
+        p.text
+        for media_type in MEDIA_TYPES
+        for p in (
+            await plan_embeddings(web.services, "openai:text-embedding-3-large", media_type, retry_failed=True)
+        ).pending
+    ]
+    assert len(pending) == live
+    assert inputs["embedding"]["tokens"] == sum(len(cl100k_base().encode_ordinary(t)) for t in pending)
+    assert inputs["embedding"]["tokens_exact"] is True
+    assert inputs["embedding"]["tokens_method"] == "tokens counted with the model's tokenizer, cl100k_base"
+    assert f"titles = {inputs['embedding']['tokens']:,} tokens ≈" in inputs["embedding"]["summary"]
     assert inputs["embedding"]["usd"] == pytest.approx(inputs["embedding"]["tokens"] * 0.13 / 1e6)
     assert found.group(3) == cost_estimate.usd_label(inputs["embedding"]["tokens"] * 0.02 / 1e6)
     local = (await api.get("/api/settings/cost-inputs", params={"provider": "local"})).json()
     assert local["embedding"]["usd"] is None and "free" in local["embedding"]["summary"]
+    assert (
+        local["embedding"]["tokens_exact"] is False and "about four characters" in local["embedding"]["tokens_method"]
+    )
 
     saved = await client.post(
         "/admin/models", data={"csrf_token": csrf, "action": "save", **choice, "api_key": GOOD_KEY}
