@@ -126,6 +126,34 @@ def test_every_template_migration_and_static_file_is_installed(installed: Instal
         assert repo_files, name
 
 
+def test_the_tokenizer_ranks_are_installed_and_count_offline(installed: Installed) -> None:
+    """The cl100k_base ranks ship inside the wheel (package data): the installed copy counts from its own file."""
+    script = (
+        "import json, importlib.resources as r, providers.ai.tokens as t; "
+        "f = r.files('providers.ai.data'); "
+        "print(json.dumps({'ranks': str(f / 'cl100k_base.tiktoken'),"
+        " 'notice': (f / 'cl100k_base.NOTICE.txt').is_file(),"
+        " 'count': t.count_tokens(['hello world'], 'text-embedding-3-small').tokens}))"
+    )
+    env = {**installed.env, "TIKTOKEN_CACHE_DIR": str(installed.cwd / "no-tiktoken-cache")}
+    result = subprocess.run(
+        [str(installed.venv / "bin" / "python"), "-c", script],
+        cwd=installed.cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    found = json.loads(_check(result).stdout)
+    ranks = Path(found["ranks"])
+    assert (
+        ranks.is_relative_to(installed.venv)
+        and ranks.read_bytes() == (REPO / "providers/ai/data/cl100k_base.tiktoken").read_bytes()
+    )
+    assert found["notice"] and found["count"] == 2
+    assert not (installed.cwd / "no-tiktoken-cache").exists()  # nothing fetched or cached by tiktoken
+
+
 def test_migrate_then_serve_login_static_and_healthz(installed: Installed) -> None:
     migrated = _check(installed.run("marquee", "migrate", timeout=180))
     assert "Traceback" not in migrated.stderr
