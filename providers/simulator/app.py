@@ -496,22 +496,17 @@ class SimulatorApp:
         user = ctx.user_for(ctx.params.get("userId") or ctx.arg("userId"), required=True)
         assert user is not None
         visible = ctx.engine.visible_libraries(user)
-        resumable = []
-        for (user_id, _key), data in self.sim.user_data.items():
-            if user_id != user.id or data.position_ticks <= 0 or data.played:
-                continue
-            resumable.append((data.last_played or self.sim.epoch, _key))
-        keys = {key for _, key in resumable}
-        order = {key: when for when, key in resumable}
+        last_played = {
+            key: data.last_played or self.sim.epoch
+            for key, data in self.sim.user_data.of_user(user.id).items()
+            if data.position_ticks > 0 and not data.played
+        }
         items = [
             i
-            for i in self.sim.items.values()
-            if not i.is_folder
-            and i.source_id is None
-            and self.sim.data_key(i) in keys
-            and (i.library_id is None or i.library_id in visible)
+            for i in map(self.sim.items.__getitem__, self.sim.catalogue_index().items_for(last_played))
+            if not i.is_folder and i.source_id is None and (i.library_id is None or i.library_id in visible)
         ]
-        items.sort(key=lambda i: order[self.sim.data_key(i)], reverse=True)
+        items.sort(key=lambda i: last_played[self.sim.data_key(i)], reverse=True)
         return self._page(ctx, [i.id for i in items], user)
 
     async def counts(self, ctx: Ctx) -> Response:
@@ -572,6 +567,7 @@ class SimulatorApp:
             if bad:
                 raise SimError(400, f"The JSON value could not be converted to MetadataField: {bad[0]}")
         apply_item_update(item, body)
+        self.sim.items.mark_changed()  # new provider ids can change the item's user-data key
         self.sim.bump()
         return no_content()
 

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from providers.simulator import playlist_sharing
+from providers.simulator.catalogue_index import FOLDER_PLAYED
 from providers.simulator.model import SimItem, SimUser, SimUserData
 
 if TYPE_CHECKING:
@@ -129,10 +130,6 @@ class ItemQuery:
         )
 
 
-_FOLDER_PLAYED = ("Series", "Season")
-"""Their played state comes from their episodes, not from their own user data."""
-
-
 def _needs_user(query: ItemQuery) -> bool:
     return bool(
         query.is_played is not None
@@ -140,6 +137,10 @@ def _needs_user(query: ItemQuery) -> bool:
         or query.min_date_last_saved_for_user
         or query.filters & {"isplayed", "isunplayed", "isfavorite", "isresumable", "isfavoriteorlikes", "likes"}
     )
+
+
+def _needs_played(query: ItemQuery) -> bool:
+    return query.is_played is not None or bool(query.filters & {"isplayed", "isunplayed"})
 
 
 def _user_data_matches(query: ItemQuery, data: SimUserData, played: bool) -> bool:
@@ -161,40 +162,42 @@ def _user_data_matches(query: ItemQuery, data: SimUserData, played: bool) -> boo
 
 
 class QueryEngine:
-    def __init__(self, sim: Simulator) -> None:
+    """``indexed=False`` checks every item in scope, the reference the indexed answers are tested against."""
+
+    def __init__(self, sim: Simulator, *, indexed: bool = True) -> None:
         self.sim = sim
+        self.indexed = indexed
         self._cache: OrderedDict[tuple[object, ...], list[str]] = OrderedDict()
         self._cache_version = -1
-        # Which items each user has user data for (built on demand, per state version like the cache).
-        self._with_data: dict[str, set[str]] = {}
-        self._items_by_data_key: dict[str, list[str]] | None = None
 
-    def _items_with_data(self, user_id: str) -> set[str]:
-        """Ids of the items whose user data (shared by data key) this user has a saved entry for."""
-        sim = self.sim
-        if self._items_by_data_key is None:
-            by_key: dict[str, list[str]] = {}
-            for item in sim.items.values():
-                by_key.setdefault(sim.data_key(item), []).append(item.id)
-            self._items_by_data_key = by_key
-        ids = self._with_data.get(user_id)
-        if ids is None:
-            by_key = self._items_by_data_key
-            ids = {i for (uid, key) in sim.user_data if uid == user_id for i in by_key.get(key, ())}
-            self._with_data[user_id] = ids
-        return ids
-
-    def _narrowed(self, candidates: Iterable[SimItem], query: ItemQuery) -> Iterable[SimItem]:
-        """When an item without user data cannot match (played, favourite, saved since…), only the items this
-        user has data for (and series and seasons, played by their episodes) need the full check: the same
-        result as checking every item, without a user-data lookup per item of a large library."""
+    def _user_data_scope(self, query: ItemQuery) -> set[str] | None:
+        """When an item without user data cannot match (played, favourite, saved since…), the ids of the only
+        items that can: those whose data this user has (saved since the date, if one is asked for), and
+        series and seasons, played by their episodes. ``None`` when the query is not narrowed that way."""
         user = query.user
         if user is None or query.ids is not None or not _needs_user(query):
-            return candidates
-        if _user_data_matches(query, SimUserData(last_saved=self.sim.epoch), False):
-            return candidates
-        with_data = self._items_with_data(user.id)
-        return [i for i in candidates if i.id in with_data or i.type in _FOLDER_PLAYED]
+            return None
+        no_data = SimUserData(last_saved=self.sim.epoch)
+        if _user_data_matches(query, no_data, False):
+            return None
+        store, index = self.sim.user_data, self.sim.catalogue_index()
+        since = query.min_date_last_saved_for_user
+        keys = store.saved_since(user.id, since) if since else store.of_user(user.id).keys()
+        scope = {i for key in keys for i in index.by_key.get(key, ())}
+        types = query.include_types
+        if _user_data_matches(query, no_data, True) and (not types or types & {"series", "season"}):
+            scope.update(index.folders)
+        return scope
+
+    def _scoped_candidates(self, query: ItemQuery) -> Iterable[SimItem]:
+        scope = self._user_data_scope(query) if self.indexed else None
+        if scope is None:
+            return self._candidates(query)
+        sim = self.sim
+        if query.parent_id is None and query.recursive:  # the whole catalogue: no need to visit it
+            position = sim.catalogue_index().position
+            return [sim.items[i] for i in sorted(scope, key=position.__getitem__)]
+        return [i for i in self._candidates(query) if i.id in scope]
 
     def visible_libraries(self, user: SimUser | None) -> set[str]:
         sim = self.sim
@@ -268,7 +271,7 @@ class QueryEngine:
                 return False
             data = sim.get_user_data(user.id, item)
             played = data.played
-            if item.type in _FOLDER_PLAYED:
+            if item.type in FOLDER_PLAYED and _needs_played(query):
                 watched, total = sim.folder_counts(user.id, item)
                 played = total > 0 and watched == total
             return _user_data_matches(query, data, played)
@@ -306,7 +309,9 @@ class QueryEngine:
                 rng = random.Random(sim.version_counter)
                 return lambda i: rng.random()
             if name == "seriessortname":
-                return lambda i: sim.items[i.series_id].sort_name if i.series_id in sim.items else i.sort_name
+                return lambda i: (
+                    sim.items[i.series_id].sort_name if i.series_id and i.series_id in sim.items else i.sort_name
+                )
             if name == "officialrating":
                 return lambda i: i.official_rating or ""
             if name == "isfolder":
@@ -340,8 +345,6 @@ class QueryEngine:
     def run(self, query: ItemQuery) -> list[str]:
         if self._cache_version != self.sim.version_counter:
             self._cache.clear()
-            self._with_data.clear()
-            self._items_by_data_key = None
             self._cache_version = self.sim.version_counter
         key = query.cache_key()
         cached = self._cache.get(key)
@@ -349,7 +352,7 @@ class QueryEngine:
             self._cache.move_to_end(key)
             return cached
         visible = self.visible_libraries(query.user)
-        matched = [i for i in self._narrowed(self._candidates(query), query) if self._matches(i, query, visible)]
+        matched = [i for i in self._scoped_candidates(query) if self._matches(i, query, visible)]
         default_sort = query.parent_id is None or self.sim.items.get(query.parent_id, SimItem("", "", "")).type not in (
             "BoxSet",
         )

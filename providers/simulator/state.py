@@ -13,13 +13,14 @@ import os
 import random
 import re
 import secrets
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from providers.simulator.catalog import Catalog, CatalogMovie, CatalogSeries, synthetic_catalog
+from providers.simulator.catalogue_index import CatalogueIndex, ItemTable
 from providers.simulator.history import load_ratings, synthetic_movie_history
 from providers.simulator.model import (
     TICKS_PER_SECOND,
@@ -38,6 +39,7 @@ from providers.simulator.model import (
     utcnow,
 )
 from providers.simulator.policies import default_configuration, default_library_options, default_policy
+from providers.simulator.user_data_store import UserDataStore
 from providers.simulator.webhooks import PlaybackKind, WebhookHub
 
 if TYPE_CHECKING:
@@ -125,10 +127,11 @@ class Simulator:
         self.admin_api_key = api_key or secrets.token_hex(16)
         self.rng = random.Random(seed)
 
-        self.items: dict[str, SimItem] = {}
+        self.items = ItemTable()
         self.libraries: dict[str, SimLibrary] = {}
         self.users: dict[str, SimUser] = {}
-        self.user_data: dict[tuple[str, str], SimUserData] = {}
+        self._user_data = UserDataStore()
+        self._catalogue_index: CatalogueIndex | None = None
         self.tokens: dict[str, SimToken] = {}
         self.playlist_entries: dict[str, list[PlaylistEntryState]] = {}
         self.sessions: dict[tuple[str, str], PlaybackSession] = {}
@@ -163,6 +166,22 @@ class Simulator:
 
             self._app = create_app(self)
         return self._app
+
+    @property
+    def user_data(self) -> UserDataStore:
+        """Every user's data by (user id, data key); see ``UserDataStore`` for what keeps its indexes right."""
+        return self._user_data
+
+    @user_data.setter
+    def user_data(self, entries: Mapping[tuple[str, str], SimUserData]) -> None:
+        self._user_data = UserDataStore(entries)
+
+    def catalogue_index(self) -> CatalogueIndex:
+        """Which items share each user-data key (rebuilt after the items change)."""
+        index = self._catalogue_index
+        if index is None or index.changes != self.items.changes:
+            index = self._catalogue_index = CatalogueIndex.build(self, self.items.changes)
+        return index
 
     # --- basics -------------------------------------------------------------------------------------
     def bump(self) -> None:
@@ -202,7 +221,7 @@ class Simulator:
             raise SimError(400, "The last administrator cannot be deleted")
         del self.users[user.id]
         self.tokens = {k: t for k, t in self.tokens.items() if t.user_id != user.id}
-        self.user_data = {k: v for k, v in self.user_data.items() if k[0] != user.id}
+        self.user_data.drop_user(user.id)
         self.sessions = {k: v for k, v in self.sessions.items() if k[0] != user.id}
         self.bump()
         self.webhooks.user_deleted(user)
