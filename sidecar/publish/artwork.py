@@ -1,8 +1,8 @@
 """Turn title plans into files: fetch posters and fanart from the media server, else generate a poster.
 
-Only the titles that changed are materialised, so a republish downloads images for those alone; and as
-a title that only moved in rank is rewritten for its new sort title, images the server named by a tag
-(which changes whenever the image does) are kept in a small in-memory cache between publishes.
+Only the titles that changed are materialised, so a republish downloads images for those alone; images
+the server named by a tag (which changes whenever the image does) are kept in a small in-memory cache
+between publishes, for titles rewritten for a new explanation or sort slot.
 Downloads run concurrently, bounded by ``concurrency``; a failed or missing image never fails a publish.
 """
 
@@ -93,7 +93,7 @@ async def _resolve(server: MediaServer | None, request: ImageRequest, limit: asy
     if fetched is not None:
         ext, data = fetched
         return OutFile(f"{request.stem}.{ext}", data=data)
-    if request.placeholder_rank is not None:
+    if request.placeholder:
         return OutFile(f"{request.stem}.png", data=placeholder_png(request.placeholder_title, request.placeholder_rank))
     return None
 

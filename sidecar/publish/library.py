@@ -3,8 +3,9 @@
 Order matters for privacy and atomicity:
 1. preflight (STRM root writable, symlinks possible) — a bad configuration fails before anything is written;
 2. for AI Picks, make sure nobody but the owner could see the library (``access``), else stop;
-3. plan every title; titles whose hash matches ``published_file`` are reused, the rest written into a new
-   version folder, which is swapped in atomically (``writer``);
+3. plan every title; a title keeps its sort slot where the new order allows (``order``), so titles whose
+   hash matches ``published_file`` are reused, the rest written into a new version folder, which is
+   swapped in atomically (``writer``);
 4. on the server: create the library once (pinned), grant access, scan, check the scan found our titles.
 
 Publishing one library holds a PostgreSQL advisory lock, so a webhook follow-up and a nightly sync never
@@ -16,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -36,11 +37,22 @@ from sidecar.jobs.progress import Progress
 from sidecar.media_types import spec
 from sidecar.publish import access
 from sidecar.publish.artwork import materialise
+from sidecar.publish.naming import title_folder
 from sidecar.publish.options import PUBLISH_FILES, PublishFileSettings
+from sidecar.publish.order import assign_slots
 from sidecar.publish.picks import load_sources
 from sidecar.publish.server_library import ensure_library, refresh_and_verify, remove_library
 from sidecar.publish.sources import RankedSource
-from sidecar.publish.titles import Mode, PlanOptions, StreamUrl, TitlePlan, UnpublishableTitle, plan_title
+from sidecar.publish.titles import (
+    FileSpec,
+    Mode,
+    PlanOptions,
+    StreamUrl,
+    TitlePlan,
+    UnpublishableTitle,
+    media_files,
+    plan_title,
+)
 from sidecar.publish.writer import Fault, LibraryDir, check_symlinks, check_writable, remove_path
 from sidecar.runtime_settings import PUBLISH, PublishSettings, load
 from sidecar.services import Services
@@ -143,27 +155,31 @@ async def save_row(services: Services, row: PublishedLibrary, **changes: object)
         await session.commit()
 
 
-def build_plans(picks: Sequence[RankedSource], options: PlanOptions) -> tuple[list[TitlePlan], list[str]]:
-    """Plans in rank order, renumbered 1..n after leaving out what cannot be published."""
-    plans: list[TitlePlan] = []
-    usable: list[RankedSource] = []
+def build_plans(
+    picks: Sequence[RankedSource], options: PlanOptions, previous_slots: Mapping[str, int] | None = None
+) -> tuple[list[TitlePlan], list[str]]:
+    """Plans in rank order, renumbered 1..n after leaving out what cannot be published; each title keeps
+    its ``previous_slots`` slot (folder -> slot) where the new order allows (``publish.order``)."""
+    usable: list[tuple[RankedSource, str, list[FileSpec]]] = []
     skipped: list[str] = []
     seen: set[str] = set()
     for pick in picks:
+        src = pick.source
         try:
-            plan = plan_title(RankedSource(pick.source, len(plans) + 1, pick.explanation), options)
+            media = media_files(src, options)
         except UnpublishableTitle as exc:
             skipped.append(str(exc))
             continue
-        if plan.folder in seen:
+        folder = title_folder(src.name, src.year, src.provider_id)
+        if folder in seen:
             continue
-        seen.add(plan.folder)
-        plans.append(plan)
-        usable.append(pick)
-    if len(plans) == options.total:
-        return plans, skipped
-    final = PlanOptions(options.mode, len(usable), options.anchor, options.artwork, options.stream_url)
-    plans = [plan_title(RankedSource(p.source, rank, p.explanation), final) for rank, p in enumerate(usable, start=1)]
+        seen.add(folder)
+        usable.append((pick, folder, media))
+    slots = assign_slots([folder for _, folder, _ in usable], previous_slots or {})
+    plans = [
+        plan_title(RankedSource(pick.source, rank, pick.explanation, slot), options, media)
+        for rank, ((pick, _, media), slot) in enumerate(zip(usable, slots, strict=True), start=1)
+    ]
     return plans, skipped
 
 
@@ -174,17 +190,14 @@ async def _publish_files(
     plans: list[TitlePlan],
     outcome: LibraryResult,
     fault: Fault | None,
+    known: Mapping[str, str],
 ) -> Path | None:
-    """Write and swap in the new version; returns the previous version folder, for the caller to remove."""
+    """Write and swap in the new version; returns the previous version folder, for the caller to remove.
+    ``known``: the content hash of each title folder as last published."""
     root = services.settings.resolved_strm_root
     directory = LibraryDir(root, target.folder)
     await asyncio.to_thread(directory.clean_debris)
     current = directory.current()
-    async with services.sessions() as session:
-        known = {
-            f.folder_name: f.content_hash
-            for f in (await session.exec(select(PublishedFile).where(PublishedFile.library_id == row.id))).all()
-        }
     present = {p.name for p in current.iterdir()} if current is not None else set()
     reuse = [p.folder for p in plans if known.get(p.folder) == p.content_hash and p.folder in present]
     reuse_set = set(reuse)
@@ -216,13 +229,20 @@ async def _publish_files(
                     library_id=int(row.id or 0),
                     folder_name=plan.folder,
                     item_id=plan.item_id,
-                    rank=plan.rank,
+                    rank=plan.slot,  # the column orders the titles; the slot does, and must survive
                     content_hash=plan.content_hash,
                     written_at=now,
                 )
             )
         await session.commit()
     return previous
+
+
+async def _published_files(services: Services, row: PublishedLibrary) -> tuple[dict[str, str], dict[str, int]]:
+    """``(content hash, slot)`` by title folder, as last published (the ``rank`` column holds the slot)."""
+    async with services.sessions() as session:
+        rows = (await session.exec(select(PublishedFile).where(PublishedFile.library_id == row.id))).all()
+    return {f.folder_name: f.content_hash for f in rows}, {f.folder_name: f.rank for f in rows}
 
 
 async def _withdraw(services: Services, server: MediaServer, row: PublishedLibrary, target: Target) -> None:
@@ -330,19 +350,14 @@ async def publish_library(
             chosen = [
                 RankedSource(sources[i], rank, why) for rank, (i, why) in enumerate(picks, start=1) if i in sources
             ]
-            options = PlanOptions(
-                mode=target.mode,
-                total=len(chosen),
-                anchor=row.created_at,
-                artwork=files.artwork,
-                stream_url=stream_url,
-            )
-            plans, outcome.skipped = build_plans(chosen, options)
+            options = PlanOptions(mode=target.mode, anchor=row.created_at, artwork=files.artwork, stream_url=stream_url)
+            known, slots = await _published_files(services, row)
+            plans, outcome.skipped = build_plans(chosen, options, slots)
             for reason in outcome.skipped:
                 progress.log(f"{target.name}: left out: {reason}")
             outcome.titles = len(plans)
             outcome.folders = {p.folder: p.item_id for p in plans}
-            previous = await _publish_files(services, row, target, plans, outcome, fault)
+            previous = await _publish_files(services, row, target, plans, outcome, fault, known)
             if row.mode != target.mode:
                 await save_row(services, row, mode=target.mode)
             library = await _on_server(services, server, row, target, outcome, files)

@@ -11,6 +11,7 @@ import re
 import unicodedata
 
 from sidecar.media_types import MediaType, spec
+from sidecar.publish.order import SLOT_DIGITS
 
 _FORBIDDEN = re.compile(r'[<>:"/\\|?*\x00-\x1f\x7f]')
 _SPACES = re.compile(r"\s+")
@@ -41,10 +42,10 @@ def title_folder(name: str, year: int | None, provider_id: str) -> str:
     return f"{title_base(name, year)} [{sanitise(provider_id, max_bytes=64, fallback='x')}]"
 
 
-def sort_title(rank: int, name: str, total: int) -> str:
-    """``01 - Title``: zero-padded so the server's text sort is the rank order."""
-    width = max(2, len(str(total)))
-    return f"{rank:0{width}d} - {name}"
+def sort_title(slot: int, name: str) -> str:
+    """``0491520 - Title``: the title's sort slot (``publish.order``), zero-padded to one width so a text
+    sort and a numeric one (Jellyfin pads digit runs) both give the slot order."""
+    return f"{slot:0{SLOT_DIGITS}d} - {name}"
 
 
 def ai_picks_library_name(prefix: str, user_name: str, custom: str | None, media_type: str = "movies") -> str:

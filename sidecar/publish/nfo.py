@@ -18,9 +18,9 @@ MAX_ACTORS = 20
 UNIQUE_ID_ORDER = {"Movie": ("imdb", "tmdb", "tvdb"), "Series": ("tvdb", "tmdb", "imdb")}
 
 
-def date_added(anchor: datetime, rank: int) -> datetime:
-    """Rank 1 is the newest, so "date added, newest first" is the rank order."""
-    return anchor - timedelta(minutes=rank - 1)
+def date_added(anchor: datetime, slot: int) -> datetime:
+    """The lowest slot is the newest, so "date added, newest first" is the pick order too."""
+    return anchor - timedelta(seconds=slot)
 
 
 def plot_text(overview: str | None, explanation: str | None) -> str:
@@ -44,13 +44,15 @@ def _rating(value: float) -> str:
     return f"{value:.1f}"
 
 
-def build_nfo(pick: RankedSource, *, total: int, anchor: datetime) -> bytes:
-    """``<movie>`` or ``<tvshow>`` for one pick at its rank."""
+def build_nfo(pick: RankedSource, *, anchor: datetime) -> bytes:
+    """``<movie>`` or ``<tvshow>`` for one pick at its slot (its rank when it has none). Nothing else in
+    it depends on the rank, so a title that keeps its slot keeps its bytes."""
     src = pick.source
+    slot = pick.slot if pick.slot is not None else pick.rank
     root = ET.Element("tvshow" if src.kind == "Series" else "movie")
     _add(root, "title", src.name)
     _add(root, "originaltitle", src.original_title or src.name)
-    _add(root, "sorttitle", sort_title(pick.rank, src.name, total))
+    _add(root, "sorttitle", sort_title(slot, src.name))
     _add(root, "year", src.year)
     if src.premiere_date is not None:
         _add(root, "premiered", src.premiere_date.strftime("%Y-%m-%d"))
@@ -92,7 +94,7 @@ def build_nfo(pick: RankedSource, *, total: int, anchor: datetime) -> bytes:
             first = False
     if src.kind == "Series":
         _add(root, "status", src.status)
-    _add(root, "dateadded", date_added(anchor, pick.rank).strftime("%Y-%m-%d %H:%M:%S"))
+    _add(root, "dateadded", date_added(anchor, slot).strftime("%Y-%m-%d %H:%M:%S"))
     _add(root, "lockdata", "true")
     ET.indent(root, space="  ")
     body = ET.tostring(root, encoding="unicode", short_empty_elements=True)

@@ -53,8 +53,10 @@ class TitleSource:
 
 @dataclass(frozen=True)
 class RankedSource:
-    """One title at one rank in a published list; ``explanation`` only when it may be shown."""
+    """One title at one rank in a published list; ``explanation`` only when it may be shown. ``slot`` orders
+    the title on the server (``publish.order``); without one the rank does."""
 
     source: TitleSource
     rank: int
     explanation: str | None = None
+    slot: int | None = None

@@ -41,7 +41,8 @@ class ImageRequest:
     item_provider_id: str
     image_type: str  # Primary | Backdrop
     tag: str | None
-    placeholder_rank: int | None = None  # write a generated poster with this rank when nothing is fetched
+    placeholder: bool = False  # write a generated poster when nothing is fetched
+    placeholder_rank: int | None = None  # drawn on it; only for titles the server has no poster for
     placeholder_title: str = ""
 
 
@@ -61,6 +62,7 @@ class TitlePlan:
     item_id: int
     provider_id: str
     rank: int
+    slot: int  # orders the title on the server (publish.order)
     files: tuple[FileSpec, ...]
     content_hash: str
 
@@ -68,7 +70,6 @@ class TitlePlan:
 @dataclass(frozen=True)
 class PlanOptions:
     mode: Mode
-    total: int
     anchor: datetime
     artwork: bool = True
     stream_url: StreamUrl | None = None  # set only in streaming-URL STRM mode
@@ -151,7 +152,12 @@ def _episode_key(ep: EpisodeSource) -> tuple[int, int]:
 
 
 def _artwork(src: TitleSource, rank: int) -> list[FileSpec]:
-    """A poster always (the server's, else a generated one); fan art when the server has some."""
+    """A poster always (the server's, else a generated one); fan art when the server has some.
+
+    Only a title without the server's poster shows its rank (on the generated one), so only such a title
+    is rewritten when just its rank changes; a generated stand-in for a poster that failed to download
+    has no rank on it."""
+    primary = src.image_tags.get("Primary")
     specs = [
         FileSpec(
             "poster",
@@ -159,8 +165,9 @@ def _artwork(src: TitleSource, rank: int) -> list[FileSpec]:
                 "poster",
                 src.provider_id,
                 "Primary",
-                src.image_tags.get("Primary"),
-                placeholder_rank=rank,
+                primary,
+                placeholder=True,
+                placeholder_rank=None if primary else rank,
                 placeholder_title=src.name,
             ),
         ),
@@ -179,22 +186,34 @@ def content_hash(files: tuple[FileSpec, ...]) -> str:
             "link": spec.link,
             "image": None
             if spec.image is None
-            else [spec.image.image_type, spec.image.tag, spec.image.placeholder_rank, spec.image.placeholder_title],
+            else [
+                spec.image.image_type,
+                spec.image.tag,
+                spec.image.placeholder,
+                spec.image.placeholder_rank,
+                spec.image.placeholder_title,
+            ],
         }
         digest.update(json.dumps(entry, sort_keys=True).encode())
     return digest.hexdigest()
 
 
-def plan_title(pick: RankedSource, options: PlanOptions) -> TitlePlan:
-    """Every file of one title folder. Raises ``UnpublishableTitle`` when the mode cannot be served."""
-    src = pick.source
-    nfo = build_nfo(pick, total=options.total, anchor=options.anchor)
-    files: list[FileSpec]
+def media_files(src: TitleSource, options: PlanOptions) -> list[FileSpec]:
+    """The title's video entries (STRM files or links). Raises ``UnpublishableTitle`` when the mode cannot
+    be served."""
     if src.kind == "Series":
-        files = [FileSpec("tvshow.nfo", data=nfo)]
-        files += _episode_strms(src, options) if options.mode == "strm" else _season_links(src)
-    else:
-        files = [FileSpec("movie.nfo", data=nfo), *_movie_files(src, options)]
+        return _episode_strms(src, options) if options.mode == "strm" else _season_links(src)
+    return _movie_files(src, options)
+
+
+def plan_title(pick: RankedSource, options: PlanOptions, media: list[FileSpec] | None = None) -> TitlePlan:
+    """Every file of one title folder (``media``: its ``media_files``, when already known). Raises
+    ``UnpublishableTitle`` when the mode cannot be served."""
+    src = pick.source
+    if media is None:
+        media = media_files(src, options)
+    nfo = build_nfo(pick, anchor=options.anchor)
+    files = [FileSpec("tvshow.nfo" if src.kind == "Series" else "movie.nfo", data=nfo), *media]
     if options.artwork:
         files += _artwork(src, pick.rank)
     frozen = tuple(files)
@@ -203,6 +222,7 @@ def plan_title(pick: RankedSource, options: PlanOptions) -> TitlePlan:
         item_id=src.item_id,
         provider_id=src.provider_id,
         rank=pick.rank,
+        slot=pick.slot if pick.slot is not None else pick.rank,
         files=frozen,
         content_hash=content_hash(frozen),
     )

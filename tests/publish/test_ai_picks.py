@@ -8,11 +8,11 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
-from sqlmodel import select
+from sqlmodel import select, update
 
 from providers.base import Library
 from sidecar import runtime_settings as rs
-from sidecar.db.models import AppUser, JobRun, PublishedFile, PublishedLibrary
+from sidecar.db.models import AppUser, Item, JobRun, PublishedFile, PublishedLibrary, Recommendation
 from sidecar.errors import JobError
 from sidecar.followup import run_followups
 from sidecar.jobs.progress import Progress
@@ -76,7 +76,7 @@ async def test_each_user_sees_exactly_their_picks_in_rank_order(world: World, se
     assert len(folders) == len(alice_picks)
     first = next(f for f in folders if f.endswith(f"[{alice_picks[0].provider_id}]"))
     nfo = ET.parse(root / first / "movie.nfo").getroot()
-    assert nfo.findtext("sorttitle") == f"1 - {alice_picks[0].name}".rjust(len(alice_picks[0].name) + 5, "0")
+    assert re.fullmatch(rf"\d{{7}} - {re.escape(alice_picks[0].name)}", nfo.findtext("sorttitle") or "")
     assert (nfo.findtext("plot") or "").startswith("Why we picked this: Because you watched things like it. #1")
     strm = next(p for p in (root / first).iterdir() if p.suffix == ".strm")
     assert strm.read_text().strip() == alice_picks[0].path
@@ -166,6 +166,50 @@ async def test_republish_touches_only_changed_titles(world: World, services: Ser
     async with services.sessions() as session:
         rows = (await session.exec(select(PublishedFile).order_by(PublishedFile.rank))).all()  # type: ignore[arg-type]
     assert [r.item_id for r in rows] == [m.id for m in changed]
+
+
+async def set_steady_picks(services: Services, user: AppUser, items: list[Item]) -> None:
+    """Picks whose explanations do not name their rank (``set_picks`` numbers them)."""
+    run_id = await set_picks(services, user, "movies", items)
+    async with services.sessions() as session:
+        await session.exec(  # type: ignore[call-overload]
+            update(Recommendation).where(Recommendation.run_id == run_id).values(explanation="Like what you watch.")
+        )
+        await session.commit()
+
+
+async def test_a_playback_rewrites_only_the_titles_that_changed_and_keeps_the_order(
+    world: World, services: Services
+) -> None:
+    """Alice watched her #3; a new pick enters at #1 and #6 moves up to #2: three titles are written, the
+    others keep their files (same inodes), and the server lists the library in the new pick order."""
+    await allow_conversion(services)
+    alice = world.users["alice"]
+    picks = world.movies[:8]
+    await set_steady_picks(services, alice, picks)
+    first = await publish_for(services, alice, "movies", Progress.detached())
+    assert first is not None and first.written == 8
+    root = services.settings.resolved_strm_root / ai_picks_folder(alice.provider_id, "movies")
+    inodes = {p.name: (p / "movie.nfo").stat().st_ino for p in root.iterdir()}
+
+    after = [world.movies[20], picks[5], picks[0], picks[1], picks[3], picks[4], picks[6], picks[7]]
+    await set_steady_picks(services, alice, after)
+    second = await publish_for(services, alice, "movies", Progress.detached())
+    assert second is not None
+    assert (second.written, second.reused, second.removed) == (2, 6, 1)
+    rewritten = sorted(p.name for p in root.iterdir() if inodes.get(p.name) != (p / "movie.nfo").stat().st_ino)
+    assert len(rewritten) == 2
+    assert all(any(name.endswith(f"[{m.provider_id}]") for m in (world.movies[20], picks[5])) for name in rewritten)
+    lib = await library_named(world, "AI Picks - alice")
+    assert lib is not None
+    assert await library_titles(world.server, lib.id, "Movie", alice.provider_id) == [m.name for m in after]
+    oldest_first = [
+        item.name
+        async for item in world.server.iter_items(
+            ["Movie"], parent_id=lib.id, user_id=alice.provider_id, sort_by=("DateCreated",)
+        )
+    ]
+    assert oldest_first == [m.name for m in after][::-1]  # "date added, newest first" is the pick order
 
 
 @pytest.mark.parametrize("mode", ["strm", "symlink"])

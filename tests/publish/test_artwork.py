@@ -20,7 +20,8 @@ from tests.servers import serve
 
 def _plan(item: str, tag: str | None) -> TitlePlan:
     image = ImageRequest("poster", item, "Primary", tag)
-    return TitlePlan(item, 1, item, 1, (FileSpec("movie.nfo", data=b"<movie/>"), FileSpec("poster", image=image)), "h")
+    files = (FileSpec("movie.nfo", data=b"<movie/>"), FileSpec("poster", image=image))
+    return TitlePlan(item, 1, item, rank=1, slot=1, files=files, content_hash="h")
 
 
 @pytest.fixture(autouse=True)

@@ -71,20 +71,20 @@ def test_names_are_safe_and_unique() -> None:
     assert len(sanitise("é" * 400).encode()) <= 150
     assert title_folder("Heat", 1995, "abc") == "Heat (1995) [abc]"
     assert title_folder("Heat", None, "x/y") == "Heat [x y]"
-    assert sort_title(3, "Heat", 50) == "03 - Heat"
-    assert sort_title(3, "Heat", 150) == "003 - Heat"
+    assert sort_title(3, "Heat") == "0000003 - Heat"
+    assert sort_title(4_980_736, "Heat") == "4980736 - Heat"
     assert ai_picks_library_name("AI Picks", "alice", None) == "AI Picks - alice"
     assert ai_picks_library_name("AI Picks", "alice", None, "series") == "AI Picks - alice (Series)"
     assert ai_picks_library_name("AI Picks", "alice", "  Alice's movies ") == "Alice's movies"
 
 
-def test_nfo_has_rank_sort_title_explanation_and_real_ids() -> None:
-    pick = RankedSource(movie(), rank=2, explanation="You loved Collateral.")
-    root = ET.fromstring(build_nfo(pick, total=12, anchor=ANCHOR))
+def test_nfo_has_slot_sort_title_explanation_and_real_ids() -> None:
+    pick = RankedSource(movie(), rank=2, explanation="You loved Collateral.", slot=60)
+    root = ET.fromstring(build_nfo(pick, anchor=ANCHOR))
     assert root.tag == "movie"
     assert root.findtext("title") == "Heat: The <Director's> Cut?"
     assert root.findtext("originaltitle") == "Heat"
-    assert root.findtext("sorttitle") == "02 - Heat: The <Director's> Cut?"
+    assert root.findtext("sorttitle") == "0000060 - Heat: The <Director's> Cut?"
     assert root.findtext("year") == "1995"
     plot = root.findtext("plot") or ""
     assert plot.startswith("Why we picked this: You loved Collateral.")
@@ -108,20 +108,20 @@ def test_nfo_has_rank_sort_title_explanation_and_real_ids() -> None:
 
 
 def test_nfo_without_explanation_is_just_the_overview() -> None:
-    root = ET.fromstring(build_nfo(RankedSource(movie(), 1, None), total=1, anchor=ANCHOR))
+    root = ET.fromstring(build_nfo(RankedSource(movie(), 1, None), anchor=ANCHOR))
     assert root.findtext("plot") == "A heist in Los Angeles."
 
 
-def test_date_added_sorts_in_rank_order() -> None:
-    dates = [date_added(ANCHOR, rank) for rank in range(1, 60)]
+def test_date_added_sorts_in_slot_order() -> None:
+    dates = [date_added(ANCHOR, slot) for slot in range(1, 10**7, 16_384)]
     assert dates == sorted(dates, reverse=True)
 
 
 def test_tvshow_nfo_prefers_tvdb() -> None:
-    root = ET.fromstring(build_nfo(RankedSource(series(), 1, None), total=3, anchor=ANCHOR))
+    root = ET.fromstring(build_nfo(RankedSource(series(), 1, None), anchor=ANCHOR))
     assert root.tag == "tvshow"
     assert root.find("uniqueid[@default='true']").text == "555"  # type: ignore[union-attr]
-    assert root.findtext("sorttitle") == "01 - Show"
+    assert root.findtext("sorttitle") == "0000001 - Show"
     assert root.findtext("status") == "Ended"
 
 
@@ -130,7 +130,7 @@ def files(plan: object) -> dict[str, object]:
 
 
 def test_strm_movie_plan() -> None:
-    plan = plan_title(RankedSource(movie(), 1), PlanOptions("strm", 5, ANCHOR))
+    plan = plan_title(RankedSource(movie(), 1), PlanOptions("strm", ANCHOR))
     by_rel = files(plan)
     strm = by_rel["Heat The Director's Cut (1995).strm"]
     assert strm.data == b"/media/movies/Heat (1995)/Heat (1995).mkv\n"  # type: ignore[attr-defined]
@@ -139,21 +139,21 @@ def test_strm_movie_plan() -> None:
 
 
 def test_streaming_url_mode_writes_the_url() -> None:
-    options = PlanOptions("strm", 5, ANCHOR, stream_url=lambda pid: f"http://srv/Videos/{pid}/stream?api_key=k")
+    options = PlanOptions("strm", ANCHOR, stream_url=lambda pid: f"http://srv/Videos/{pid}/stream?api_key=k")
     plan = plan_title(RankedSource(movie(path=None), 1), options)
     strm = next(f for f in plan.files if f.rel.endswith(".strm"))
     assert strm.data == b"http://srv/Videos/abc123/stream?api_key=k\n"
 
 
 def test_symlink_movie_plan_links_the_video() -> None:
-    plan = plan_title(RankedSource(movie(), 1), PlanOptions("symlink", 5, ANCHOR, artwork=False))
+    plan = plan_title(RankedSource(movie(), 1), PlanOptions("symlink", ANCHOR, artwork=False))
     by_rel = files(plan)
     assert set(by_rel) == {"movie.nfo", "Heat The Director's Cut (1995).mkv"}
     assert by_rel["Heat The Director's Cut (1995).mkv"].link == "/media/movies/Heat (1995)/Heat (1995).mkv"  # type: ignore[attr-defined]
 
 
 def test_series_plans() -> None:
-    strm = files(plan_title(RankedSource(series(), 1), PlanOptions("strm", 1, ANCHOR, artwork=False)))
+    strm = files(plan_title(RankedSource(series(), 1), PlanOptions("strm", ANCHOR, artwork=False)))
     assert set(strm) == {
         "tvshow.nfo",
         "Season 01/Show S01E01 - Ep 1.strm",
@@ -161,7 +161,7 @@ def test_series_plans() -> None:
         "Season 02/Show S02E01 - Ep 1.strm",
         "Season 02/Show S02E02 - Ep 2.strm",
     }
-    links = files(plan_title(RankedSource(series(), 1), PlanOptions("symlink", 1, ANCHOR, artwork=False)))
+    links = files(plan_title(RankedSource(series(), 1), PlanOptions("symlink", ANCHOR, artwork=False)))
     assert {rel: f.link for rel, f in links.items() if rel != "tvshow.nfo"} == {  # type: ignore[attr-defined]
         "Season 01": "/media/tv/Show (2010)/Season 01",
         "Season 02": "/media/tv/Show (2010)/Season 02",
@@ -170,19 +170,20 @@ def test_series_plans() -> None:
 
 def test_unpublishable_titles_say_why() -> None:
     with pytest.raises(UnpublishableTitle, match="no file path"):
-        plan_title(RankedSource(movie(path=None), 1), PlanOptions("strm", 1, ANCHOR))
+        plan_title(RankedSource(movie(path=None), 1), PlanOptions("strm", ANCHOR))
     with pytest.raises(UnpublishableTitle, match="Windows path"):
-        plan_title(RankedSource(movie(path="D:\\Movies\\Heat.mkv"), 1), PlanOptions("symlink", 1, ANCHOR))
+        plan_title(RankedSource(movie(path="D:\\Movies\\Heat.mkv"), 1), PlanOptions("symlink", ANCHOR))
 
 
 def test_hash_changes_with_what_is_written_only() -> None:
-    options = PlanOptions("strm", 5, ANCHOR)
+    options = PlanOptions("strm", ANCHOR)
     base = plan_title(RankedSource(movie(), 1, "why"), options).content_hash
     assert plan_title(RankedSource(movie(), 1, "why"), options).content_hash == base
-    assert plan_title(RankedSource(movie(), 2, "why"), options).content_hash != base
+    assert plan_title(RankedSource(movie(), 2, "why"), options).content_hash != base  # its slot is its rank
+    assert plan_title(RankedSource(movie(), 1, "why", slot=7), options).content_hash != base
     assert plan_title(RankedSource(movie(), 1, "other"), options).content_hash != base
     assert plan_title(RankedSource(movie(image_tags={"Primary": "new"}), 1, "why"), options).content_hash != base
-    assert plan_title(RankedSource(movie(), 1, "why"), PlanOptions("symlink", 5, ANCHOR)).content_hash != base
+    assert plan_title(RankedSource(movie(), 1, "why"), PlanOptions("symlink", ANCHOR)).content_hash != base
 
 
 def test_placeholder_is_a_png() -> None:
@@ -200,10 +201,39 @@ def test_plans_are_renumbered_when_a_title_cannot_be_published() -> None:
         RankedSource(movie(item_id=2, provider_id="b", name="B", path=None), 2),
         RankedSource(movie(item_id=3, provider_id="c", name="C"), 3),
     ]
-    plans, skipped = build_plans(picks, PlanOptions("strm", 3, ANCHOR, artwork=False))
+    plans, skipped = build_plans(picks, PlanOptions("strm", ANCHOR, artwork=False))
     assert [(p.item_id, p.rank) for p in plans] == [(1, 1), (3, 2)]
     assert len(skipped) == 1 and "B has no file path" in skipped[0]
     nfo = next(f for f in plans[1].files if f.rel == "movie.nfo")
-    assert ET.fromstring(nfo.data or b"").findtext("sorttitle") == "02 - C"
-    full, _ = build_plans(picks[:1], PlanOptions("strm", 1, ANCHOR, artwork=False))
+    assert ET.fromstring(nfo.data or b"").findtext("sorttitle") == f"{plans[1].slot:07d} - C"
+    assert plans[0].slot < plans[1].slot
+    full, _ = build_plans(picks[:1], PlanOptions("strm", ANCHOR, artwork=False))
     assert [(p.item_id, p.rank) for p in full] == [(1, 1)]
+
+
+def test_a_title_that_keeps_its_slot_keeps_its_files_whatever_its_rank() -> None:
+    """A title with the server's poster is the same bytes at rank 1 or rank 9 when its slot stays."""
+    options = PlanOptions("strm", ANCHOR)
+    first = plan_title(RankedSource(movie(), 1, "why", slot=500), options)
+    moved = plan_title(RankedSource(movie(), 9, "why", slot=500), options)
+    assert moved.content_hash == first.content_hash and moved.files == first.files
+    # A generated poster shows the rank, so a title without one is rewritten when its rank changes.
+    bare = movie(image_tags={})
+    assert (
+        plan_title(RankedSource(bare, 1, "why", slot=500), options).content_hash
+        != plan_title(RankedSource(bare, 9, "why", slot=500), options).content_hash
+    )
+
+
+def test_a_new_first_pick_leaves_the_other_plans_unchanged() -> None:
+    from sidecar.publish.library import build_plans
+
+    options = PlanOptions("strm", ANCHOR, artwork=False)
+    titles = [movie(item_id=n, provider_id=f"p{n}", name=f"T{n}") for n in range(1, 8)]
+    before, _ = build_plans([RankedSource(t, rank) for rank, t in enumerate(titles[1:], start=1)], options)
+    slots = {p.folder: p.slot for p in before}
+    after, _ = build_plans([RankedSource(t, rank) for rank, t in enumerate(titles, start=1)], options, slots)
+    assert [p.item_id for p in after] == list(range(1, 8))
+    assert [p.slot for p in after] == sorted(p.slot for p in after)
+    old_hashes = {p.folder: p.content_hash for p in before}
+    assert [p.item_id for p in after if old_hashes.get(p.folder) != p.content_hash] == [1]
