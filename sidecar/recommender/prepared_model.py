@@ -66,6 +66,7 @@ class PreparedModel:
     genre_matrix: FloatMatrix  # N x G, 1 where the item has the genre
     genre_counts: npt.NDArray[np.float32]  # N, number of genres per item
     genre_pairs: tuple[IntArray, IntArray]  # (item, genre) positions of the matrix's ones
+    genre_weights: FloatArray  # the genre matrix as float64, for products with users' genre shares
     years: FloatArray  # NaN when unknown
     quality: FloatArray  # shrunk community rating, 0-10
     duplicate_group: IntArray  # items sharing a provider id share a group
@@ -200,6 +201,7 @@ def prepare_model(
             np.nonzero(genre_matrix)[0].astype(np.int64),
             np.nonzero(genre_matrix)[1].astype(np.int64),
         ),
+        genre_weights=genre_matrix.astype(np.float64),
         years=years,
         quality=quality,
         duplicate_group=_duplicate_groups(items),

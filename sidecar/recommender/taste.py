@@ -145,24 +145,20 @@ def content_match(model: PreparedModel, taste: Taste) -> FloatArray:
     return content_match_many(model, [taste])[0]
 
 
-def era_match(model: PreparedModel, taste: Taste) -> FloatArray:
-    """1 for the user's usual era, falling off with distance in years (0.5 for unknown years)."""
-    if taste.mean_year is None:
-        return np.full(model.size, 0.5)
-    out = np.exp(-np.abs(model.years - taste.mean_year) / ERA_SCALE_YEARS)
+def era_match_many(model: PreparedModel, tastes: Sequence[Taste]) -> FloatArray:
+    """`era_match` of several users, users x catalogue (0.5 throughout for a user without a known year)."""
+    means = np.array([np.nan if t.mean_year is None else t.mean_year for t in tastes], dtype=np.float64)
+    out = np.exp(-np.abs(model.years[None, :] - means[:, None]) / ERA_SCALE_YEARS)
     return np.where(np.isnan(out), 0.5, out)
 
 
-def genre_novelty(model: PreparedModel, taste: Taste) -> FloatArray:
-    """0 when every genre of the item is among the user's most watched, 1 when all are new."""
-    if model.genre_matrix.shape[1] == 0 or taste.genre_share.max() <= 0:
-        return np.full(model.size, 0.5)
-    familiarity = taste.genre_share / taste.genre_share.max()
-    counts = model.genre_counts
-    item_of, genre_of = model.genre_pairs
-    summed = np.bincount(item_of, weights=familiarity[genre_of], minlength=model.size)
-    mean_fam = summed / np.maximum(counts, 1.0)
-    return np.where(counts > 0, 1.0 - mean_fam, 0.5).astype(np.float64)
+def genre_overlap_many(model: PreparedModel, shares: FloatArray) -> FloatArray:
+    """Summed share of each item's genres, users x catalogue, for `shares` users x G."""
+    if model.genre_matrix.shape[1] == 0:
+        return np.zeros((shares.shape[0], model.size))
+    if shares.shape[0] <= SMALL_PRODUCT_COLUMNS:  # single-threaded, as in `content_match_many`
+        return np.asarray(np.einsum("kg,ng->kn", shares, model.genre_weights), dtype=np.float64)
+    return np.asarray(shares @ model.genre_weights.T, dtype=np.float64)
 
 
 def genre_match(model: PreparedModel, genre_share: FloatArray) -> FloatArray:

@@ -16,7 +16,8 @@ from sidecar.picks_store.inputs import snapshot_for
 from sidecar.picks_store.match_calibration import match_calibration
 from sidecar.recommender import Pick, Weights, prepare_model, recommend, recommend_many
 from sidecar.recommender.match import MatchCalibration, MatchScale
-from sidecar.recommender.picks import _rank, score_candidates
+from sidecar.recommender.scoring import score_candidates
+from sidecar.recommender.shortlist import rank as _rank
 from sidecar.services import Services
 
 
