@@ -18,12 +18,14 @@ import numpy as np
 
 from sidecar.recommender import PreparedModel, WatchEvent, Weights
 from sidecar.recommender.match import MatchCalibration, normal_scores
-from sidecar.recommender.picks import Scored, cowatch_weight_for, score_candidates
 from sidecar.recommender.prepared_model import play_sequence, positive_event
+from sidecar.recommender.scoring import Scored, ToScore, cowatch_weight_for, score_block
 from sidecar.recommender.session_cowatch import confidence as session_confidence
+from sidecar.recommender.taste import build_taste
 
 CALIBRATION_USERS = 48
 MIN_TITLES = 3  # a later watch and at least two titles before it
+BLOCK_USERS = 64  # sampled users scored together (see `scoring.score_block`)
 
 
 def sample_users(users: Sequence[str], limit: int = CALIBRATION_USERS) -> list[str]:
@@ -79,7 +81,7 @@ def later_watch_scores(
         for u, h in histories.items()
         if sum(1 for e in h if e.item_id in model.index and positive_event(e)) >= MIN_TITLES
     ]
-    out: list[float] = []
+    held_out: list[tuple[Sequence[WatchEvent], int, ToScore]] = []  # history, target, the earlier history to score
     for user in sample_users(eligible, max_users):
         history = histories[user]
         watched = [e for e in history if e.item_id in model.index and positive_event(e)]
@@ -88,14 +90,19 @@ def later_watch_scores(
         if media_type is not None and model.media_types[int(model.media_type_of[target])] != media_type:
             continue
         earlier = [e for e in history if e.item_id != latest.item_id]
-        scored = score_candidates(model, earlier, weights=weights, recent_limit=recent_limit, media_type=media_type)
-        if scored.profile is None or not scored.candidates[target]:
-            continue
-        pool = np.sort(scored.relevance[scored.candidates])
-        if pool.size < 2:
-            continue
-        value = _without_own_links(model, scored, weights, history, target)
-        out.append(float(normal_scores(pool, np.array([value]))[0]))
+        held_out.append((history, target, ToScore(earlier, build_taste(model, earlier, recent_limit))))
+    out: list[float] = []
+    for start in range(0, len(held_out), BLOCK_USERS):  # the sampled users' taste products together, in blocks
+        block = held_out[start : start + BLOCK_USERS]
+        scores = score_block(model, [one for _, _, one in block], weights=weights, media_type=media_type)
+        for (history, target, _), scored in zip(block, scores, strict=True):
+            if scored.profile is None or not scored.candidates[target]:
+                continue
+            pool = np.sort(scored.relevance[scored.candidates])
+            if pool.size < 2:
+                continue
+            value = _without_own_links(model, scored, weights, history, target)
+            out.append(float(normal_scores(pool, np.array([value]))[0]))
     return out
 
 
