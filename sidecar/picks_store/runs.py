@@ -52,25 +52,28 @@ class RunRecord:
     error: str | None = None
 
 
-# Ids first, so that each pick row names its run without relying on the order of a RETURNING.
-_NEW_RUN_IDS = text("SELECT nextval(pg_get_serial_sequence('recommendation_run', 'id')) FROM generate_series(1, :n)")
-_INSERT_RUNS = text(
-    "INSERT INTO recommendation_run"
-    " (id, user_id, media_type, trigger, status, model, params, candidate_count, error, started_at, finished_at)"
-    " SELECT r.id, r.user_id, r.media_type, r.trigger, r.status, r.model, r.params, r.candidates, r.error,"
-    "  r.started_at, now()"
-    " FROM jsonb_to_recordset(CAST(:runs AS jsonb)) AS r(id int, user_id int, media_type text, trigger text,"
+# The runs and every pick of them in one statement (one round trip however many): each run takes its id from the
+# sequence in a CTE, and each pick finds its run by the run's place in the list (`slot`), not by a RETURNING order.
+_INSERT_RUNS_AND_PICKS = text(
+    "WITH runs AS MATERIALIZED ("
+    " SELECT nextval(pg_get_serial_sequence('recommendation_run', 'id')) AS id, r.*"
+    " FROM jsonb_to_recordset(CAST(:runs AS jsonb)) AS r(slot int, user_id int, media_type text, trigger text,"
     "  status text, model text, params jsonb, candidates int, error text, started_at timestamptz)"
-)
-# every pick of every run in one statement (one round trip instead of one per pick or per run)
-_INSERT_PICKS = text(
-    "INSERT INTO recommendation (run_id, user_id, media_type, item_id, rank, score, match_pct, components,"
+    "), inserted AS ("
+    " INSERT INTO recommendation_run"
+    " (id, user_id, media_type, trigger, status, model, params, candidate_count, error, started_at, finished_at)"
+    " SELECT id, user_id, media_type, trigger, status, model, params, candidates, error, started_at, now() FROM runs"
+    "), picks AS ("
+    " INSERT INTO recommendation (run_id, user_id, media_type, item_id, rank, score, match_pct, components,"
     " genre_analysis, evidence, explanation, explanation_source)"
-    " SELECT p.run_id, p.user_id, p.media_type, p.item_id, p.rank, p.score, p.match_pct, p.components,"
+    " SELECT runs.id, runs.user_id, runs.media_type, p.item_id, p.rank, p.score, p.match_pct, p.components,"
     " p.genre_analysis, p.evidence, p.explanation, p.explanation_source"
-    " FROM jsonb_to_recordset(CAST(:picks AS jsonb)) AS p(run_id int, user_id int, media_type text, item_id int,"
-    " rank int, score float8, match_pct int, components jsonb, genre_analysis jsonb, evidence jsonb,"
-    " explanation text, explanation_source text)"
+    " FROM jsonb_to_recordset(CAST(:picks AS jsonb)) AS p(slot int, item_id int, rank int, score float8,"
+    " match_pct int, components jsonb, genre_analysis jsonb, evidence jsonb, explanation text,"
+    " explanation_source text)"
+    " JOIN runs ON runs.slot = p.slot"
+    ")"
+    " SELECT slot, id FROM runs ORDER BY slot"
 )
 _PRUNE_RUNS = text(
     "DELETE FROM recommendation_run r USING ("
@@ -86,15 +89,14 @@ def to_json(value: Any) -> str:
 
 
 async def store_runs(conn: AsyncConnection, runs: Sequence[RunRecord]) -> list[int]:
-    """Write the runs and their picks in four statements whatever their number (in the caller's
+    """Write the runs and their picks in two statements whatever their number (in the caller's
     transaction); returns their ids, in order. Beyond ``KEEP_RUNS``, older runs of the same users and
     media types go (not after a failed run: the list it did not replace stays)."""
     if not runs:
         return []
-    ids = [int(r[0]) for r in await conn.execute(_NEW_RUN_IDS, {"n": len(runs)})]
     rows = [
         {
-            "id": run_id,
+            "slot": slot,
             "user_id": run.user_id,
             "media_type": run.media_type,
             "trigger": run.trigger,
@@ -105,16 +107,15 @@ async def store_runs(conn: AsyncConnection, runs: Sequence[RunRecord]) -> list[i
             "error": run.error,
             "started_at": run.started_at.isoformat(),
         }
-        for run_id, run in zip(ids, runs, strict=True)
+        for slot, run in enumerate(runs)
     ]
-    await conn.execute(_INSERT_RUNS, {"runs": to_json(rows)})
     picks = [
-        {"run_id": run_id, "user_id": run.user_id, "media_type": run.media_type, **_pick_row(p, e)}
-        for run_id, run in zip(ids, runs, strict=True)
+        {"slot": slot, **_pick_row(p, e)}
+        for slot, run in enumerate(runs)
         for p, e in zip(run.picks, run.explanations, strict=True)
     ]
-    if picks:
-        await conn.execute(_INSERT_PICKS, {"picks": to_json(picks)})
+    result = await conn.execute(_INSERT_RUNS_AND_PICKS, {"runs": to_json(rows), "picks": to_json(picks)})
+    ids = [int(run_id) for _, run_id in sorted(result.all())]
     done = sorted({(run.user_id, run.media_type) for run in runs if not run.error})
     if done:
         users, types = zip(*done, strict=True)

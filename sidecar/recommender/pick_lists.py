@@ -34,13 +34,14 @@ def _evidence(model: PreparedModel, taste: Taste | None, positions: IntArray) ->
     # einsum, not BLAS: tiny products stall on BLAS thread hand-offs when the CPU is busy
     sims = np.einsum("ij,kj->ik", model.vectors[positions], model.vectors[watched])
     nearest = np.argsort(-sims, axis=1, kind="stable")[:, :EVIDENCE_COUNT]  # ties to the earlier title
+    similarity = np.take_along_axis(sims, nearest, axis=1).tolist()  # Python floats: no numpy scalar per value
     items = [model.items[p] for p in watched.tolist()]
     has_vector = model.has_vector[positions].tolist()
     return [
-        tuple(Evidence(items[k].item_id, items[k].title, round(float(row[k]), 4)) for k in ks)
+        tuple(Evidence(items[k].item_id, items[k].title, round(value, 4)) for k, value in zip(ks, values, strict=True))
         if has_vector[slot]
         else ()
-        for slot, (ks, row) in enumerate(zip(nearest.tolist(), sims, strict=True))
+        for slot, (ks, values) in enumerate(zip(nearest.tolist(), similarity, strict=True))
     ]
 
 
