@@ -174,12 +174,16 @@ async def _measure(services: Services, sim: Simulator, playbacks: int, seed: int
     for key in names_seen:
         values = sorted(step[key] for step in steps if key in step)
         p95_step = values[min(len(values) - 1, round(0.95 * (len(values) - 1)))]
+        if key.startswith("#"):  # a count, not a time: titles published and written per playback
+            print(f"  titles {key[1:]:<27} median {statistics.median(values):6.0f}      p95 {p95_step:6.0f}")
+            continue
         print(f"  {key:<34} median {statistics.median(values) * 1000:6.0f} ms   p95 {p95_step * 1000:6.0f} ms")
 
 
 _STAGE_LINE = re.compile(r"^\S+ (\w+): (\d+) ms$")
 _LIBRARY_LINE = re.compile(r"^\S+ .*: \d+ titles, .*\(((?:\w+ \d+ ms(?:, )?)+)\)$")  # a library's summary
 _STEP = re.compile(r"(\w+) (\d+) ms")
+_COUNTS = re.compile(r": (\d+) titles, (\d+) written, ")
 
 
 async def _steps(
@@ -238,6 +242,9 @@ async def _steps(
                     for step, ms in _STEP.findall(match.group(1)):
                         key = f"    publish {step}"
                         out[key] = out.get(key, 0.0) + int(ms) / 1000
+                    if counts := _COUNTS.search(line):
+                        for key, value in zip(("titles", "written"), counts.groups(), strict=True):
+                            out[f"#{key}"] = out.get(f"#{key}", 0.0) + int(value)
     return out
 
 

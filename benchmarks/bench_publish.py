@@ -8,8 +8,12 @@ then on the server the refresh of that library, the wait for its scan and the ch
 Two kinds of change are measured:
 - ``replace``: 5 titles at random ranks are replaced by others (the other 45 keep their rank, so their
   files are reused as hard links);
-- ``insert``: 5 new titles enter at the top, so every other title moves down and all 50 NFO files
-  change (sort title and date added follow the rank).
+- ``insert``: 5 new titles enter at the top, so every other title moves down a rank. Before issue 16
+  that changed all 50 NFO files (sort title and date added followed the rank); with sort slots
+  (``sidecar.publish.order``) the other 45 keep theirs.
+
+Explanations do not name the rank (``set_picks`` numbers them; a real explanation names what you
+watched), so a title's files change only with its sort slot.
 
 The simulator's scan takes ``--scan-s`` (default 0.05 s, its own default); a real server's scan of a
 50-title STRM library takes longer, and that time adds to these figures one for one.
@@ -28,6 +32,7 @@ import time
 from pathlib import Path
 
 from pydantic import SecretStr
+from sqlmodel import col, update
 
 from benchmarks.simulated_world import mirror, set_picks
 from providers.base import make_media_server
@@ -35,7 +40,7 @@ from providers.simulator.catalog import synthetic_catalog
 from providers.simulator.serve import serve_simulator
 from providers.simulator.state import Simulator
 from sidecar import runtime_settings as rs
-from sidecar.db.models import Item
+from sidecar.db.models import AppUser, Item, Recommendation
 from sidecar.embedded_postgres import start_postgres
 from sidecar.embedded_redis import EmbeddedRedis
 from sidecar.jobs.progress import Progress
@@ -70,9 +75,17 @@ def report(label: str, seconds: list[float], written: list[int], phases: dict[st
     print(f"         phases p50 (ms): {parts}")
 
 
+async def steady_picks(services: Services, user: AppUser, items: list[Item]) -> None:
+    run_id = await set_picks(services, user, "movies", items)
+    async with services.sessions() as session:
+        steady = update(Recommendation).where(col(Recommendation.run_id) == run_id)
+        await session.exec(steady.values(explanation="Like what you watch."))
+        await session.commit()
+
+
 async def rounds(
     services: Services,
-    user: int,
+    user: AppUser,
     pool: list[Item],
     titles: int,
     changed: int,
@@ -81,7 +94,7 @@ async def rounds(
     rng: random.Random,
 ) -> None:
     current = rng.sample(pool, titles)
-    await set_picks(services, user, "movies", current)
+    await steady_picks(services, user, current)
     await publish_for(services, user, "movies", Progress.detached())  # the starting library
     seconds: list[float] = []
     written: list[int] = []
@@ -94,7 +107,7 @@ async def rounds(
                 current[rank] = item
         else:
             current = [*fresh, *current[: titles - changed]]
-        await set_picks(services, user, "movies", current)
+        await steady_picks(services, user, current)
         started = time.perf_counter()
         outcome = await publish_for(services, user, "movies", Progress.detached())
         seconds.append(time.perf_counter() - started)

@@ -8,7 +8,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
-from sqlmodel import select, update
+from sqlmodel import col, select, update
 
 from providers.base import Library
 from sidecar import runtime_settings as rs
@@ -172,9 +172,8 @@ async def set_steady_picks(services: Services, user: AppUser, items: list[Item])
     """Picks whose explanations do not name their rank (``set_picks`` numbers them)."""
     run_id = await set_picks(services, user, "movies", items)
     async with services.sessions() as session:
-        await session.exec(  # type: ignore[call-overload]
-            update(Recommendation).where(Recommendation.run_id == run_id).values(explanation="Like what you watch.")
-        )
+        steady = update(Recommendation).where(col(Recommendation.run_id) == run_id)
+        await session.exec(steady.values(explanation="Like what you watch."))
         await session.commit()
 
 
