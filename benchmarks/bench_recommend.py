@@ -18,6 +18,7 @@ def main() -> None:
     parser.add_argument("--items", type=int, default=50_000)
     parser.add_argument("--users", type=int, default=1_000)
     parser.add_argument("--count", type=int, default=50)
+    parser.add_argument("--workers", type=int, default=1, help="blocks of users computed at a time (threads)")
     args = parser.parse_args()
     items, vectors, histories = synthetic_server(args.items, args.users)
     plays = sum(len(h) for h in histories.values())
@@ -30,7 +31,7 @@ def main() -> None:
     print(f"prepare_model (matrix, genres, co-watch over {vocab} titles): {prepared:.2f} s")
 
     started, cpu = time.perf_counter(), time.process_time()
-    for _user, picks in recommend_many(model, histories, count=args.count):
+    for _user, picks in recommend_many(model, histories, count=args.count, workers=args.workers):
         assert len(picks) == args.count
     ranked, ranked_cpu = time.perf_counter() - started, time.process_time() - cpu
     per_user = 1000 * ranked / len(histories)

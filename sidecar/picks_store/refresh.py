@@ -214,6 +214,7 @@ async def enabled_users(services: Services, media_type: MediaType) -> list[int]:
 
 
 BATCH_CHUNK = 64  # users whose picks are computed in one worker-thread hop and stored in one transaction
+COMPUTE_WORKERS = 2  # blocks of users scored at a time (`recommend_many(workers=...)`): one per core of a small box
 
 
 async def refresh_all_picks(
@@ -271,6 +272,7 @@ async def _refresh_all(
             media_type=RECOMMENDER_TYPE[media_type],
             exclude_ids=exclude,
             match=calibration,
+            workers=COMPUTE_WORKERS,
         )
         if snapshot.model is not None
         else iter([(u, []) for u in sorted(histories)])

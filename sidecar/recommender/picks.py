@@ -3,7 +3,10 @@ explain each pick (`pick_lists`). One user and many users go through the same co
 
 from __future__ import annotations
 
+import itertools
+from collections import deque
 from collections.abc import Collection, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 from sidecar.recommender.match import MatchCalibration
 from sidecar.recommender.pick_lists import picks_many
@@ -69,22 +72,46 @@ def recommend_many(
     exclude_ids: Mapping[str, Collection[str]] | None = None,
     batch_users: int = BATCH_USERS,
     match: MatchCalibration | None = None,
+    workers: int = 1,
 ) -> Iterator[tuple[str, list[Pick]]]:
     """`recommend` for many users (the nightly job), yielding `(user, picks)` in sorted user order.
 
     The same picks as calling `recommend` per user (up to float rounding in the last digits of the
     scores): `batch_users` users are scored as one block (`scoring.score_block`: the catalogue-wide
     products for all of them at once) and re-ranked for variety together, several times faster per user.
+    With `workers` > 1 that many blocks are computed at a time in threads (most of the work is numpy, which
+    runs outside the GIL), still yielded in order; each block's memory is held until it is yielded.
     """
     weights = weights or Weights()
     users = sorted(histories)
-    for start in range(0, len(users), batch_users):
-        batch = users[start : start + batch_users]
-        block = [
-            ToScore(histories[u], build_taste(model, histories[u], recent_limit), (exclude_ids or {}).get(u, ()))
-            for u in batch
-        ]
-        ranked = [
-            rank(scored, count, match) for scored in score_block(model, block, weights=weights, media_type=media_type)
-        ]
-        yield from zip(batch, picks_many(model, ranked, weights, count), strict=True)
+    blocks = [users[start : start + batch_users] for start in range(0, len(users), batch_users)]
+
+    def lists(batch: list[str]) -> list[list[Pick]]:
+        scored = score_block(
+            model,
+            [
+                ToScore(histories[u], build_taste(model, histories[u], recent_limit), (exclude_ids or {}).get(u, ()))
+                for u in batch
+            ],
+            weights=weights,
+            media_type=media_type,
+        )
+        return picks_many(model, [rank(one, count, match) for one in scored], weights, count)
+
+    if workers <= 1:
+        for batch in blocks:
+            yield from zip(batch, lists(batch), strict=True)
+        return
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="recommend-block")
+    try:
+        waiting = iter(blocks)
+        ahead = deque((batch, pool.submit(lists, batch)) for batch in itertools.islice(waiting, workers))
+        while ahead:
+            batch, computing = ahead.popleft()
+            done = computing.result()
+            following = next(waiting, None)
+            if following is not None:
+                ahead.append((following, pool.submit(lists, following)))
+            yield from zip(batch, done, strict=True)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)

@@ -89,13 +89,15 @@ def test_a_block_scores_every_user_as_they_score_alone(media_type: str | None) -
         assert (scored.profile is None) == (user in {"empty", "unknown titles only", "one in progress"})
 
 
-@pytest.mark.parametrize("batch_users", [1, 4, 64])
-def test_recommend_many_gives_each_user_their_one_user_picks_in_the_same_order(batch_users: int) -> None:
+@pytest.mark.parametrize(("batch_users", "workers"), [(1, 1), (4, 1), (64, 1), (3, 2)])
+def test_recommend_many_gives_each_user_their_one_user_picks_in_the_same_order(batch_users: int, workers: int) -> None:
     model, histories = _world()
     weights = dataclasses.replace(Weights(), people=0.3)
     exclude = {"u03": ["i1", "i2", "i7"]}
     batched = dict(
-        recommend_many(model, histories, weights=weights, count=20, exclude_ids=exclude, batch_users=batch_users)
+        recommend_many(
+            model, histories, weights=weights, count=20, exclude_ids=exclude, batch_users=batch_users, workers=workers
+        )
     )
     assert sorted(batched) == sorted(histories)
     for user, history in histories.items():
