@@ -10,6 +10,7 @@ output libraries) are skipped.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -114,17 +115,33 @@ async def item_refs(conn: AsyncConnection, server_id: int, provider_ids: Iterabl
 
 async def apply_user_data(conn: AsyncConnection, user_id: int, entries: Sequence[tuple[ItemRef, UserData]]) -> set[int]:
     """Upsert non-empty states, delete empty ones; returns the series ids whose roll-up is now stale."""
+    stale = await apply_users_data(conn, [(user_id, ref, data) for ref, data in entries])
+    return stale.get(user_id, set())
+
+
+_DELETE_WATCH = text(
+    "DELETE FROM watch_state WHERE (user_id, item_id) IN"
+    " (SELECT * FROM unnest(CAST(:users AS integer[]), CAST(:items AS integer[])))"
+)
+
+
+async def apply_users_data(
+    conn: AsyncConnection, entries: Sequence[tuple[int, ItemRef, UserData]]
+) -> dict[int, set[int]]:
+    """``apply_user_data`` for several users' entries in one upsert and one delete; stale series by user."""
     now = datetime.now(UTC)
-    keep = {ref.id: watch_values(user_id, ref, data, now) for ref, data in entries if not is_empty(data)}
-    drop = [ref.id for ref, data in entries if is_empty(data) and ref.id not in keep]
+    keep = {(u, ref.id): watch_values(u, ref, data, now) for u, ref, data in entries if not is_empty(data)}
+    drop = sorted({(u, ref.id) for u, ref, data in entries if is_empty(data)} - keep.keys())
     if keep:
         await conn.execute(_UPSERT_WATCH, {"rows": rows_json(list(keep.values()))})
     if drop:
-        await conn.execute(
-            text("DELETE FROM watch_state WHERE user_id = :u AND item_id = ANY(:ids)"), {"u": user_id, "ids": drop}
-        )
-    stale = {ref.series_id for ref, _ in entries if ref.kind == "Episode" and ref.series_id is not None}
-    stale |= {ref.id for ref, _ in entries if ref.kind == "Series"}
+        await conn.execute(_DELETE_WATCH, {"users": [u for u, _ in drop], "items": [i for _, i in drop]})
+    stale: dict[int, set[int]] = {}
+    for u, ref, _ in entries:
+        if ref.kind == "Episode" and ref.series_id is not None:
+            stale.setdefault(u, set()).add(ref.series_id)
+        elif ref.kind == "Series":
+            stale.setdefault(u, set()).add(ref.id)
     return stale
 
 
@@ -165,71 +182,158 @@ async def _aiter(items: Sequence[ProviderItem]) -> AsyncIterator[ProviderItem]:
         yield item
 
 
-async def sync_user_watch(
-    services: Services, user_id: int, provider_user_id: str, *, full: bool, cursor: datetime | None
-) -> UserSyncResult:
+async def sync_user_watch(services: Services, user_id: int, provider_user_id: str) -> UserSyncResult:
+    """Everything the server holds for one user, and removal of what it no longer reports."""
     server_id = await ensure_server(services)
     server = provider(services)
     started = datetime.now(UTC)
     result = UserSyncResult()
-    if full or cursor is None:
-        seen: set[int] = set()
-        stale: set[int] = set()
-        views = (
-            server.iter_items(WATCHED_KINDS, user_id=provider_user_id, is_played=True),
-            server.iter_items(FAVOURITE_KINDS, user_id=provider_user_id, is_favorite=True),
-            _aiter(await server.resume_items(provider_user_id, limit=RESUME_LIMIT)),
-            # Everything the user ever touched (also a start abandoned early: counted, but neither
-            # played nor resumable); a server that ignores the filter returns everything, still correct.
-            server.iter_items(FAVOURITE_KINDS, user_id=provider_user_id, min_date_last_saved_for_user=EVER),
-        )
-        for view in views:
-            more, series = await _paged(services, server_id, user_id, view, result)
-            seen |= more
-            stale |= series
-        async with services.engine.begin() as conn:
-            removed = (
-                await conn.execute(
-                    text(
-                        "DELETE FROM watch_state ws USING item i WHERE ws.item_id = i.id AND ws.user_id = :u"
-                        " AND NOT (ws.item_id = ANY(:seen)) RETURNING i.id, i.kind, i.series_id"
-                    ),
-                    {"u": user_id, "seen": list(seen)},
-                )
-            ).all()
-            result.removed = len(removed)
-            stale |= {int(r[2]) for r in removed if r[2] is not None}
-            stale |= {int(r[0]) for r in removed if r[1] == "Series"}
-            stale |= {
-                int(r[0])
-                for r in await conn.execute(
-                    text(
-                        "SELECT DISTINCT i.series_id FROM watch_state ws JOIN item i ON i.id = ws.item_id"
-                        " WHERE ws.user_id = :u AND i.series_id IS NOT NULL"
-                    ),
-                    {"u": user_id},
-                )
-            }
-    else:
-        _, stale = await _paged(
-            services,
-            server_id,
-            user_id,
-            server.iter_items(
-                [*WATCHED_KINDS, "Series"],
-                user_id=provider_user_id,
-                min_date_last_saved_for_user=cursor - CURSOR_OVERLAP,
-            ),
-            result,
-        )
+    seen: set[int] = set()
+    stale: set[int] = set()
+    views = (
+        server.iter_items(WATCHED_KINDS, user_id=provider_user_id, is_played=True),
+        server.iter_items(FAVOURITE_KINDS, user_id=provider_user_id, is_favorite=True),
+        _aiter(await server.resume_items(provider_user_id, limit=RESUME_LIMIT)),
+        # Everything the user ever touched (also a start abandoned early: counted, but neither
+        # played nor resumable); a server that ignores the filter returns everything, still correct.
+        server.iter_items(FAVOURITE_KINDS, user_id=provider_user_id, min_date_last_saved_for_user=EVER),
+    )
+    for view in views:
+        more, series = await _paged(services, server_id, user_id, view, result)
+        seen |= more
+        stale |= series
+    async with services.engine.begin() as conn:
+        removed = (
+            await conn.execute(
+                text(
+                    "DELETE FROM watch_state ws USING item i WHERE ws.item_id = i.id AND ws.user_id = :u"
+                    " AND NOT (ws.item_id = ANY(:seen)) RETURNING i.id, i.kind, i.series_id"
+                ),
+                {"u": user_id, "seen": list(seen)},
+            )
+        ).all()
+        result.removed = len(removed)
+        stale |= {int(r[2]) for r in removed if r[2] is not None}
+        stale |= {int(r[0]) for r in removed if r[1] == "Series"}
+        stale |= {
+            int(r[0])
+            for r in await conn.execute(
+                text(
+                    "SELECT DISTINCT i.series_id FROM watch_state ws JOIN item i ON i.id = ws.item_id"
+                    " WHERE ws.user_id = :u AND i.series_id IS NOT NULL"
+                ),
+                {"u": user_id},
+            )
+        }
     async with services.engine.begin() as conn:
         await rollup_series(conn, user_id, stale)
         await conn.execute(text("UPDATE app_user SET watch_synced_at = :t WHERE id = :u"), {"t": started, "u": user_id})
     return result
 
 
+DELTA_READERS = 4
+"""Users whose changes are read from the server at once (their pages are written as they arrive)."""
+
+
+@dataclass(frozen=True)
+class _Page:
+    user_id: int
+    items: Sequence[ProviderItem] = ()
+    last: bool = False  # the user's pages are all read
+
+
+@dataclass(frozen=True)
+class _ReadFailed:
+    error: BaseException
+
+
+async def sync_deltas(
+    services: Services, users: Sequence[tuple[int, str, datetime]], report: Any = None, reported: int = 0
+) -> UserSyncResult:
+    """Each (user id, server user id, cursor)'s items whose user data was saved since the cursor.
+
+    A few users are read from the server at once, and whatever pages are waiting are written together (one
+    transaction, one upsert and one delete for several users): a delta is mostly small pages for many users,
+    and per-user round trips would dominate it. Roll-ups and cursors are written at the end, in one go.
+    """
+    server_id = await ensure_server(services)
+    server = provider(services)
+    started = datetime.now(UTC)
+    result = UserSyncResult()
+    stale: dict[int, set[int]] = {}
+    queue: asyncio.Queue[_Page | _ReadFailed] = asyncio.Queue(maxsize=2 * DELTA_READERS)
+    gate = asyncio.Semaphore(DELTA_READERS)
+
+    async def read(user_id: int, provider_user_id: str, cursor: datetime) -> None:
+        try:
+            async with gate:
+                changed = server.iter_items(
+                    [*WATCHED_KINDS, "Series"],
+                    user_id=provider_user_id,
+                    min_date_last_saved_for_user=cursor - CURSOR_OVERLAP,
+                )
+                async for page in pages(changed, CHUNK):
+                    await queue.put(_Page(user_id, page))
+            await queue.put(_Page(user_id, last=True))
+        except Exception as exc:  # handed to the writer, raised in its frame
+            await queue.put(_ReadFailed(exc))
+
+    readers = [asyncio.create_task(read(*user)) for user in users]
+    try:
+        done = 0
+        while done < len(users):
+            batch = [await queue.get()]
+            while _rows(batch) < CHUNK and not queue.empty():  # and whatever else is waiting, up to a chunk
+                batch.append(queue.get_nowait())
+            got: list[_Page] = []
+            for message in batch:
+                if isinstance(message, _ReadFailed):
+                    raise message.error
+                got.append(message)
+            if _rows(got):
+                async with services.engine.begin() as conn:
+                    for user_id, series in (await _write_pages(conn, server_id, got, result)).items():
+                        stale.setdefault(user_id, set()).update(series)
+            for _ in range(sum(page.last for page in got)):
+                done += 1
+                if report is not None:
+                    await report(reported + done, reported + len(users))
+    finally:
+        for task in readers:
+            task.cancel()
+        await asyncio.gather(*readers, return_exceptions=True)
+    async with services.engine.begin() as conn:
+        for user_id, series in stale.items():
+            await rollup_series(conn, user_id, series)
+        await conn.execute(
+            text("UPDATE app_user SET watch_synced_at = :t WHERE id = ANY(:u)"),
+            {"t": started, "u": [u for u, _, _ in users]},
+        )
+    return result
+
+
+def _rows(batch: Sequence[_Page | _ReadFailed]) -> int:
+    return sum(len(m.items) for m in batch if isinstance(m, _Page))
+
+
+async def _write_pages(
+    conn: AsyncConnection, server_id: int, batch: Sequence[_Page], result: UserSyncResult
+) -> dict[int, set[int]]:
+    refs = await item_refs(conn, server_id, (i.id for page in batch for i in page.items))
+    entries = [
+        (page.user_id, refs[i.id], i.user_data)
+        for page in batch
+        for i in page.items
+        if i.id in refs and i.user_data is not None
+    ]
+    result.items += len(entries)
+    result.skipped += sum(len(page.items) for page in batch) - len(entries)
+    return await apply_users_data(conn, entries)
+
+
 async def sync_watch_history(services: Services, *, full: bool, report: Any = None) -> dict[str, int]:
-    """Every live user's history; ``full`` re-reads everything, otherwise each user's delta."""
+    """Every live user's history; ``full`` re-reads everything, otherwise each user's delta (a user never
+    synced before is read in full)."""
     server_id = await ensure_server(services)
     async with services.engine.connect() as conn:
         users = (
@@ -241,12 +345,18 @@ async def sync_watch_history(services: Services, *, full: bool, report: Any = No
                 {"s": server_id},
             )
         ).all()
+    whole = [(int(u), str(p)) for u, p, cursor in users if full or cursor is None]
+    deltas = [(int(u), str(p), cursor) for u, p, cursor in users if not full and cursor is not None]
     totals = UserSyncResult()
-    for n, (user_id, provider_user_id, cursor) in enumerate(users, start=1):
-        one = await sync_user_watch(services, int(user_id), str(provider_user_id), full=full, cursor=cursor)
+    for n, (user_id, provider_user_id) in enumerate(whole, start=1):
+        one = await sync_user_watch(services, user_id, provider_user_id)
         totals.items += one.items
         totals.skipped += one.skipped
         totals.removed += one.removed
         if report is not None:
             await report(n, len(users))
+    if deltas:
+        one = await sync_deltas(services, deltas, report, reported=len(whole))
+        totals.items += one.items
+        totals.skipped += one.skipped
     return {"users": len(users), "items": totals.items, "skipped": totals.skipped, "removed": totals.removed}
