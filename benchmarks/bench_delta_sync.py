@@ -6,6 +6,10 @@ made without webhooks, and the delta sync (``MinDateLastSavedForUser``) has to f
 
 Run: ``.venv/bin/python -m benchmarks.bench_delta_sync`` (prints items/s for each step, and how much of it
 the in-process simulator took to answer). A 50,000-item catalogue: ``--movies 48486 --series 60``.
+
+The seeded history is dated when it was played, as on a real server, not when the simulator was built: else
+the delta's overlap with the previous sync (``CURSOR_OVERLAP``) would re-read all of it and count it as changes.
+The delta line says how many distinct user items the changes touched; the delta should return just those.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import argparse
 import asyncio
 import os
 import random
+import socket
 import tempfile
 import time
 from pathlib import Path
@@ -23,6 +28,7 @@ from sqlalchemy import text
 
 from benchmarks.server_clock import ServerClock
 from providers.simulator import Simulator, serve_simulator, synthetic_catalog
+from providers.simulator.model import utcnow
 from sidecar.embedded_postgres import start_postgres
 from sidecar.embedded_redis import EmbeddedRedis
 from sidecar.jobs.progress import Progress
@@ -42,8 +48,9 @@ async def run(args: argparse.Namespace, data_dir: Path, database_url: str, redis
         seed_history=True,
         seed=3,
     )
+    date_seeded_history(sim)
     clock = ServerClock.install(sim)
-    async with serve_simulator(sim) as url:
+    async with serve_simulator(sim, port=args.port or free_port()) as url:
         settings = Settings(
             _env_file=None,  # type: ignore[call-arg]
             data_dir=data_dir,
@@ -83,8 +90,10 @@ async def run(args: argparse.Namespace, data_dir: Path, database_url: str, redis
             rng = random.Random(1)
             viewers = [u.name for u in sim.users.values() if u.name != "admin"]
             movie_ids = [i.id for i in sim.items.values() if i.type == "Movie"]
+            touched: set[tuple[str, str]] = set()
             for n in range(args.changes):
                 user, movie = rng.choice(viewers), rng.choice(movie_ids)
+                touched.add((user, movie))
                 if n % 3:
                     sim.mark_played(user, movie, played=n % 2 == 0, notify=False)
                 else:
@@ -107,8 +116,33 @@ async def run(args: argparse.Namespace, data_dir: Path, database_url: str, redis
         delta["items"],
         delta_s,
         delta_server,
-        f"({args.changes} changes, {delta['users']} users)",
+        f"({args.changes} changes to {len(touched)} user items, {delta['users']} users)",
     )
+
+
+def date_seeded_history(sim: Simulator) -> None:
+    """Date each seeded entry's last save at its last play (long before the syncs), like a real server's."""
+    cutoff = utcnow()
+    for key, data in list(sim.user_data.items()):
+        data.last_saved = min(data.last_played or sim.epoch, cutoff)
+        sim.user_data[key] = data  # stored again: the store indexes entries by save time
+
+
+PORTS = range(18300, 18400)
+
+
+def free_port() -> int:
+    """A free loopback port in the range the benchmarks may use."""
+    start = random.randrange(len(PORTS))
+    for n in range(len(PORTS)):
+        port = PORTS[(start + n) % len(PORTS)]
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError(f"no free port in {PORTS.start}-{PORTS.stop - 1}")
 
 
 def report(label: str, items: int, seconds: float, server_s: float, note: str = "") -> None:
@@ -123,7 +157,8 @@ def main() -> None:
     parser.add_argument("--movies", type=int, default=3000)
     parser.add_argument("--series", type=int, default=60)
     parser.add_argument("--users", type=int, default=10)
-    parser.add_argument("--changes", type=int, default=500)
+    parser.add_argument("--changes", type=int, default=500, help="plays and favourite marks made before the delta")
+    parser.add_argument("--port", type=int, default=0, help="the simulator's port (default: a free one in 18300-18399)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="mq-bench-sync-") as tmp:
         data_dir = Path(tmp)
