@@ -37,7 +37,7 @@ from providers.simulator.catalog import synthetic_catalog
 from providers.simulator.serve import serve_simulator
 from providers.simulator.state import Simulator
 from sidecar.app import create_app
-from sidecar.commands import _opt_in_to_private_libraries
+from sidecar.demo_command import _opt_in_to_private_libraries
 from sidecar.jobs.queue import enqueue
 from sidecar.runtime import prepare_infrastructure
 from sidecar.services import Services

@@ -39,7 +39,7 @@ from benchmarks.bench_soak import Admin, Marquee, _query
 from providers.simulator.catalog import synthetic_catalog
 from providers.simulator.serve import serve_simulator
 from providers.simulator.state import Simulator
-from sidecar.commands import PIPELINE
+from sidecar.demo_command import PIPELINE
 
 EMBED_JOBS = ("generate-embeddings", "generate-series-embeddings")
 SAMPLE_INTERVAL_S = 0.1

@@ -39,7 +39,7 @@ from redis.asyncio import Redis
 from providers.simulator.catalog import synthetic_catalog
 from providers.simulator.serve import free_port, serve_simulator
 from providers.simulator.state import Simulator
-from sidecar.commands import PIPELINE
+from sidecar.demo_command import PIPELINE
 from sidecar.logs import configure_logging
 
 PRUNE_JOB = "prune-history"

@@ -152,12 +152,12 @@ def cmd_webhook_url(args: argparse.Namespace) -> int:
     """Print the URLs with the secret of the Marquee on this data dir, without silently making one up."""
     settings = _load_settings()
     data_dir = settings.resolved_data_dir
-    demo_dir = data_dir / "demo"  # where `marquee demo` keeps its data (sidecar/commands.py)
+    demo_dir = data_dir / "demo"  # where `marquee demo` keeps its data (sidecar/demo_command.py)
     own_secrets = data_dir / SECRETS_FILE
     if settings.webhook_secret is None and not own_secrets.exists():
         demo_token = _stored_webhook_secret(demo_dir / SECRETS_FILE)
         if demo_token is not None:
-            # The demo sets its base URL to http://MARQUEE_HOST:MARQUEE_PORT (sidecar/commands.py).
+            # The demo sets its base URL to http://MARQUEE_HOST:MARQUEE_PORT (sidecar/demo_command.py).
             base = f"http://{settings.host}:{settings.port}"
             print(f"{data_dir} has no webhook secret yet; these are the demo's (its data is in {demo_dir}).")
             print(f"The demo serves on {base} when started with the same MARQUEE_HOST and MARQUEE_PORT.")
@@ -213,8 +213,8 @@ def build_parser() -> argparse.ArgumentParser:
     hook = sub.add_parser("webhook-url", help="print the webhook URLs (they contain the secret)")
     hook.set_defaults(handler=cmd_webhook_url)
 
-    # The commands built on the rest of Marquee live in sidecar.commands (it imports this module's helpers).
-    from sidecar import commands, server_evaluation_command
+    # The commands built on the rest of Marquee live in their own modules (they import this module's helpers).
+    from sidecar import commands, demo_command, server_evaluation_command
 
     simulator = sub.add_parser("simulator", help="run a simulated Jellyfin or Emby server")
     commands.simulator_args(simulator)
@@ -232,8 +232,8 @@ def build_parser() -> argparse.ArgumentParser:
     run_job.set_defaults(handler=commands.cmd_run_job)
 
     demo = sub.add_parser("demo", help="simulator + Marquee on embedded defaults: sync, embed, recommend, publish")
-    commands.demo_args(demo)
-    demo.set_defaults(handler=commands.cmd_demo)
+    demo_command.demo_args(demo)
+    demo.set_defaults(handler=demo_command.cmd_demo)
     return parser
 
 

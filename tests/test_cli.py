@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from sidecar import commands
+from sidecar import commands, demo_command
 from sidecar.cli import build_parser
 
 MARQUEE = [sys.executable, "-m", "sidecar.cli"]
@@ -145,7 +145,7 @@ def test_the_parser_lists_every_command_with_its_handler() -> None:
         "simulator": commands.cmd_simulator,
         "evaluate": cli._evaluate,  # commands.cmd_evaluate, or with --server the server evaluation
         "run-job": commands.cmd_run_job,
-        "demo": commands.cmd_demo,
+        "demo": demo_command.cmd_demo,
     }
     assert not hasattr(cli, "register_command")
 

@@ -159,7 +159,7 @@ def test_the_web_process_imports_no_torch_at_start_up() -> None:
     """The app, the CLI, every job and the local embedder leave torch and the model libraries unimported."""
     probe = (
         "import sys\n"
-        "import sidecar.app, sidecar.cli, sidecar.commands, sidecar.channels, sidecar.evaluate\n"
+        "import sidecar.app, sidecar.cli, sidecar.commands, sidecar.demo_command, sidecar.channels, sidecar.evaluate\n"
         "import sidecar.ai_factory, providers.ai.local\n"
         "from sidecar.jobs.registry import load_jobs\n"
         "load_jobs()\n"

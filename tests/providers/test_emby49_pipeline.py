@@ -9,7 +9,7 @@ import pytest
 
 from providers.mediabrowser import EmbyServer
 from providers.simulator import Simulator, serve_simulator, synthetic_catalog
-from sidecar.commands import PIPELINE, _demo_top_picks, _opt_in_to_private_libraries
+from sidecar.demo_command import PIPELINE, _demo_top_picks, _opt_in_to_private_libraries
 from sidecar.jobs.progress import Progress
 from sidecar.jobs.registry import load_jobs
 from sidecar.services import Services

@@ -14,7 +14,7 @@ from providers.base import make_media_server
 from providers.simulator.catalog import synthetic_catalog
 from providers.simulator.serve import serve_simulator
 from providers.simulator.state import Simulator
-from sidecar.commands import _opt_in_to_private_libraries
+from sidecar.demo_command import _opt_in_to_private_libraries
 from sidecar.jobs.embed_jobs import generate_embeddings
 from sidecar.jobs.progress import Progress
 from sidecar.jobs.recommend_jobs import generate_recommendations, queue_recommend_and_publish
