@@ -8,7 +8,6 @@ So a user scores the same alone as in a block, up to the float rounding of the p
 
 from __future__ import annotations
 
-import math
 from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 
@@ -26,43 +25,15 @@ from sidecar.recommender.taste import (
     people_match,
 )
 from sidecar.recommender.types import WatchEvent, Weights
+from sidecar.recommender.zscores import Pool, standardised, zscores
 
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
+IntArray = npt.NDArray[np.int64]
 
 IN_PROGRESS_FRACTION = 0.05
 ERA_SHARE = 0.6  # weight of era habit inside the taste-match component
 COWATCH_FULL_CONFIDENCE_USERS = 8  # below this many users the co-watch weight is scaled down
-
-
-@dataclass(frozen=True, slots=True)
-class Standardiser:
-    """z-scores on the scale of the user's candidates (std 0: a constant component, all zeros)."""
-
-    mean: float
-    std: float
-
-    @classmethod
-    def fit(cls, values: FloatArray, mask: BoolArray) -> Standardiser:
-        sample = values[mask]
-        if sample.size == 0:
-            return cls(0.0, 0.0)
-        # sum and einsum, not mean() and std(): the same two-pass statistic in a third of the passes
-        # (not np.dot: BLAS threads stall on a busy CPU)
-        mean = float(sample.sum()) / sample.size
-        centred = sample - mean
-        std = math.sqrt(float(np.einsum("i,i->", centred, centred)) / sample.size)
-        return cls(mean, std) if std >= 1e-12 else cls(0.0, 0.0)
-
-    def __call__(self, values: FloatArray) -> FloatArray:
-        if self.std == 0.0:
-            return np.zeros_like(values)
-        return (values - self.mean) / self.std
-
-
-def standardised(values: FloatArray, mask: BoolArray) -> FloatArray:
-    """Standardise against the user's candidates; a constant component becomes all zeros."""
-    return Standardiser.fit(values, mask)(values)
 
 
 def excluded_items(model: PreparedModel, history: Sequence[WatchEvent]) -> BoolArray:
@@ -110,6 +81,7 @@ class _Shared:
     genre_count: FloatArray  # each item's genre count, at least 1
     genre_scale: FloatArray  # its square root
     has_genres: BoolArray
+    all_embedded: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,7 +130,14 @@ def _shared(model: PreparedModel, media_type: str | None) -> _Shared:
         )
     counts = model.genre_counts.astype(np.float64)
     at_least_one = np.maximum(counts, 1.0)
-    return _Shared(of_type, np.log1p(model.viewers.astype(np.float64)), at_least_one, np.sqrt(at_least_one), counts > 0)
+    return _Shared(
+        of_type,
+        np.log1p(model.viewers.astype(np.float64)),
+        at_least_one,
+        np.sqrt(at_least_one),
+        counts > 0,
+        bool(model.has_vector.all()),
+    )
 
 
 def _candidates(model: PreparedModel, user: ToScore, shared: _Shared) -> BoolArray:
@@ -202,39 +181,50 @@ def _score_user(
     shared: _Shared,
     weights: Weights,
 ) -> Scored:
-    quality = standardised(model.quality, candidates)
+    pool = Pool.of(candidates)
+    quality = standardised(model.quality, pool)
     if taste is None or terms is None:
         # Cold start: what this server's viewers watch most, then community rating.
-        popular = standardised(shared.log_viewers, candidates)
+        popular = standardised(shared.log_viewers, pool)
         zero = np.zeros(model.size)
-        relevance = standardised(popular + quality, candidates)
+        relevance = standardised(popular + quality, pool)
         return Scored(candidates, zero, None, quality, zero, relevance, None)
 
     # A title not embedded yet (first picks come before the embeddings) sits at the candidates' mean content match.
-    embedded = candidates & model.has_vector
-    content_scale, era_scale = Standardiser.fit(terms.content, embedded), Standardiser.fit(terms.era, candidates)
-    taste_z = np.where(model.has_vector, content_scale(terms.content), 0.0) + ERA_SHARE * era_scale(terms.era)
+    if shared.all_embedded:
+        taste_z = standardised(terms.content, pool)
+    else:
+        content = standardised(terms.content, Pool.of(candidates & model.has_vector))
+        taste_z = np.where(model.has_vector, content, 0.0)
+    taste_z += ERA_SHARE * standardised(terms.era, pool)
     if weights.genre > 0:
-        taste_z += weights.genre * standardised(terms.genre, candidates)
+        taste_z += weights.genre * standardised(terms.genre, pool)
     if weights.people > 0:
-        taste_z += weights.people * standardised(people_match(model, taste), candidates)
-    novelty = standardised(terms.novelty, candidates)
+        taste_z += weights.people * standardised(people_match(model, taste), pool)
+    novelty = standardised(terms.novelty, pool)
     total = weighted_total(weights, taste_z, quality, novelty)
     if weights.popularity > 0:
-        total += weights.popularity * standardised(shared.log_viewers, candidates)
+        total += weights.popularity * standardised(shared.log_viewers, pool)
 
     cowatch_z: FloatArray | None = None
-    if model.cowatch is not None and weights.cowatch > 0:
-        raw = model.cowatch.scores(taste.positions, taste.weights.astype(np.float32), model.size).astype(np.float64)
-        if raw[candidates].any():
-            cowatch_z = standardised(raw, candidates)
+    cowatch = model.cowatch
+    if cowatch is not None and weights.cowatch > 0:
+        raw = cowatch.scores(taste.positions, taste.weights.astype(np.float32), model.size).astype(np.float64)
+        if _any_candidate(raw, cowatch.vocabulary, candidates):
+            cowatch_z = standardised(raw, pool)
             total += cowatch_weight_for(model, taste, weights) * cowatch_z
-    if model.sessions is not None and weights.session > 0:
-        linked = model.sessions.scores(taste.positions, taste.weights, model.size)
-        if linked[candidates].any():
-            total += weights.session * session_confidence(model.sessions.users) * standardised(linked, candidates)
-    total_scale = Standardiser.fit(total, candidates)
-    return Scored(candidates, taste_z, cowatch_z, quality, novelty, total_scale(total), taste, total_scale.std)
+    sessions = model.sessions
+    if sessions is not None and weights.session > 0:
+        linked = sessions.scores(taste.positions, taste.weights, model.size)
+        if _any_candidate(linked, sessions.vocabulary, candidates):
+            total += weights.session * session_confidence(sessions.users) * standardised(linked, pool)
+    relevance, spread = zscores(total, pool)
+    return Scored(candidates, taste_z, cowatch_z, quality, novelty, relevance, taste, spread)
+
+
+def _any_candidate(scores: FloatArray, vocabulary: IntArray, candidates: BoolArray) -> bool:
+    """Does a candidate score anything? (only the vocabulary's titles can)"""
+    return bool(scores[vocabulary][candidates[vocabulary]].any())
 
 
 def cowatch_weight_for(model: PreparedModel, taste: Taste, weights: Weights) -> float:
