@@ -173,8 +173,27 @@ _MINUTES = re.compile(r"^(\d+)\s*min$")
 _SEASONS = re.compile(r"^(\d+)\s+Seasons?$")
 
 
+# UTF-8 read as Windows-1252 in the CSV ("PokÃ©mon", "NCIS â€“ the"): a lead byte's character followed by
+# continuation bytes' characters. A lone "Ã" at the end of a field lost its no-break-space byte ("à") to a strip.
+_CP1252_CONTINUATION = (
+    "\u0080-\u00bf\u0152\u0153\u0160\u0161\u0178\u017d\u017e\u0192\u02c6\u02dc\u2013\u2014"
+    "\u2018-\u201e\u2020-\u2022\u2026\u2030\u2039\u203a\u20ac\u2122"
+)
+_MOJIBAKE = re.compile(f"[\u00c2-\u00f4][{_CP1252_CONTINUATION}]+")
+
+
+def _unmangle(text: str) -> str:
+    def repair(match: re.Match[str]) -> str:
+        try:
+            return match.group(0).encode("cp1252").decode("utf-8")
+        except UnicodeError:
+            return match.group(0)
+
+    return re.sub(r"Ã$", "à", _MOJIBAKE.sub(repair, text))
+
+
 def _split(value: str | None, limit: int | None = None) -> list[str]:
-    parts = [p.strip() for p in (value or "").split(",") if p.strip()]
+    parts = [_unmangle(p.strip()) for p in (value or "").split(",") if p.strip()]
     return parts[:limit] if limit is not None else parts
 
 
@@ -182,10 +201,10 @@ def _record(row: dict[str, str]) -> dict[str, Any]:
     year = (row.get("release_year") or "").strip()
     record: dict[str, Any] = {
         "id": row["show_id"],
-        "title": row["title"].strip(),
+        "title": _unmangle(row["title"].strip()),
         "year": int(year) if year.isdigit() else None,
         "genres": _split(row.get("listed_in")),
-        "description": (row.get("description") or "").strip(),
+        "description": _unmangle((row.get("description") or "").strip()),
         "directors": _split(row.get("director"), 2),
         "cast": _split(row.get("cast"), 6),
         "countries": _split(row.get("country"), 3),

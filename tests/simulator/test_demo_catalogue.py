@@ -3,9 +3,16 @@
 from __future__ import annotations
 
 import json
+import re
 from importlib.resources import files
 
-from providers.simulator.demo_catalogue import DEMO_TASTES, demo_catalogue, derive_demo_titles, seed_taste_histories
+from providers.simulator.demo_catalogue import (
+    DEMO_TASTES,
+    _unmangle,
+    demo_catalogue,
+    derive_demo_titles,
+    seed_taste_histories,
+)
 from providers.simulator.state import Simulator
 from tests.conftest import shared_path
 
@@ -58,3 +65,15 @@ def test_the_shipped_file_is_what_the_dataset_gives() -> None:
     derived = derive_demo_titles(shared_path("data/netflix_titles.csv"), known_titles=shared_path("data/movies.jsonl"))
     shipped = json.loads((files("providers.simulator.data") / "demo_titles.json").read_text("utf-8"))
     assert derived == shipped
+
+
+def test_text_garbled_in_the_dataset_reads_as_written() -> None:
+    """The CSV holds some UTF-8 decoded as Windows-1252 ("PokÃ©mon", "NCIS â€“ the"); titles, names and
+    descriptions shown in the demo read as the people who wrote them meant."""
+    assert _unmangle("PokÃ©mon: Mewtwo Strikes Back") == "Pokémon: Mewtwo Strikes Back"
+    assert _unmangle("NCIS â€“ the Naval") == "NCIS \u2013 the Naval"
+    assert _unmangle("Jordi MollÃ") == "Jordi Mollà"
+    assert _unmangle("Café \u2013 naïve “quoted”") == "Café \u2013 naïve “quoted”"  # text that is right stays as it is
+    shipped = (files("providers.simulator.data") / "demo_titles.json").read_text("utf-8")
+    assert not re.search("Ã|â€|Â", shipped)
+    assert "Pokémon" in shipped
