@@ -13,15 +13,17 @@ import asyncio
 import os
 import re
 import xml.etree.ElementTree as ET
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from providers.simulator.model import TICKS_PER_SECOND, VIDEO_EXTENSIONS, SimItem, SimLibrary, SimPerson, utcnow
 
 if TYPE_CHECKING:
     from providers.simulator.state import Simulator
 
+_T = TypeVar("_T")
 _URL_ID = re.compile(r"/(?:Videos|Items)/([0-9a-fA-F-]{32,36}|\d+)/", re.IGNORECASE)
 _SEASON_DIR = re.compile(r"season\s*(\d+)", re.IGNORECASE)
 _SXXEYY = re.compile(r"S(\d{1,3})E(\d{1,4})", re.IGNORECASE)
@@ -105,6 +107,42 @@ def read_nfo(path: str) -> Nfo | None:
     return nfo
 
 
+# What was read from each file, by path, with the file's (inode, mtime, size) when read. Like the real
+# servers, which re-read an NFO only when its modification time moved past the item's last save, a
+# rescan parses only files that changed; a publish that hard-links unchanged files costs no re-read.
+_READ_CACHE: dict[tuple[str, str], tuple[tuple[int, int, int], object]] = {}
+_READ_CACHE_MAX = 200_000
+
+
+def _read_once(kind: str, path: str, read: Callable[[str], _T]) -> _T:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return read(path)
+    signature = (st.st_ino, st.st_mtime_ns, st.st_size)
+    hit = _READ_CACHE.get((kind, path))
+    if hit is not None and hit[0] == signature:
+        return hit[1]  # type: ignore[return-value]
+    value = read(path)
+    if len(_READ_CACHE) >= _READ_CACHE_MAX:
+        _READ_CACHE.clear()
+    _READ_CACHE[(kind, path)] = (signature, value)
+    return value
+
+
+def _nfo(path: str) -> Nfo | None:
+    return _read_once("nfo", path, read_nfo)
+
+
+def _strm_target(path: str) -> str:
+    """The first non-empty line of a STRM file ("" when unreadable)."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return next((line.strip() for line in handle if line.strip()), "")
+    except OSError:
+        return ""
+
+
 def _is_media(name: str) -> bool:
     ext = os.path.splitext(name)[1].lower()
     return ext == ".strm" or ext in VIDEO_EXTENSIONS
@@ -122,11 +160,7 @@ class LibraryScanner:
         sim = self.sim
         found: SimItem | None = None
         if file_path.lower().endswith(".strm"):
-            try:
-                with open(file_path, encoding="utf-8") as handle:
-                    content = next((line.strip() for line in handle if line.strip()), "")
-            except OSError:
-                content = ""
+            content = _read_once("strm", file_path, _strm_target)
             if content.startswith(("http://", "https://")):
                 match = _URL_ID.search(content)
                 if match:
@@ -193,8 +227,8 @@ class LibraryScanner:
             item.runtime_ticks = nfo.runtime_min * 60 * TICKS_PER_SECOND if nfo.runtime_min else item.runtime_ticks
             item.official_rating = nfo.mpaa or item.official_rating
             item.community_rating = nfo.rating if nfo.rating is not None else item.community_rating
-            item.genres = nfo.genres or item.genres
-            item.studios = nfo.studios or item.studios
+            item.genres = list(nfo.genres) or item.genres  # copies: the parsed NFO is kept for the next scan
+            item.studios = list(nfo.studios) or item.studios
             if nfo.directors or nfo.actors:
                 item.people = [SimPerson(n, "Director") for n in nfo.directors] + [
                     SimPerson(n, "Actor", role=r) for n, r in nfo.actors
@@ -237,7 +271,7 @@ class LibraryScanner:
             os.path.join(os.path.dirname(file_path), "movie.nfo"),
         ):
             if os.path.exists(candidate):
-                nfo = read_nfo(candidate)
+                nfo = _nfo(candidate)
                 break
         source = self.source_for(file_path, nfo)
         fallback = re.sub(r"\s*\(\d{4}\)\s*$", "", os.path.basename(folder) if folder else stem)
@@ -252,9 +286,7 @@ class LibraryScanner:
         )
 
     def scan_series(self, folder: str) -> None:
-        nfo = (
-            read_nfo(os.path.join(folder, "tvshow.nfo")) if os.path.exists(os.path.join(folder, "tvshow.nfo")) else None
-        )
+        nfo = _nfo(os.path.join(folder, "tvshow.nfo")) if os.path.exists(os.path.join(folder, "tvshow.nfo")) else None
         episodes: list[tuple[str, SimItem | None, Nfo | None, int, int | None]] = []
         for dirpath, dirnames, filenames in os.walk(folder, followlinks=True):
             dirnames.sort()
@@ -263,7 +295,7 @@ class LibraryScanner:
                     continue
                 file_path = os.path.join(dirpath, name)
                 ep_nfo_path = os.path.splitext(file_path)[0] + ".nfo"
-                ep_nfo = read_nfo(ep_nfo_path) if os.path.exists(ep_nfo_path) else None
+                ep_nfo = _nfo(ep_nfo_path) if os.path.exists(ep_nfo_path) else None
                 source = self.source_for(file_path, ep_nfo)
                 season_no = source.parent_index_number if source else None
                 episode_no = source.index_number if source else None
