@@ -24,9 +24,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
-from sqlalchemy import delete
+from sqlalchemy import delete, insert
 from sqlalchemy.ext.asyncio import AsyncEngine
-from sqlmodel import select
+from sqlmodel import col, select
 
 from providers.base import Library, MediaServer
 from providers.errors import MediaServerError, ProviderUnavailable, ScanTimeout
@@ -220,20 +220,26 @@ async def _publish_files(
         raise
     outcome.seconds["write"] = time.monotonic() - started
     outcome.files_changed = True
+    # Only the rows of titles written or gone change: a reused title keeps its row (its slot is in its hash).
     now = datetime.now(UTC)
+    rows = [
+        {
+            "library_id": int(row.id or 0),
+            "folder_name": plan.folder,
+            "item_id": plan.item_id,
+            "rank": plan.slot,  # the column orders the titles; the slot does, and must survive
+            "content_hash": plan.content_hash,
+            "written_at": now,
+        }
+        for plan in changed
+    ]
     async with services.sessions() as session:
-        await session.exec(delete(PublishedFile).where(PublishedFile.library_id == row.id))  # type: ignore[arg-type]
-        for plan in plans:
-            session.add(
-                PublishedFile(
-                    library_id=int(row.id or 0),
-                    folder_name=plan.folder,
-                    item_id=plan.item_id,
-                    rank=plan.slot,  # the column orders the titles; the slot does, and must survive
-                    content_hash=plan.content_hash,
-                    written_at=now,
-                )
-            )
+        stale = delete(PublishedFile).where(
+            col(PublishedFile.library_id) == row.id, col(PublishedFile.folder_name).not_in(reuse_set)
+        )
+        await session.exec(stale)
+        if rows:
+            await session.exec(insert(PublishedFile).values(rows))
         await session.commit()
     return previous
 
