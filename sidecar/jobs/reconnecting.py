@@ -8,7 +8,9 @@ heartbeat at once. redis-py opens new connections by itself; the pool needs noth
 
 Jobs running through the outage carry on. Recording one that finished while Redis was down is retried
 until Redis is back (up to ``FINISH_RETRY_S``): otherwise its in-progress marker would block it for
-``job_timeout`` and it would run again.
+``job_timeout`` and it would run again. arq shields that recording from cancellation, so it outlives the job's
+task; ``recordings`` holds the ones under way, for a stop to let them end before it closes the Redis pool
+(``sidecar.jobs.worker.stop_worker``).
 
 Written against arq 0.28's ``Worker`` (``_poll_iteration``, ``start_jobs``, ``finish_job``,
 ``finish_failed_job``); check them on an arq upgrade.
@@ -42,6 +44,7 @@ class ReconnectingWorker(Worker):
         self.on_reconnect = on_reconnect
         self.redis_lost_at: float | None = None
         self._retry_s = FIRST_RETRY_S
+        self.recordings: set[asyncio.Task[Any]] = set()
 
     async def _poll_iteration(self) -> None:
         try:
@@ -84,6 +87,15 @@ class ReconnectingWorker(Worker):
         await self._until_recorded(super().finish_failed_job, *args, **kwargs)
 
     async def _until_recorded(self, record: Callable[..., Awaitable[None]], *args: Any, **kwargs: Any) -> None:
+        task = asyncio.current_task()
+        assert task is not None  # always inside arq's shield task
+        self.recordings.add(task)
+        try:
+            await self._record(record, *args, **kwargs)
+        finally:
+            self.recordings.discard(task)
+
+    async def _record(self, record: Callable[..., Awaitable[None]], *args: Any, **kwargs: Any) -> None:
         deadline = time.monotonic() + FINISH_RETRY_S
         delay = FIRST_RETRY_S
         while True:

@@ -13,7 +13,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from arq import cron
-from arq.worker import Worker
 from sqlmodel import select
 
 from sidecar import live_settings
@@ -35,6 +34,9 @@ HEALTH_CHECK_INTERVAL_S = 10
 MAX_JOBS = 10
 POLL_DELAY_S = 0.05
 HEALTH_CHECK_KEY = f"{QUEUE_NAME}:health-check"
+# How long a stop waits for arq to record the jobs that just ended (a Redis round trip, longer only while
+# Redis is away); those still unrecorded then run again after the restart.
+RECORDING_WAIT_S = 5.0
 
 
 async def scheduler_tick(ctx: dict[str, Any]) -> int:
@@ -87,7 +89,9 @@ def worker_functions() -> list[Any]:
     return [wrap(spec) for spec in load_jobs().values()]
 
 
-def build_worker(ctx: dict[str, Any], redis_url: str, *, handle_signals: bool = True, burst: bool = False) -> Worker:
+def build_worker(
+    ctx: dict[str, Any], redis_url: str, *, handle_signals: bool = True, burst: bool = False
+) -> ReconnectingWorker:
     """A worker sharing ``ctx`` (holding either ``services`` or ``settings``+URLs); it survives Redis restarts."""
     return ReconnectingWorker(
         functions=worker_functions(),
@@ -111,10 +115,13 @@ def build_worker(ctx: dict[str, Any], redis_url: str, *, handle_signals: bool = 
     )
 
 
-async def stop_worker(worker: Worker, task: asyncio.Task[Any]) -> None:
+async def stop_worker(worker: ReconnectingWorker, task: asyncio.Task[Any]) -> None:
     """Stop a worker started with ``asyncio.create_task(worker.async_run())`` inside another app.
 
     Jobs interrupted here are picked up again by the next worker (arq re-runs expired in-progress jobs).
+    A job that has just ended is still being recorded in Redis by a task arq shields from the cancel: the
+    pool closes only once those recordings are done (or after ``RECORDING_WAIT_S``), or the job would run
+    again and its Redis connection would be dropped mid-command.
     """
     task.cancel()
     try:
@@ -126,6 +133,13 @@ async def stop_worker(worker: Worker, task: asyncio.Task[Any]) -> None:
     for job_task in list(worker.tasks.values()):
         job_task.cancel()
     await asyncio.gather(*worker.tasks.values(), return_exceptions=True)
+    if worker.recordings:
+        _, unfinished = await asyncio.wait(set(worker.recordings), timeout=RECORDING_WAIT_S)
+        for recording in unfinished:
+            recording.cancel()
+        await asyncio.gather(*unfinished, return_exceptions=True)
+        if unfinished:
+            log.warning("%d jobs that ended as the worker stopped were not recorded; they run again", len(unfinished))
     pool = worker._pool
     if pool is not None:
         with contextlib.suppress(Exception):
