@@ -90,7 +90,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
-    from sidecar.jobs.worker import build_worker
+    from sidecar.jobs.worker import RECORDING_WAIT_S, build_worker
     from sidecar.runtime import ignore_sigterm_while_stopping, tune_gc
 
     settings = _load_settings().with_persisted_secrets()
@@ -114,6 +114,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
                 # cancelled while it still fetched its job (before run_job's own except) would end in a traceback.
                 await asyncio.gather(*worker.tasks.values(), return_exceptions=True)
                 worker.tasks.clear()
+                await worker.settle_recordings(RECORDING_WAIT_S)  # before close() closes the Redis pool
                 await worker.close()
 
         tune_gc()

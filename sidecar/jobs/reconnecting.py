@@ -86,6 +86,18 @@ class ReconnectingWorker(Worker):
     async def finish_failed_job(self, *args: Any, **kwargs: Any) -> None:
         await self._until_recorded(super().finish_failed_job, *args, **kwargs)
 
+    async def settle_recordings(self, timeout_s: float) -> None:
+        """Let the recordings under way end (a stop calls this before closing the pool); those still going
+        after ``timeout_s`` are cancelled, and their jobs run again after the restart."""
+        if not self.recordings:
+            return
+        _, unfinished = await asyncio.wait(set(self.recordings), timeout=timeout_s)
+        for recording in unfinished:
+            recording.cancel()
+        await asyncio.gather(*unfinished, return_exceptions=True)
+        if unfinished:
+            log.warning("%d jobs that ended as the worker stopped were not recorded; they run again", len(unfinished))
+
     async def _until_recorded(self, record: Callable[..., Awaitable[None]], *args: Any, **kwargs: Any) -> None:
         task = asyncio.current_task()
         assert task is not None  # always inside arq's shield task

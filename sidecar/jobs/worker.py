@@ -133,13 +133,7 @@ async def stop_worker(worker: ReconnectingWorker, task: asyncio.Task[Any]) -> No
     for job_task in list(worker.tasks.values()):
         job_task.cancel()
     await asyncio.gather(*worker.tasks.values(), return_exceptions=True)
-    if worker.recordings:
-        _, unfinished = await asyncio.wait(set(worker.recordings), timeout=RECORDING_WAIT_S)
-        for recording in unfinished:
-            recording.cancel()
-        await asyncio.gather(*unfinished, return_exceptions=True)
-        if unfinished:
-            log.warning("%d jobs that ended as the worker stopped were not recorded; they run again", len(unfinished))
+    await worker.settle_recordings(RECORDING_WAIT_S)
     pool = worker._pool
     if pool is not None:
         with contextlib.suppress(Exception):
