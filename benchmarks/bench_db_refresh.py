@@ -36,6 +36,7 @@ from sidecar.embedded_redis import EmbeddedRedis
 from sidecar.jobs.progress import Progress
 from sidecar.jobs.recommend_jobs import refresh_after_watch
 from sidecar.picks_store.inputs import snapshot_cache, snapshot_for
+from sidecar.picks_store import refresh
 from sidecar.picks_store.refresh import refresh_all_picks, refresh_user_picks
 from sidecar.services import Services, open_services
 from sidecar.settings import Settings
@@ -166,6 +167,7 @@ async def measure(services: Services, n_items: int, n_users: int, refreshes: int
 
     rng = np.random.default_rng(3)
     total_ms: list[float] = []
+    cpu_ms: list[float] = []  # this process's CPU time: steadier than wall time when other work shares the cores
     parts: dict[str, list[float]] = {}
     for _ in range(3):  # warm-up refreshes (first-use costs: statement caches, imports)
         await refresh_after_watch(services, 1, frozenset({"movies"}), Progress.detached())
@@ -182,9 +184,10 @@ async def measure(services: Services, n_items: int, n_users: int, refreshes: int
                 {"u": user, "i": item},
             )
         progress = Progress.detached()
-        t = time.perf_counter()
+        t, cpu = time.perf_counter(), time.process_time()
         await refresh_after_watch(services, user, frozenset({"movies"}), progress)
         total_ms.append(1000 * (time.perf_counter() - t))
+        cpu_ms.append(1000 * (time.process_time() - cpu))
         if k < 30:  # the same work again, for its breakdown
             result = await refresh_user_picks(services, user, "movies", trigger="bench")
             for name, seconds in result.timings.items():
@@ -192,7 +195,8 @@ async def measure(services: Services, n_items: int, n_users: int, refreshes: int
     breakdown = ", ".join(f"{n} {_pct(v, 50):.1f}" for n, v in parts.items())
     print(
         f"one user's refresh after a play (follow-up stage, {refreshes} runs): p50 {_pct(total_ms, 50):.1f} ms,"
-        f" p95 {_pct(total_ms, 95):.1f} ms [goal <= 50 ms], max {max(total_ms):.1f} ms; p50 parts (ms): {breakdown}"
+        f" p95 {_pct(total_ms, 95):.1f} ms [goal <= 50 ms], max {max(total_ms):.1f} ms; p50 parts (ms): {breakdown};"
+        f" CPU of this process p50 {_pct(cpu_ms, 50):.1f} ms, p95 {_pct(cpu_ms, 95):.1f} ms"
     )
 
     rows = [
@@ -227,17 +231,20 @@ async def measure(services: Services, n_items: int, n_users: int, refreshes: int
         f" {int(stats['changed_rows'])}, scan+read {stats['scan_s']:.2f} s, prepare {stats['build_s']:.2f} s)"
     )
 
-    t = time.perf_counter()
+    t, cpu = time.perf_counter(), time.process_time()
     summary = await refresh_all_picks(services, "movies", Progress.detached())
+    cpu_s = time.process_time() - cpu
     print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
     split = ", ".join(f"{name} {seconds:.1f} s" for name, seconds in summary["timings_s"].items())
     print(
         f"all users ({summary['users']}): {time.perf_counter() - t:.1f} s including a fresh history read,"
-        f" {summary['picks']} picks stored  [goal <= 10 s]; parts: {split}"
+        f" {summary['picks']} picks stored  [goal <= 10 s]; parts: {split}; CPU of this process {cpu_s:.1f} s"
     )
 
 
 async def run(args: argparse.Namespace) -> None:
+    if args.compute_workers is not None:
+        refresh.COMPUTE_WORKERS = args.compute_workers
     with tempfile.TemporaryDirectory(prefix="mq-bench-") as tmp:
         data = Path(tmp)
         url = start_postgres(data, "bench")
@@ -263,6 +270,9 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=1_000)
     parser.add_argument("--dim", type=int, default=384)
     parser.add_argument("--refreshes", type=int, default=100)
+    parser.add_argument(
+        "--compute-workers", type=int, default=None, help="blocks of users the all-users job scores at a time"
+    )
     asyncio.run(run(parser.parse_args()))
 
 
