@@ -35,8 +35,8 @@ from sidecar.embedded_postgres import start_postgres
 from sidecar.embedded_redis import EmbeddedRedis
 from sidecar.jobs.progress import Progress
 from sidecar.jobs.recommend_jobs import refresh_after_watch
-from sidecar.picks_store.inputs import snapshot_cache, snapshot_for
 from sidecar.picks_store import refresh
+from sidecar.picks_store.inputs import snapshot_cache, snapshot_for
 from sidecar.picks_store.refresh import refresh_all_picks, refresh_user_picks
 from sidecar.services import Services, open_services
 from sidecar.settings import Settings
