@@ -5,13 +5,14 @@ saved since 1971), writes them in bulk and removes rows the server no longer rep
 the server only for items whose user data was saved since the user's cursor
 (``MinDateLastSavedForUser``) — without a played filter, so un-marking shows up too. Series rows are
 rolled up from their episodes (``sidecar.sync.rollup``). Items Marquee does not hold (disabled or
-output libraries) are skipped.
+output libraries) are skipped. A few users are read at once, so one user's server calls overlap another's
+database writes.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Coroutine, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -150,6 +151,7 @@ class UserSyncResult:
     items: int = 0
     skipped: int = 0
     removed: int = 0
+    users: int = 0
 
 
 async def _write_page(
@@ -233,6 +235,19 @@ async def sync_user_watch(services: Services, user_id: int, provider_user_id: st
 
 DELTA_READERS = 4
 """Users whose changes are read from the server at once (their pages are written as they arrive)."""
+FULL_READERS = 3
+"""Users read in full at once (each one's reads and writes in turn, overlapping the others')."""
+
+
+async def _all(work: Sequence[Coroutine[Any, Any, None]]) -> None:
+    """Run ``work`` together; the first failure cancels the rest and is raised."""
+    tasks = [asyncio.create_task(w) for w in work]
+    try:
+        await asyncio.gather(*tasks)
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
 
 @dataclass(frozen=True)
@@ -348,15 +363,21 @@ async def sync_watch_history(services: Services, *, full: bool, report: Any = No
     whole = [(int(u), str(p)) for u, p, cursor in users if full or cursor is None]
     deltas = [(int(u), str(p), cursor) for u, p, cursor in users if not full and cursor is not None]
     totals = UserSyncResult()
-    for n, (user_id, provider_user_id) in enumerate(whole, start=1):
-        one = await sync_user_watch(services, user_id, provider_user_id)
+    gate = asyncio.Semaphore(FULL_READERS)
+
+    async def read_whole(user_id: int, provider_user_id: str) -> None:
+        async with gate:
+            one = await sync_user_watch(services, user_id, provider_user_id)
         totals.items += one.items
         totals.skipped += one.skipped
         totals.removed += one.removed
+        totals.users += 1
         if report is not None:
-            await report(n, len(users))
+            await report(totals.users, len(users))
+
+    await _all([read_whole(*user) for user in whole])
     if deltas:
-        one = await sync_deltas(services, deltas, report, reported=len(whole))
+        one = await sync_deltas(services, deltas, report, reported=totals.users)
         totals.items += one.items
         totals.skipped += one.skipped
     return {"users": len(users), "items": totals.items, "skipped": totals.skipped, "removed": totals.removed}

@@ -84,6 +84,16 @@ async def test_delta_leaves_what_a_full_read_leaves(sim_env: SimEnv, seed: int) 
     assert reports == [(n, len(sim.users)) for n in range(1, len(sim.users) + 1)] * 3
 
 
+async def test_a_failed_full_read_is_raised(sim_env: SimEnv) -> None:
+    await initial_sync_job(sim_env.services, Progress.detached())
+    sim_env.sim.inject_fault(500, count=50, path_contains="/items")
+    with pytest.raises(MediaServerError):
+        await sync_watch_history(sim_env.services, full=True)
+    sim_env.sim.faults.clear()
+    await sync_watch_history(sim_env.services, full=True)
+    assert await _rows(sim_env)
+
+
 async def test_a_failed_read_moves_no_cursor(sim_env: SimEnv) -> None:
     sim = sim_env.sim
     await initial_sync_job(sim_env.services, Progress.detached())
