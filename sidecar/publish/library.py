@@ -381,9 +381,15 @@ async def publish_library(
         await save_row(services, row, status="published", error=None, published_at=datetime.now(UTC))
         # Only now, off the critical path: after a failure the next run's clean-up removes it instead.
         if previous is not None:
-            await asyncio.to_thread(remove_path, previous)
+            await asyncio.to_thread(_retire, LibraryDir(services.settings.resolved_strm_root, target.folder), previous)
     progress.log(outcome.summary())
     return outcome
+
+
+def _retire(directory: LibraryDir, previous: Path) -> None:
+    """Remove the previous version (links only) and the stored titles only it linked to."""
+    remove_path(previous)
+    directory.prune_titles()
 
 
 def _stream_url(server: MediaServer) -> StreamUrl:

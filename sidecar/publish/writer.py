@@ -5,15 +5,20 @@ folder beside it (``.movies.<token>``). Publishing writes a complete new version
 with one ``rename`` — atomic on POSIX — and only then removes the old version. A crash at any moment
 leaves the symlink pointing at a complete version; leftovers are cleared by the next run.
 
-Unchanged titles are hard-linked from the current version (same inodes, same mtimes, so the media
-server sees nothing new); only changed titles are written. The symlink target is relative, so the layout
-works unchanged when the media server mounts the root under another path.
+A version folder holds one symlink per title, to the title's folder in a store beside the versions
+(``.movies-titles/<id>``). An unchanged title is the same link to the same stored folder in the next
+version (same inodes, same mtimes, so the media server sees nothing new, and no folder is created or
+deleted for it); only changed titles are written, each into a new stored folder. Stored folders no
+version links to any more are removed after the swap (and by the next run's clean-up after a crash).
+Every link target is relative, so the layout works unchanged when the media server mounts the root
+under another path.
 """
 
 from __future__ import annotations
 
 import contextlib
 import errno
+import hashlib
 import os
 import secrets
 import shutil
@@ -77,6 +82,7 @@ class LibraryDir:
         self.link = root / rel
         self.parent = self.link.parent
         self.name = self.link.name
+        self.store = self.parent / f".{self.name}-titles"  # not ".<name>.": that is a version or debris
 
     def current(self) -> Path | None:
         """The version folder the library path points at, if any."""
@@ -96,7 +102,7 @@ class LibraryDir:
         return (p for p in self.parent.iterdir() if p.name.startswith(f".{self.name}."))
 
     def clean_debris(self) -> int:
-        """Remove versions and swap links that a crashed or finished run left behind."""
+        """Remove versions, swap links and stored titles that a crashed or finished run left behind."""
         current = self.current()
         removed = 0
         for path in self._debris():
@@ -104,7 +110,30 @@ class LibraryDir:
                 continue
             remove_path(path)
             removed += 1
+        return removed + self.prune_titles()
+
+    def prune_titles(self) -> int:
+        """Remove stored title folders that the current version does not link to."""
+        if not self.store.is_dir():
+            return 0
+        current = self.current()
+        used: set[str] = set()
+        if current is not None:
+            with os.scandir(current) as entries:
+                used = {os.path.basename(os.readlink(e.path)) for e in entries if e.is_symlink()}
+        removed = 0
+        with os.scandir(self.store) as stored:
+            doomed = [Path(e.path) for e in stored if e.name not in used]
+        for path in doomed:
+            remove_path(path)
+            removed += 1
         return removed
+
+    def _stored(self, folder: str) -> tuple[Path, str]:
+        """A new stored folder for ``folder`` and the link to it from a version folder."""
+        key = hashlib.sha256(folder.encode()).hexdigest()[:12]
+        name = f"{key}-{time.time_ns():x}{secrets.token_hex(2)}"
+        return self.store / name, f"../{self.store.name}/{name}"
 
     def write_version(
         self,
@@ -113,28 +142,38 @@ class LibraryDir:
         *,
         fault: Fault | None = None,
     ) -> Path:
-        """Write a complete version folder: ``reuse`` folders are cloned from the current version."""
+        """Write a complete version folder: ``reuse`` folders link to the current version's stored ones."""
         self.parent.mkdir(parents=True, exist_ok=True)
+        self.store.mkdir(exist_ok=True)
         current = self.current()
         version = self.parent / f".{self.name}.{time.time_ns():x}{secrets.token_hex(2)}"
         version.mkdir()
+        written: list[Path] = [version, self.store]
         for folder in reuse:
             source = current / folder if current is not None else None
             if source is None or not source.is_dir():
                 raise FileNotFoundError(f"cannot reuse {folder}: not in the current version")
-            _clone_tree(source, version / folder)
-        written: list[Path] = [version]
+            if source.is_symlink():
+                os.symlink(os.readlink(source), version / folder)
+                continue
+            stored, link = self._stored(folder)  # a version written before titles were stored apart
+            _clone_tree(source, stored)
+            written.append(stored)
+            os.symlink(link, version / folder)
         for title in titles:
             before = current / title.folder if current is not None else None
-            written += _write_title(version / title.folder, title.files, before)
+            stored, link = self._stored(title.folder)
+            written += _write_title(stored, title.files, before)
+            os.symlink(link, version / title.folder)
             if fault:
                 fault("title")
         _fsync_all(written)
         return version
 
     def swap(self, version: Path, *, fault: Fault | None = None, keep_previous: bool = False) -> Path | None:
-        """Point the library path at ``version`` atomically; then remove the previous version, unless
-        ``keep_previous`` (the caller removes it later, off the critical path). Returns the previous one."""
+        """Point the library path at ``version`` atomically; then remove the previous version and the titles
+        only it used, unless ``keep_previous`` (the caller removes them later, off the critical path).
+        Returns the previous version."""
         previous = self.current()
         if fault:
             fault("before-swap")
@@ -146,6 +185,7 @@ class LibraryDir:
             fault("after-swap")
         if previous is not None and previous != version and not keep_previous:
             remove_path(previous)
+            self.prune_titles()
         return previous
 
     def remove(self) -> None:
@@ -154,6 +194,7 @@ class LibraryDir:
             self.link.unlink()
         for path in list(self._debris()):
             remove_path(path)
+        remove_path(self.store)
         with contextlib.suppress(OSError):
             self.parent.rmdir()  # only when empty (per-user parent)
 

@@ -36,11 +36,14 @@ def title(name: str, text: str = "v1") -> OutTitle:
 
 
 def snapshot(path: Path) -> dict[str, str]:
+    """Every file under ``path`` as the server reads it: through the title links into the store."""
     out: dict[str, str] = {}
-    for dirpath, dirnames, filenames in os.walk(path):
+    for dirpath, dirnames, filenames in os.walk(path, followlinks=True):
         for name in dirnames + filenames:
             full = Path(dirpath) / name
             rel = str(full.relative_to(path))
+            if full.is_symlink() and f"-titles{os.sep}" in os.readlink(full) and full.is_dir():
+                continue  # a title folder: walked into
             if full.is_symlink():
                 out[rel] = "-> " + os.readlink(full)
                 if name in dirnames:
@@ -77,6 +80,31 @@ def test_swap_replaces_the_whole_set_and_reuses_unchanged(tmp_path: Path) -> Non
     publish(lib, [], reuse=["D"])
     publish(lib, [], reuse=["D"])
     assert sorted(os.listdir(lib.link)) == ["D"]
+
+
+def test_a_republish_creates_and_removes_folders_only_for_changed_titles(tmp_path: Path) -> None:
+    lib = LibraryDir(tmp_path, "ai-picks/u1/movies")
+    publish(lib, [title("A"), title("B"), title("C")])
+    stored = {name: os.readlink(lib.link / name) for name in "ABC"}
+    publish(lib, [title("B", "v2"), title("D")], reuse=["A", "C"])
+    assert sorted(os.listdir(lib.link)) == ["A", "B", "C", "D"]
+    assert all((lib.link / name).is_symlink() for name in "ABCD")  # a version holds links, not folders
+    assert os.readlink(lib.link / "A") == stored["A"] and os.readlink(lib.link / "C") == stored["C"]
+    assert os.readlink(lib.link / "B") != stored["B"]
+    assert len(os.listdir(lib.store)) == 4  # B's old folder went with the version that used it
+    assert "v2" in (lib.link / "B" / "movie.nfo").read_text()
+
+
+def test_a_library_written_before_titles_were_stored_apart_is_taken_over(tmp_path: Path) -> None:
+    lib = LibraryDir(tmp_path, "lib")
+    old = tmp_path / ".lib.0old"
+    (old / "A").mkdir(parents=True)
+    (old / "A" / "movie.nfo").write_text("<movie/>")
+    os.symlink(old.name, lib.link)
+    inode = (lib.link / "A" / "movie.nfo").stat().st_ino
+    publish(lib, [title("B")], reuse=["A"])
+    assert (lib.link / "A").is_symlink() and (lib.link / "A" / "movie.nfo").stat().st_ino == inode
+    assert not old.exists() and sorted(os.listdir(lib.link)) == ["A", "B"]
 
 
 def test_a_rewritten_title_links_the_files_whose_bytes_did_not_change(tmp_path: Path) -> None:
@@ -176,6 +204,7 @@ def test_killing_the_writer_mid_write_leaves_the_previous_library(tmp_path: Path
     lib.clean_debris()
     assert snapshot(lib.link) == before
     assert [p.name for p in lib.parent.iterdir() if p.name.startswith(".movies.")] == [os.readlink(lib.link)]
+    assert len(os.listdir(lib.store)) == 5  # the killed writer's titles are gone too
 
 
 def test_remove_deletes_link_and_versions(tmp_path: Path) -> None:
