@@ -54,6 +54,19 @@ class _PeopleIndex:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class GenreSets:
+    """The catalogue's distinct sets of genres: a user's genre terms depend on an item's set only."""
+
+    matrix: FloatArray  # S x G, float64, 1 where the set has the genre
+    of_item: IntArray  # N: each item's set
+
+    @classmethod
+    def build(cls, genre_matrix: FloatMatrix) -> GenreSets:
+        rows, of_item = np.unique(genre_matrix.astype(np.float64), axis=0, return_inverse=True)
+        return cls(rows, of_item.reshape(-1).astype(np.int64))
+
+
 @dataclass(frozen=True, slots=True, eq=False)
 class PreparedModel:
     """Everything per-user scoring needs, as read-only arrays indexed by catalogue position."""
@@ -66,8 +79,10 @@ class PreparedModel:
     genre_matrix: FloatMatrix  # N x G, 1 where the item has the genre
     genre_counts: npt.NDArray[np.float32]  # N, number of genres per item
     genre_pairs: tuple[IntArray, IntArray]  # (item, genre) positions of the matrix's ones
-    genre_weights: FloatArray  # the genre matrix as float64, for products with users' genre shares
+    genre_sets: GenreSets  # the distinct genre rows: per-user genre terms are computed once per set
     years: FloatArray  # NaN when unknown
+    year_values: FloatArray  # the distinct years (one NaN last when some are unknown)
+    year_of: IntArray  # each item's place in year_values
     quality: FloatArray  # shrunk community rating, 0-10
     duplicate_group: IntArray  # items sharing a provider id share a group
     media_types: tuple[str, ...]
@@ -83,7 +98,8 @@ class PreparedModel:
 
     def indices(self, item_ids: Sequence[str]) -> IntArray:
         """Catalogue positions of the known ids, in order; unknown ids are dropped."""
-        return np.array([self.index[i] for i in item_ids if i in self.index], dtype=np.int64)
+        found = map(self.index.get, item_ids)  # one lookup per id
+        return np.array([p for p in found if p is not None], dtype=np.int64)
 
     def same_title(self, positions: IntArray) -> BoolArray:
         """Mask of every item that is a copy of one of `positions` (them included)."""
@@ -159,6 +175,7 @@ def prepare_model(
         for g in item.genres:
             genre_matrix[pos, genre_pos[g]] = 1.0
     years = np.array([np.nan if it.year is None else float(it.year) for it in items])
+    year_values, year_of = np.unique(years, return_inverse=True)
     media_types = tuple(sorted({it.media_type for it in items}))
     type_pos = {t: k for k, t in enumerate(media_types)}
     media_type_of = np.array([type_pos[it.media_type] for it in items], dtype=np.int64)
@@ -201,8 +218,10 @@ def prepare_model(
             np.nonzero(genre_matrix)[0].astype(np.int64),
             np.nonzero(genre_matrix)[1].astype(np.int64),
         ),
-        genre_weights=genre_matrix.astype(np.float64),
+        genre_sets=GenreSets.build(genre_matrix),
         years=years,
+        year_values=year_values,
+        year_of=year_of.reshape(-1).astype(np.int64),
         quality=quality,
         duplicate_group=_duplicate_groups(items),
         media_types=media_types,

@@ -78,9 +78,9 @@ class _Shared:
 
     of_type: BoolArray | None  # None: every media type
     log_viewers: FloatArray
-    genre_count: FloatArray  # each item's genre count, at least 1
+    genre_count: FloatArray  # each genre set's size, at least 1
     genre_scale: FloatArray  # its square root
-    has_genres: BoolArray
+    has_genres: BoolArray  # per genre set
     all_embedded: bool
 
 
@@ -128,7 +128,7 @@ def _shared(model: PreparedModel, media_type: str | None) -> _Shared:
             if media_type in model.media_types
             else np.zeros(model.size, dtype=bool)
         )
-    counts = model.genre_counts.astype(np.float64)
+    counts = model.genre_sets.matrix.sum(axis=1)
     at_least_one = np.maximum(counts, 1.0)
     return _Shared(
         of_type,
@@ -154,22 +154,27 @@ def _taste_terms(model: PreparedModel, tastes: Sequence[Taste], shared: _Shared,
     if not tastes:
         return []
     contents = content_match_many(model, tastes)
-    era = era_match_many(model, tastes)
+    era_tables = era_match_many(model, tastes)  # users x distinct years
     n_genres = model.genre_matrix.shape[1]
     shares = np.stack([t.genre_share for t in tastes])  # users x G
     most = shares.max(axis=1, initial=0.0)
-    overlap = genre_overlap_many(model, shares)  # users x N: summed share of each item's genres
+    overlap = genre_overlap_many(model, shares)  # users x genre sets: summed share of each set's genres
     norms = np.maximum(np.linalg.norm(shares, axis=1), 1e-12)
     out: list[_TasteTerms] = []
+    of_set, of_year = model.genre_sets.of_item, model.year_of
     for k, content in enumerate(contents):
+        # per genre set and per year, then spread over the catalogue (the same values, far fewer to compute)
         row = overlap[k]
-        genre = row / shared.genre_scale / norms[k] if n_genres and weights.genre > 0 else np.zeros(model.size)
+        genre = np.zeros(model.size)
+        if n_genres and weights.genre > 0:
+            genre = (row / shared.genre_scale / norms[k])[of_set]
         if n_genres and most[k] > 0:
             # 0 when every genre of the item is among the user's most watched, 1 when all are new (0.5: no genres)
-            genre_novelty = np.where(shared.has_genres, 1.0 - row / most[k] / shared.genre_count, 0.5)
+            genre_novelty = np.where(shared.has_genres, 1.0 - row / most[k] / shared.genre_count, 0.5)[of_set]
         else:
             genre_novelty = np.full(model.size, 0.5)
-        out.append(_TasteTerms(content, era[k], genre, 0.7 * genre_novelty + 0.3 * (1.0 - era[k])))
+        era = era_tables[k][of_year]
+        out.append(_TasteTerms(content, era, genre, 0.7 * genre_novelty + 0.3 * (1.0 - era)))
     return out
 
 

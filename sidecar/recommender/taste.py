@@ -146,19 +146,21 @@ def content_match(model: PreparedModel, taste: Taste) -> FloatArray:
 
 
 def era_match_many(model: PreparedModel, tastes: Sequence[Taste]) -> FloatArray:
-    """`era_match` of several users, users x catalogue (0.5 throughout for a user without a known year)."""
+    """1 for the user's usual era, falling off with distance in years (0.5 for unknown years, and throughout for a
+    user without a known year): users x the model's distinct `year_values` (index with `year_of` per item)."""
     means = np.array([np.nan if t.mean_year is None else t.mean_year for t in tastes], dtype=np.float64)
-    out = np.exp(-np.abs(model.years[None, :] - means[:, None]) / ERA_SCALE_YEARS)
+    out = np.exp(-np.abs(model.year_values[None, :] - means[:, None]) / ERA_SCALE_YEARS)
     return np.where(np.isnan(out), 0.5, out)
 
 
 def genre_overlap_many(model: PreparedModel, shares: FloatArray) -> FloatArray:
-    """Summed share of each item's genres, users x catalogue, for `shares` users x G."""
-    if model.genre_matrix.shape[1] == 0:
-        return np.zeros((shares.shape[0], model.size))
+    """Summed share of the genres of each of the model's distinct genre sets, users x sets, for `shares` users x G."""
+    sets = model.genre_sets.matrix
+    if sets.shape[1] == 0:
+        return np.zeros((shares.shape[0], sets.shape[0]))
     if shares.shape[0] <= SMALL_PRODUCT_COLUMNS:  # single-threaded, as in `content_match_many`
-        return np.asarray(np.einsum("kg,ng->kn", shares, model.genre_weights), dtype=np.float64)
-    return np.asarray(shares @ model.genre_weights.T, dtype=np.float64)
+        return np.asarray(np.einsum("kg,ng->kn", shares, sets), dtype=np.float64)
+    return np.asarray(shares @ sets.T, dtype=np.float64)
 
 
 def genre_match(model: PreparedModel, genre_share: FloatArray) -> FloatArray:
