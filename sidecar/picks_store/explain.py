@@ -31,24 +31,35 @@ def pick_facts(item: ItemFacts, pick: Pick) -> PickFacts:
     )
 
 
+Reusable = dict[tuple[int, tuple[int, ...]], tuple[str, str]]  # (item, evidence ids) -> (text, source)
+
+# every given user's current list (their newest finished run of the media type) in one statement
 _PREVIOUS_EXPLANATIONS = text(
-    "SELECT r.item_id, r.evidence, r.explanation, r.explanation_source FROM recommendation r"
-    " WHERE r.run_id = (SELECT id FROM recommendation_run WHERE user_id = :user_id AND media_type = :media_type"
-    "   AND status = 'done' ORDER BY finished_at DESC NULLS LAST, id DESC LIMIT 1)"
+    "SELECT r.user_id, r.item_id, r.evidence, r.explanation, r.explanation_source FROM recommendation r"
+    " WHERE r.run_id IN (SELECT DISTINCT ON (user_id) id FROM recommendation_run"
+    "   WHERE user_id = ANY(:users) AND media_type = :media_type AND status = 'done'"
+    "   ORDER BY user_id, finished_at DESC NULLS LAST, id DESC)"
 )
 
 
-async def previous_explanations(
-    conn: AsyncConnection, user_id: int, media_type: str
-) -> dict[tuple[int, tuple[int, ...]], tuple[str, str]]:
-    """(item, evidence ids) -> (text, source) from the user's current list, to reuse unchanged texts."""
-    rows = await conn.execute(_PREVIOUS_EXPLANATIONS, {"user_id": user_id, "media_type": media_type})
-    out: dict[tuple[int, tuple[int, ...]], tuple[str, str]] = {}
-    for item_id, evidence, explanation, source in rows:
+async def previous_explanations_many(
+    conn: AsyncConnection, user_ids: Sequence[int], media_type: str
+) -> dict[int, Reusable]:
+    """Per user, (item, evidence ids) -> (text, source) from their current list, to reuse unchanged texts."""
+    out: dict[int, Reusable] = {user_id: {} for user_id in user_ids}
+    if not user_ids:
+        return out
+    rows = await conn.execute(_PREVIOUS_EXPLANATIONS, {"users": list(user_ids), "media_type": media_type})
+    for user_id, item_id, evidence, explanation, source in rows:
         if explanation:
             key = (int(item_id), tuple(int(e["item_id"]) for e in evidence or ()))
-            out[key] = (explanation, source or "template")
+            out[int(user_id)][key] = (explanation, source or "template")
     return out
+
+
+async def previous_explanations(conn: AsyncConnection, user_id: int, media_type: str) -> Reusable:
+    """(item, evidence ids) -> (text, source) from the user's current list, to reuse unchanged texts."""
+    return (await previous_explanations_many(conn, [user_id], media_type))[user_id]
 
 
 async def explain(

@@ -26,7 +26,7 @@ from sidecar.db.locks import advisory_lock
 from sidecar.jobs.progress import Progress
 from sidecar.media_types import MediaType, spec
 from sidecar.picks_store.config import RecommendationConfig, config_from, load_config
-from sidecar.picks_store.explain import explain, previous_explanations
+from sidecar.picks_store.explain import explain, previous_explanations_many
 from sidecar.picks_store.inputs import (
     RECOMMENDER_TYPE,
     Snapshot,
@@ -95,10 +95,9 @@ async def _write_users(
     await conn.execute(text("SET LOCAL synchronous_commit TO OFF"))
     clock = time.perf_counter()
     reuse = reuse_texts and text_source(generator) == "llm"
-    explanations = []
-    for one in computed:
-        previous = await previous_explanations(conn, one.user_id, media_type) if reuse else {}
-        explanations.append(await explain(generator, snapshot, one.picks, previous))
+    # the users' current lists in one read (only a chat model's texts are reused)
+    previous = await previous_explanations_many(conn, [one.user_id for one in computed], media_type) if reuse else {}
+    explanations = [await explain(generator, snapshot, one.picks, previous.get(one.user_id, {})) for one in computed]
     timings["explain"] = time.perf_counter() - clock
 
     clock = time.perf_counter()

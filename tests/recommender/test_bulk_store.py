@@ -1,0 +1,63 @@
+"""The all-users job reads and writes a chunk of users' lists in a few statements: each user must still get their
+own runs, picks and previous texts, exactly as the one-user path stores and reads them."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import text
+
+from benchmarks.bench_db_refresh import MODEL, build_server
+from sidecar.jobs.progress import Progress
+from sidecar.media_types import MediaType
+from sidecar.picks_store import refresh
+from sidecar.picks_store.explain import previous_explanations_many
+from sidecar.picks_store.runs import KEEP_RUNS, RunRecord, store_runs
+from sidecar.services import Services
+
+
+class _ModelName:
+    name = MODEL
+
+
+async def test_a_chunk_of_runs_is_stored_and_read_back_per_user(
+    services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    build_server(services.database_url.replace("postgresql+psycopg://", "postgresql://", 1), 600, 9, 16, seed=4)
+    services.embedder = _ModelName()  # type: ignore[assignment]  # only its name is read
+    monkeypatch.setattr(refresh, "BATCH_CHUNK", 4)  # chunks of 4, 4 and 1 users
+    for _ in range(KEEP_RUNS + 1):  # older runs pruned down to KEEP_RUNS per user
+        summary = await refresh.refresh_all_picks(services, MediaType.MOVIES, Progress.detached())
+        assert (summary["users"], summary["failed"]) == (9, 0)
+
+    async with services.engine.begin() as conn:
+        runs = (await conn.execute(text("SELECT user_id, count(*) FROM recommendation_run GROUP BY user_id"))).all()
+        assert sorted(runs) == [(u, KEEP_RUNS) for u in range(1, 10)]
+        newest = dict(
+            (await conn.execute(text("SELECT user_id, max(id) FROM recommendation_run GROUP BY user_id"))).all()
+        )
+        stored: dict[int, set[tuple[int, tuple[int, ...]]]] = {}
+        for user_id, run_id in newest.items():
+            rows = await conn.execute(
+                text("SELECT user_id, item_id, evidence FROM recommendation WHERE run_id = :r"), {"r": run_id}
+            )
+            for owner, item_id, evidence in rows:
+                assert owner == user_id  # every pick names the run's user
+                stored.setdefault(user_id, set()).add((item_id, tuple(e["item_id"] for e in evidence)))
+        previous = await previous_explanations_many(conn, [3, 1, 7, 42], MediaType.MOVIES)
+        assert previous[42] == {}  # no list yet
+        for user_id in (1, 3, 7):
+            assert set(previous[user_id]) == stored[user_id]
+            assert all(source == "template" for _, source in previous[user_id].values())
+
+        # a failed run is stored beside the others, without picks, and prunes nothing
+        started = datetime.now(UTC)
+        failed = RunRecord(2, MediaType.MOVIES, "job", MODEL, {}, 0, [], [], started, error="boom")
+        [run_id] = await store_runs(conn, [failed])
+        status = (
+            await conn.execute(text("SELECT status, error FROM recommendation_run WHERE id = :r"), {"r": run_id})
+        ).one()
+        assert tuple(status) == ("failed", "boom")
+        count = (await conn.execute(text("SELECT count(*) FROM recommendation_run WHERE user_id = 2"))).scalar()
+        assert count == KEEP_RUNS + 1
