@@ -267,9 +267,10 @@ async def sync_deltas(
 ) -> UserSyncResult:
     """Each (user id, server user id, cursor)'s items whose user data was saved since the cursor.
 
-    A few users are read from the server at once, and whatever pages are waiting are written together (one
-    transaction, one upsert and one delete for several users): a delta is mostly small pages for many users,
-    and per-user round trips would dominate it. Roll-ups and cursors are written at the end, in one go.
+    A few users are read from the server at once, and their pages are written together once a chunk's worth
+    has arrived (one transaction, one upsert and one delete for several users): a delta is mostly small pages
+    for many users, and per-user round trips would dominate it. The last rows, the roll-ups and the cursors
+    are written in one transaction at the end (for a small delta, the only one).
     """
     server_id = await ensure_server(services)
     server = provider(services)
@@ -293,23 +294,24 @@ async def sync_deltas(
         except Exception as exc:  # handed to the writer, raised in its frame
             await queue.put(_ReadFailed(exc))
 
+    async def write(conn: AsyncConnection, batch: Sequence[_Page]) -> None:
+        for user_id, series in (await _write_pages(conn, server_id, batch, result)).items():
+            stale.setdefault(user_id, set()).update(series)
+
     readers = [asyncio.create_task(read(*user)) for user in users]
+    buffered: list[_Page] = []
     try:
         done = 0
         while done < len(users):
-            batch = [await queue.get()]
-            while _rows(batch) < CHUNK and not queue.empty():  # and whatever else is waiting, up to a chunk
-                batch.append(queue.get_nowait())
-            got: list[_Page] = []
-            for message in batch:
-                if isinstance(message, _ReadFailed):
-                    raise message.error
-                got.append(message)
-            if _rows(got):
+            message = await queue.get()
+            if isinstance(message, _ReadFailed):
+                raise message.error
+            buffered.append(message)
+            if _rows(buffered) >= CHUNK:
                 async with services.engine.begin() as conn:
-                    for user_id, series in (await _write_pages(conn, server_id, got, result)).items():
-                        stale.setdefault(user_id, set()).update(series)
-            for _ in range(sum(page.last for page in got)):
+                    await write(conn, buffered)
+                buffered = []
+            if message.last:
                 done += 1
                 if report is not None:
                     await report(reported + done, reported + len(users))
@@ -317,7 +319,8 @@ async def sync_deltas(
         for task in readers:
             task.cancel()
         await asyncio.gather(*readers, return_exceptions=True)
-    async with services.engine.begin() as conn:
+    async with services.engine.begin() as conn:  # the rest, the roll-ups and the cursors: one transaction
+        await write(conn, buffered)
         for user_id, series in stale.items():
             await rollup_series(conn, user_id, series)
         await conn.execute(

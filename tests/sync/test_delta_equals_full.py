@@ -15,6 +15,7 @@ from providers.errors import MediaServerError
 from providers.simulator import Simulator
 from sidecar.jobs.progress import Progress
 from sidecar.jobs.sync_jobs import initial_sync_job
+from sidecar.sync import watch
 from sidecar.sync.watch import sync_watch_history
 from tests.sync.conftest import SimEnv
 
@@ -62,8 +63,11 @@ async def _cursors(env: SimEnv) -> dict[str, datetime]:
         return {r[0]: r[1] for r in rows}
 
 
-@pytest.mark.parametrize("seed", [1, 2, 3])
-async def test_delta_leaves_what_a_full_read_leaves(sim_env: SimEnv, seed: int) -> None:
+@pytest.mark.parametrize(("seed", "chunk"), [(1, 500), (2, 500), (3, 7)])
+async def test_delta_leaves_what_a_full_read_leaves(
+    sim_env: SimEnv, seed: int, chunk: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(watch, "CHUNK", chunk)  # 7: rows are written in many chunks before the last one
     sim = sim_env.sim
     await initial_sync_job(sim_env.services, Progress.detached())
     rng = random.Random(seed)
