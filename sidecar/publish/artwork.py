@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import TYPE_CHECKING
 
 from providers.errors import MediaServerError
@@ -103,11 +103,17 @@ async def materialise(
     *,
     server: MediaServer | None,
     concurrency: int = 8,
+    keep_images: Collection[str] = (),
 ) -> list[OutTitle]:
-    """The changed titles' files, images fetched through the provider (or a placeholder poster)."""
+    """The changed titles' files, images fetched through the provider (or a placeholder poster); titles
+    in ``keep_images`` (folders whose images are unchanged) keep their published images instead."""
     limit = asyncio.Semaphore(concurrency)
     jobs: list[tuple[int, ImageRequest]] = [
-        (index, spec.image) for index, plan in enumerate(plans) for spec in plan.files if spec.image is not None
+        (index, spec.image)
+        for index, plan in enumerate(plans)
+        if plan.folder not in keep_images
+        for spec in plan.files
+        if spec.image is not None
     ]
     resolved = await asyncio.gather(*(_resolve(server, req, limit) for _, req in jobs))
     images: dict[int, list[OutFile]] = {}
@@ -117,5 +123,7 @@ async def materialise(
     titles: list[OutTitle] = []
     for index, plan in enumerate(plans):
         files = [OutFile(spec.rel, data=spec.data, link=spec.link) for spec in plan.files if spec.image is None]
+        if plan.folder in keep_images:
+            files += [OutFile(spec.image.stem, keep=True) for spec in plan.files if spec.image is not None]
         titles.append(OutTitle(plan.folder, (*files, *images.get(index, []))))
     return titles

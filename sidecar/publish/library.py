@@ -50,6 +50,7 @@ from sidecar.publish.titles import (
     StreamUrl,
     TitlePlan,
     UnpublishableTitle,
+    images_of,
     media_files,
     plan_title,
 )
@@ -207,8 +208,11 @@ async def _publish_files(
     outcome.removed = len(present - wanted)
     if current is not None and not changed and present == wanted:
         return None
+    keep = {
+        p.folder for p in changed if p.folder in present and images_of(known.get(p.folder)) == images_of(p.content_hash)
+    }
     started = time.monotonic()
-    titles = await materialise(changed, server=services.media_server)
+    titles = await materialise(changed, server=services.media_server, keep_images=keep)
     outcome.seconds["artwork"] = time.monotonic() - started
     started = time.monotonic()
     version = await asyncio.to_thread(directory.write_version, titles, reuse, fault=fault)

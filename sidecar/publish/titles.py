@@ -64,7 +64,7 @@ class TitlePlan:
     rank: int
     slot: int  # orders the title on the server (publish.order)
     files: tuple[FileSpec, ...]
-    content_hash: str
+    content_hash: str  # "<everything>:<images>", so a rewritten title can keep unchanged images
 
 
 @dataclass(frozen=True)
@@ -177,6 +177,19 @@ def _artwork(src: TitleSource, rank: int) -> list[FileSpec]:
     return specs
 
 
+def images_hash(files: tuple[FileSpec, ...]) -> str:
+    """What identifies a title's images: equal means its published images can be kept as they are."""
+    entries = sorted((f.rel, f.image) for f in files if f.image is not None)
+    return hashlib.sha256(repr(entries).encode()).hexdigest()[:16]
+
+
+def images_of(stored_hash: str | None) -> str | None:
+    """The images part of a ``TitlePlan.content_hash`` as stored (None for one without it)."""
+    if not stored_hash or ":" not in stored_hash:
+        return None
+    return stored_hash.rpartition(":")[2]
+
+
 def content_hash(files: tuple[FileSpec, ...]) -> str:
     digest = hashlib.sha256(PLAN_VERSION.encode())
     for spec in sorted(files, key=lambda f: f.rel):
@@ -224,5 +237,5 @@ def plan_title(pick: RankedSource, options: PlanOptions, media: list[FileSpec] |
         rank=pick.rank,
         slot=pick.slot if pick.slot is not None else pick.rank,
         files=frozen,
-        content_hash=content_hash(frozen),
+        content_hash=f"{content_hash(frozen)}:{images_hash(frozen)}",
     )

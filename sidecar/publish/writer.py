@@ -40,9 +40,13 @@ class PublishConfigError(JobError):
 
 @dataclass(frozen=True)
 class OutFile:
+    """One file of a title: ``data``, a symlink to ``link``, or (``keep``) the current version's files
+    named ``<rel>.*`` (an image whose server tag did not change), hard-linked as they are."""
+
     rel: str
     data: bytes | None = None
     link: str | None = None
+    keep: bool = False
 
 
 @dataclass(frozen=True)
@@ -216,6 +220,9 @@ def _write_title(folder: Path, files: Sequence[OutFile], before: Path | None = N
         if spec.link is not None:
             os.symlink(spec.link, path)
             continue
+        if spec.keep:
+            _keep(before, folder, spec.rel)
+            continue
         data = spec.data or b""
         if before is not None and _link_if_same(before / spec.rel, path, data):
             continue
@@ -223,6 +230,17 @@ def _write_title(folder: Path, files: Sequence[OutFile], before: Path | None = N
             handle.write(data)
         durable.append(path)
     return durable
+
+
+def _keep(before: Path | None, folder: Path, stem: str) -> None:
+    if before is None or not before.is_dir():
+        return
+    for entry in os.scandir(before):
+        if entry.name.startswith(f"{stem}.") and entry.is_file(follow_symlinks=False):
+            try:
+                os.link(entry.path, folder / entry.name)
+            except OSError:
+                shutil.copy2(entry.path, folder / entry.name)
 
 
 def _link_if_same(old: Path, new: Path, data: bytes) -> bool:

@@ -211,6 +211,40 @@ async def test_a_playback_rewrites_only_the_titles_that_changed_and_keeps_the_or
     assert oldest_first == [m.name for m in after][::-1]  # "date added, newest first" is the pick order
 
 
+async def test_a_title_rewritten_for_its_text_keeps_its_images_without_fetching_them(
+    world: World, services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sidecar.publish import artwork
+
+    await allow_conversion(services)
+    alice = world.users["alice"]
+    picks = world.movies[:4]
+    await set_steady_picks(services, alice, picks)
+    await publish_for(services, alice, "movies", Progress.detached())
+    root = services.settings.resolved_strm_root / ai_picks_folder(alice.provider_id, "movies")
+    posters = {p.name: sorted(q.name for q in p.iterdir() if q.name.startswith("poster.")) for p in root.iterdir()}
+    assert all(posters.values())
+
+    fetched: list[str] = []
+    real_fetch = world.server.fetch_image
+
+    async def counting_fetch(item_id: str, **kwargs: object) -> object:
+        fetched.append(item_id)
+        return await real_fetch(item_id, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(world.server, "fetch_image", counting_fetch)
+    monkeypatch.setattr(artwork, "_cache", artwork.ImageCache())  # nothing to be had from memory either
+    await set_picks(services, alice, "movies", picks)  # new texts ("... #1"), same titles, same images
+    second = await publish_for(services, alice, "movies", Progress.detached())
+    assert second is not None and second.written == 4
+    assert fetched == []
+    assert {p.name: sorted(q.name for q in p.iterdir() if q.name.startswith("poster.")) for p in root.iterdir()} == (
+        posters
+    )
+    nfo = ET.parse(next(root.iterdir()) / "movie.nfo").getroot()
+    assert "#" in (nfo.findtext("plot") or "")
+
+
 @pytest.mark.parametrize("mode", ["strm", "symlink"])
 async def test_series_and_symlink_modes_scan(world: World, services: Services, mode: str) -> None:
     await allow_conversion(services, mode=mode)
