@@ -10,7 +10,7 @@ import functools
 import os
 from typing import TYPE_CHECKING, Any
 
-from providers.simulator.model import SimItem, SimLibrary, SimUser, SimUserData, hex_id
+from providers.simulator.model import SimItem, SimLibrary, SimPerson, SimUser, SimUserData, hex_id
 from providers.simulator.webhooks import net_time
 
 BACKDROP_TYPES = ("Movie", "Series")  # titles with fan art (seasons and episodes have none of their own)
@@ -31,6 +31,22 @@ _EXTERNAL = {
 def name_id(emby: bool, kind: str, name: str) -> str | int:
     """Ids of people, studios and genres: Emby numbers (NameLongIdPair), Jellyfin GUIDs."""
     return int(hex_id(kind, name)[:8], 16) % 100000 if emby else hex_id(kind, name)
+
+
+class _Everything:
+    def __contains__(self, name: object) -> bool:
+        return True
+
+
+_EVERYTHING = _Everything()
+
+
+def _person(emby: bool, person: SimPerson) -> dict[str, Any]:
+    out: dict[str, Any] = {"Name": person.name, "Id": str(name_id(emby, "person", person.name))}
+    if person.role is not None:
+        out["Role"] = person.role
+    out["Type"] = person.type
+    return out
 
 
 def _clean(values: dict[str, Any]) -> dict[str, Any]:
@@ -83,75 +99,64 @@ class DtoBuilder:
         """``fields`` None means all (single-item requests); otherwise the lowercase ``Fields`` names."""
         sim = self.sim
 
-        def want(name: str) -> bool:
-            return fields is None or name.lower() in fields
+        want = (_EVERYTHING if fields is None else fields).__contains__  # lowercase names
 
         series = sim.items.get(item.series_id) if item.series_id else None
         season = sim.items.get(item.season_id) if item.season_id else None
         dto: dict[str, Any] = {"Name": item.name}
-        if want("OriginalTitle"):
+        if want("originaltitle"):
             dto["OriginalTitle"] = item.original_title
         dto["ServerId"] = sim.server_id
         dto["Id"] = item.id
-        if want("Etag"):
+        if want("etag"):
             dto["Etag"] = hex_id("etag", item.id, net_time(item.date_last_saved))
         if playlist_item_id is not None:
             dto["PlaylistItemId"] = playlist_item_id
-        if want("DateCreated"):
+        if want("datecreated"):
             dto["DateCreated"] = net_time(item.date_created)
         if not item.is_folder:
             dto["Container"] = "strm" if (item.path or "").endswith(".strm") else "mkv"
-        if want("SortName"):
+        if want("sortname"):
             dto["SortName"] = item.sort_name
-        if want("Settings"):
+        if want("settings"):
             dto["ForcedSortName"] = item.forced_sort_name
         dto["PremiereDate"] = net_time(item.premiere_date) if item.premiere_date else None
-        if want("ExternalUrls"):
+        if want("externalurls"):
             dto["ExternalUrls"] = [
                 {"Name": _EXTERNAL[k][0], "Url": _EXTERNAL[k][1].format(v)}
                 for k, v in item.provider_ids.items()
                 if k in _EXTERNAL
             ]
         dto["CriticRating"] = item.critic_rating
-        if want("Path"):
+        if want("path"):
             dto["Path"] = item.path
         dto["OfficialRating"] = item.official_rating
-        if want("Overview"):
+        if want("overview"):
             dto["Overview"] = item.overview
-        if want("Taglines"):
+        if want("taglines"):
             dto["Taglines"] = list(item.taglines)
-        if want("Genres"):
+        if want("genres"):
             dto["Genres"] = list(item.genres)
         dto["CommunityRating"] = item.community_rating
         dto["RunTimeTicks"] = item.runtime_ticks
         dto["ProductionYear"] = item.year
         dto["IndexNumber"] = item.index_number
         dto["ParentIndexNumber"] = item.parent_index_number
-        if want("ProviderIds"):
+        if want("providerids"):
             dto["ProviderIds"] = dict(item.provider_ids)
         dto["IsFolder"] = item.is_folder
-        if want("ParentId") and item.parent_id:
+        if want("parentid") and item.parent_id:
             dto["ParentId"] = item.parent_id
         dto["Type"] = item.type
-        if want("People"):
-            dto["People"] = [
-                _clean(
-                    {
-                        "Name": p.name,
-                        "Id": str(name_id(self.emby, "person", p.name)),
-                        "Role": p.role,
-                        "Type": p.type,
-                    }
-                )
-                for p in item.people
-            ]
-        if want("Studios"):
+        if want("people"):
+            dto["People"] = [_person(self.emby, p) for p in item.people]
+        if want("studios"):
             dto["Studios"] = [self._name_id("studio", s) for s in item.studios]
-        if want("Genres"):
+        if want("genres"):
             dto["GenreItems"] = [self._name_id("genre", g) for g in item.genres]
         if user is not None:
             dto["UserData"] = self.user_data(user, item)
-        if want("ChildCount") and item.is_folder:
+        if want("childcount") and item.is_folder:
             dto["ChildCount"] = self._child_count(item)
         if series is not None:
             dto["SeriesName"] = series.name
@@ -159,7 +164,7 @@ class DtoBuilder:
             if item.type == "Episode":
                 dto["SeasonId"] = item.season_id
                 dto["SeriesPrimaryImageTag"] = series.image_tag
-        if want("Tags"):
+        if want("tags"):
             dto["Tags"] = list(item.tags)
         if item.type == "CollectionFolder" and item.id in sim.libraries:
             dto["CollectionType"] = sim.libraries[item.id].collection_type
@@ -176,16 +181,16 @@ class DtoBuilder:
             dto["MediaType"] = "Video"
         elif not self.emby:
             dto["MediaType"] = "Unknown"
-        if want("Settings"):
+        if want("settings"):
             dto["LockedFields"] = list(item.locked_fields)
             dto["LockData"] = item.lock_data
         if item.type == "Series":
             dto.update(self._series_status(item))
-        if not item.is_folder and (want("MediaSources") or want("MediaStreams")):
+        if not item.is_folder and (want("mediasources") or want("mediastreams")):
             source = self._media_source(item)
-            if want("MediaSources"):
+            if want("mediasources"):
                 dto["MediaSources"] = [source]
-            if want("MediaStreams"):
+            if want("mediastreams"):
                 dto["MediaStreams"] = source["MediaStreams"]
         return _clean(dto)
 
