@@ -1,9 +1,10 @@
 """Scoring: every candidate's component z-scores, for a block of users at once (one user is a block of one).
 
-The catalogue-wide products (taste centroids x item vectors, users' genre shares x item genres) and the era
-match are computed for the whole block as users x catalogue arrays; the rest (standardising over each user's
-candidates, co-watch, session links, shared people) row by row, by the same code whatever the block's size.
-So a user scores the same alone as in a block, up to the float rounding of the products.
+The taste product (taste centroids x item vectors) is computed for the whole block at once, as is each user's
+genre match per distinct set of genres and era match per distinct year (then spread over the catalogue); the
+rest (standardising over each user's candidates, co-watch, session links, shared people) user by user, by the
+same code whatever the block's size. So a user scores the same alone as in a block, up to the float rounding
+of the products.
 """
 
 from __future__ import annotations
@@ -111,10 +112,10 @@ def score_candidates(
 def score_block(
     model: PreparedModel, users: Sequence[ToScore], *, weights: Weights, media_type: str | None
 ) -> Iterator[Scored]:
-    """Each user's `Scored`, in order. The block's products come first, in one go: peak memory is about
-    (3 centroids x 4 bytes + 4 terms x 8 bytes) x users x catalogue size, ~0.1 GB for 64 users x 50,000 items."""
+    """Each user's `Scored`, in order. The block's taste product comes first, in one go: peak memory is about
+    (3 centroids x 4 bytes + 8 bytes) x users x catalogue size, ~65 MB for 64 users x 50,000 items."""
     shared = _shared(model, media_type)
-    terms = iter(_taste_terms(model, [u.taste for u in users if u.taste is not None], shared, weights))
+    terms = _taste_terms(model, [u.taste for u in users if u.taste is not None], shared, weights)
     for user in users:
         candidates = _candidates(model, user, shared)
         yield _score_user(model, user.taste, None if user.taste is None else next(terms), candidates, shared, weights)
@@ -149,10 +150,13 @@ def _candidates(model: PreparedModel, user: ToScore, shared: _Shared) -> BoolArr
     return candidates
 
 
-def _taste_terms(model: PreparedModel, tastes: Sequence[Taste], shared: _Shared, weights: Weights) -> list[_TasteTerms]:
-    """The taste terms of every user of the block, from one product per kind."""
+def _taste_terms(
+    model: PreparedModel, tastes: Sequence[Taste], shared: _Shared, weights: Weights
+) -> Iterator[_TasteTerms]:
+    """The taste terms of every user of the block, from one product per kind, spread over the catalogue one
+    user at a time (as they are scored)."""
     if not tastes:
-        return []
+        return
     contents = content_match_many(model, tastes)
     era_tables = era_match_many(model, tastes)  # users x distinct years
     n_genres = model.genre_matrix.shape[1]
@@ -160,7 +164,6 @@ def _taste_terms(model: PreparedModel, tastes: Sequence[Taste], shared: _Shared,
     most = shares.max(axis=1, initial=0.0)
     overlap = genre_overlap_many(model, shares)  # users x genre sets: summed share of each set's genres
     norms = np.maximum(np.linalg.norm(shares, axis=1), 1e-12)
-    out: list[_TasteTerms] = []
     of_set, of_year = model.genre_sets.of_item, model.year_of
     for k, content in enumerate(contents):
         # per genre set and per year, then spread over the catalogue (the same values, far fewer to compute)
@@ -174,8 +177,7 @@ def _taste_terms(model: PreparedModel, tastes: Sequence[Taste], shared: _Shared,
         else:
             genre_novelty = np.full(model.size, 0.5)
         era = era_tables[k][of_year]
-        out.append(_TasteTerms(content, era, genre, 0.7 * genre_novelty + 0.3 * (1.0 - era)))
-    return out
+        yield _TasteTerms(content, era, genre, 0.7 * genre_novelty + 0.3 * (1.0 - era))
 
 
 def _score_user(
