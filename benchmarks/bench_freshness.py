@@ -36,7 +36,8 @@ from providers.simulator.catalog import synthetic_catalog
 from providers.simulator.serve import serve_simulator
 from providers.simulator.state import Simulator
 from sidecar.app import create_app
-from sidecar.commands import PIPELINE, _opt_in_to_private_libraries, run_and_wait
+from sidecar.commands import run_and_wait
+from sidecar.demo_command import PIPELINE, _opt_in_to_private_libraries
 from sidecar.logs import configure_logging
 from sidecar.runtime import prepare_infrastructure
 from sidecar.services import Services
