@@ -12,7 +12,7 @@ database writes.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Coroutine, Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -21,10 +21,10 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from providers.base import Item as ProviderItem
-from providers.base import UserData
+from providers.base import MediaServer, UserData
 from sidecar.services import Services
 from sidecar.sync.bulk import rows_json, select_rows
-from sidecar.sync.read_ahead import pages, read_ahead
+from sidecar.sync.read_ahead import pages
 from sidecar.sync.rollup import rollup_series
 from sidecar.sync.server import ensure_server, provider
 
@@ -151,103 +151,10 @@ class UserSyncResult:
     items: int = 0
     skipped: int = 0
     removed: int = 0
-    users: int = 0
 
 
-async def _write_page(
-    services: Services, server_id: int, user_id: int, page: Sequence[ProviderItem], result: UserSyncResult
-) -> tuple[set[int], set[int]]:
-    """Apply one page of items carrying user data; returns (item row ids written, stale series ids)."""
-    async with services.engine.begin() as conn:
-        refs = await item_refs(conn, server_id, (i.id for i in page))
-        entries = [(refs[i.id], i.user_data) for i in page if i.id in refs and i.user_data is not None]
-        result.items += len(entries)
-        result.skipped += len(page) - len(entries)
-        stale = await apply_user_data(conn, user_id, entries)
-    return {ref.id for ref, _ in entries}, stale
-
-
-async def _paged(
-    services: Services, server_id: int, user_id: int, items: Any, result: UserSyncResult
-) -> tuple[set[int], set[int]]:
-    seen: set[int] = set()
-    stale: set[int] = set()
-    async for page in read_ahead(pages(items, CHUNK)):
-        written, series = await _write_page(services, server_id, user_id, page, result)
-        seen |= written
-        stale |= series
-    return seen, stale
-
-
-async def _aiter(items: Sequence[ProviderItem]) -> AsyncIterator[ProviderItem]:
-    for item in items:
-        yield item
-
-
-async def sync_user_watch(services: Services, user_id: int, provider_user_id: str) -> UserSyncResult:
-    """Everything the server holds for one user, and removal of what it no longer reports."""
-    server_id = await ensure_server(services)
-    server = provider(services)
-    started = datetime.now(UTC)
-    result = UserSyncResult()
-    seen: set[int] = set()
-    stale: set[int] = set()
-    views = (
-        server.iter_items(WATCHED_KINDS, user_id=provider_user_id, is_played=True),
-        server.iter_items(FAVOURITE_KINDS, user_id=provider_user_id, is_favorite=True),
-        _aiter(await server.resume_items(provider_user_id, limit=RESUME_LIMIT)),
-        # Everything the user ever touched (also a start abandoned early: counted, but neither
-        # played nor resumable); a server that ignores the filter returns everything, still correct.
-        server.iter_items(FAVOURITE_KINDS, user_id=provider_user_id, min_date_last_saved_for_user=EVER),
-    )
-    for view in views:
-        more, series = await _paged(services, server_id, user_id, view, result)
-        seen |= more
-        stale |= series
-    async with services.engine.begin() as conn:
-        removed = (
-            await conn.execute(
-                text(
-                    "DELETE FROM watch_state ws USING item i WHERE ws.item_id = i.id AND ws.user_id = :u"
-                    " AND NOT (ws.item_id = ANY(:seen)) RETURNING i.id, i.kind, i.series_id"
-                ),
-                {"u": user_id, "seen": list(seen)},
-            )
-        ).all()
-        result.removed = len(removed)
-        stale |= {int(r[2]) for r in removed if r[2] is not None}
-        stale |= {int(r[0]) for r in removed if r[1] == "Series"}
-        stale |= {
-            int(r[0])
-            for r in await conn.execute(
-                text(
-                    "SELECT DISTINCT i.series_id FROM watch_state ws JOIN item i ON i.id = ws.item_id"
-                    " WHERE ws.user_id = :u AND i.series_id IS NOT NULL"
-                ),
-                {"u": user_id},
-            )
-        }
-    async with services.engine.begin() as conn:
-        await rollup_series(conn, user_id, stale)
-        await conn.execute(text("UPDATE app_user SET watch_synced_at = :t WHERE id = :u"), {"t": started, "u": user_id})
-    return result
-
-
-DELTA_READERS = 4
-"""Users whose changes are read from the server at once (their pages are written as they arrive)."""
-FULL_READERS = 3
-"""Users read in full at once (each one's reads and writes in turn, overlapping the others')."""
-
-
-async def _all(work: Sequence[Coroutine[Any, Any, None]]) -> None:
-    """Run ``work`` together; the first failure cancels the rest and is raised."""
-    tasks = [asyncio.create_task(w) for w in work]
-    try:
-        await asyncio.gather(*tasks)
-    finally:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+READERS = 4
+"""Users read from the server at once (their pages are written as they arrive)."""
 
 
 @dataclass(frozen=True)
@@ -262,41 +169,74 @@ class _ReadFailed:
     error: BaseException
 
 
-async def sync_deltas(
-    services: Services, users: Sequence[tuple[int, str, datetime]], report: Any = None, reported: int = 0
+async def _each(items: Sequence[ProviderItem]) -> AsyncIterator[ProviderItem]:
+    for item in items:
+        yield item
+
+
+async def _user_items(
+    server: MediaServer, provider_user_id: str, cursor: datetime | None
+) -> AsyncIterator[ProviderItem]:
+    """The items carrying the user's data saved since ``cursor``, or (no cursor) all of it."""
+    if cursor is not None:
+        # Without a played filter, so un-marking shows up too.
+        views = [
+            server.iter_items(
+                [*WATCHED_KINDS, "Series"],
+                user_id=provider_user_id,
+                min_date_last_saved_for_user=cursor - CURSOR_OVERLAP,
+            )
+        ]
+    else:
+        views = [
+            server.iter_items(WATCHED_KINDS, user_id=provider_user_id, is_played=True),
+            server.iter_items(FAVOURITE_KINDS, user_id=provider_user_id, is_favorite=True),
+            _each(await server.resume_items(provider_user_id, limit=RESUME_LIMIT)),
+            # Everything the user ever touched (also a start abandoned early: counted, but neither
+            # played nor resumable); a server that ignores the filter returns everything, still correct.
+            server.iter_items(FAVOURITE_KINDS, user_id=provider_user_id, min_date_last_saved_for_user=EVER),
+        ]
+    for view in views:
+        async for item in view:
+            yield item
+
+
+async def sync_users_watch(
+    services: Services, users: Sequence[tuple[int, str, datetime | None]], report: Any = None
 ) -> UserSyncResult:
-    """Each (user id, server user id, cursor)'s items whose user data was saved since the cursor.
+    """Each (user id, server user id, cursor)'s items whose user data was saved since the cursor; a user
+    without a cursor is read in full, and rows the server no longer reports for them are removed.
 
     A few users are read from the server at once, and their pages are written together once a chunk's worth
-    has arrived (one transaction, one upsert and one delete for several users): a delta is mostly small pages
-    for many users, and per-user round trips would dominate it. The last rows, the roll-ups and the cursors
-    are written in one transaction at the end (for a small delta, the only one).
+    has arrived (one transaction, one upsert and one delete for several users): a sync is mostly small pages
+    for many users, and per-user round trips would dominate it. The last rows, the removals, the roll-ups and
+    the cursors are written in one transaction at the end (for a small sync, the only one).
     """
     server_id = await ensure_server(services)
     server = provider(services)
     started = datetime.now(UTC)
     result = UserSyncResult()
     stale: dict[int, set[int]] = {}
-    queue: asyncio.Queue[_Page | _ReadFailed] = asyncio.Queue(maxsize=2 * DELTA_READERS)
-    gate = asyncio.Semaphore(DELTA_READERS)
+    seen: dict[int, set[int]] = {u: set() for u, _, cursor in users if cursor is None}
+    queue: asyncio.Queue[_Page | _ReadFailed] = asyncio.Queue(maxsize=2 * READERS)
+    gate = asyncio.Semaphore(READERS)
 
-    async def read(user_id: int, provider_user_id: str, cursor: datetime) -> None:
+    async def read(user_id: int, provider_user_id: str, cursor: datetime | None) -> None:
         try:
             async with gate:
-                changed = server.iter_items(
-                    [*WATCHED_KINDS, "Series"],
-                    user_id=provider_user_id,
-                    min_date_last_saved_for_user=cursor - CURSOR_OVERLAP,
-                )
-                async for page in pages(changed, CHUNK):
+                async for page in pages(_user_items(server, provider_user_id, cursor), CHUNK):
                     await queue.put(_Page(user_id, page))
             await queue.put(_Page(user_id, last=True))
         except Exception as exc:  # handed to the writer, raised in its frame
             await queue.put(_ReadFailed(exc))
 
     async def write(conn: AsyncConnection, batch: Sequence[_Page]) -> None:
-        for user_id, series in (await _write_pages(conn, server_id, batch, result)).items():
-            stale.setdefault(user_id, set()).update(series)
+        written, series = await _write_pages(conn, server_id, batch, result)
+        for user_id, ids in written.items():
+            if user_id in seen:
+                seen[user_id] |= ids
+        for user_id, ids in series.items():
+            stale.setdefault(user_id, set()).update(ids)
 
     readers = [asyncio.create_task(read(*user)) for user in users]
     buffered: list[_Page] = []
@@ -314,20 +254,48 @@ async def sync_deltas(
             if message.last:
                 done += 1
                 if report is not None:
-                    await report(reported + done, reported + len(users))
+                    await report(done, len(users))
     finally:
         for task in readers:
             task.cancel()
         await asyncio.gather(*readers, return_exceptions=True)
-    async with services.engine.begin() as conn:  # the rest, the roll-ups and the cursors: one transaction
+    async with services.engine.begin() as conn:
         await write(conn, buffered)
-        for user_id, series in stale.items():
-            await rollup_series(conn, user_id, series)
+        for user_id, ids in seen.items():
+            result.removed += await _remove_unseen(conn, user_id, ids, stale.setdefault(user_id, set()))
+        for user_id, ids in stale.items():
+            await rollup_series(conn, user_id, ids)
         await conn.execute(
             text("UPDATE app_user SET watch_synced_at = :t WHERE id = ANY(:u)"),
             {"t": started, "u": [u for u, _, _ in users]},
         )
     return result
+
+
+async def _remove_unseen(conn: AsyncConnection, user_id: int, seen: set[int], stale: set[int]) -> int:
+    """Delete the user's rows for items the full read did not report; adds the series to roll up again."""
+    removed = (
+        await conn.execute(
+            text(
+                "DELETE FROM watch_state ws USING item i WHERE ws.item_id = i.id AND ws.user_id = :u"
+                " AND NOT (ws.item_id = ANY(:seen)) RETURNING i.id, i.kind, i.series_id"
+            ),
+            {"u": user_id, "seen": list(seen)},
+        )
+    ).all()
+    stale |= {int(r[2]) for r in removed if r[2] is not None}
+    stale |= {int(r[0]) for r in removed if r[1] == "Series"}
+    stale |= {
+        int(r[0])
+        for r in await conn.execute(
+            text(
+                "SELECT DISTINCT i.series_id FROM watch_state ws JOIN item i ON i.id = ws.item_id"
+                " WHERE ws.user_id = :u AND i.series_id IS NOT NULL"
+            ),
+            {"u": user_id},
+        )
+    }
+    return len(removed)
 
 
 def _rows(batch: Sequence[_Page | _ReadFailed]) -> int:
@@ -336,7 +304,8 @@ def _rows(batch: Sequence[_Page | _ReadFailed]) -> int:
 
 async def _write_pages(
     conn: AsyncConnection, server_id: int, batch: Sequence[_Page], result: UserSyncResult
-) -> dict[int, set[int]]:
+) -> tuple[dict[int, set[int]], dict[int, set[int]]]:
+    """Apply pages of several users' items; returns (item row ids written, stale series ids), by user."""
     refs = await item_refs(conn, server_id, (i.id for page in batch for i in page.items))
     entries = [
         (page.user_id, refs[i.id], i.user_data)
@@ -346,7 +315,10 @@ async def _write_pages(
     ]
     result.items += len(entries)
     result.skipped += sum(len(page.items) for page in batch) - len(entries)
-    return await apply_users_data(conn, entries)
+    written: dict[int, set[int]] = {}
+    for user_id, ref, _ in entries:
+        written.setdefault(user_id, set()).add(ref.id)
+    return written, await apply_users_data(conn, entries)
 
 
 async def sync_watch_history(services: Services, *, full: bool, report: Any = None) -> dict[str, int]:
@@ -363,24 +335,6 @@ async def sync_watch_history(services: Services, *, full: bool, report: Any = No
                 {"s": server_id},
             )
         ).all()
-    whole = [(int(u), str(p)) for u, p, cursor in users if full or cursor is None]
-    deltas = [(int(u), str(p), cursor) for u, p, cursor in users if not full and cursor is not None]
-    totals = UserSyncResult()
-    gate = asyncio.Semaphore(FULL_READERS)
-
-    async def read_whole(user_id: int, provider_user_id: str) -> None:
-        async with gate:
-            one = await sync_user_watch(services, user_id, provider_user_id)
-        totals.items += one.items
-        totals.skipped += one.skipped
-        totals.removed += one.removed
-        totals.users += 1
-        if report is not None:
-            await report(totals.users, len(users))
-
-    await _all([read_whole(*user) for user in whole])
-    if deltas:
-        one = await sync_deltas(services, deltas, report, reported=totals.users)
-        totals.items += one.items
-        totals.skipped += one.skipped
+    plan = [(int(u), str(p), None if full else cursor) for u, p, cursor in users]
+    totals = await sync_users_watch(services, plan, report)
     return {"users": len(users), "items": totals.items, "skipped": totals.skipped, "removed": totals.removed}
