@@ -235,3 +235,13 @@ def test_symlinks_unsupported_is_a_clear_error(tmp_path: Path, monkeypatch: pyte
     monkeypatch.setattr(writer_module.os, "symlink", refuse)
     with pytest.raises(PublishConfigError, match=r"does not support symlinks.*STRM mode"):
         check_symlinks(tmp_path)
+
+
+def test_kept_images_are_the_current_files_whatever_their_extension(tmp_path: Path) -> None:
+    lib = LibraryDir(tmp_path, "lib")
+    poster = OutFile("poster.jpg", data=b"\xff\xd8 jpeg")
+    publish(lib, [OutTitle("A", (*title("A").files, poster))])
+    inode = (lib.link / "A" / "poster.jpg").stat().st_ino
+    publish(lib, [OutTitle("A", (*title("A", "new text").files, OutFile("poster", keep=True)))])
+    assert (lib.link / "A" / "poster.jpg").stat().st_ino == inode
+    assert "new text" in (lib.link / "A" / "movie.nfo").read_text()
