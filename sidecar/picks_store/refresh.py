@@ -213,7 +213,9 @@ async def enabled_users(services: Services, media_type: MediaType) -> list[int]:
 
 
 BATCH_CHUNK = 64  # users whose picks are computed in one worker-thread hop and stored in one transaction
-COMPUTE_WORKERS = 2  # blocks of users scored at a time (`recommend_many(workers=...)`): one per core of a small box
+# Blocks of users scored at a time (`recommend_many(workers=...)`). Two cost ~1 s more CPU on 1,000 users and won
+# no wall time on a busy 2-core box; on a quiet one try `bench_db_refresh --compute-workers 2`.
+COMPUTE_WORKERS = 1
 
 
 async def refresh_all_picks(
