@@ -213,8 +213,9 @@ async def enabled_users(services: Services, media_type: MediaType) -> list[int]:
 
 
 BATCH_CHUNK = 64  # users whose picks are computed in one worker-thread hop and stored in one transaction
-# Blocks of users scored at a time (`recommend_many(workers=...)`). Two cost ~1 s more CPU on 1,000 users and won
-# no wall time on a busy 2-core box; on a quiet one try `bench_db_refresh --compute-workers 2`.
+# Blocks of users scored at a time (`recommend_many(workers=...)`). Two showed no clear wall-time gain on a busy 2-core
+# box (load 5-8, two runs each: CPU 14.2 s vs 14.8 s on average); on a quiet one try
+# `bench_db_refresh --compute-workers 2`.
 COMPUTE_WORKERS = 1
 
 
