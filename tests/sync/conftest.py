@@ -8,13 +8,14 @@ from functools import partial
 from typing import Any
 
 import pytest
-from arq.worker import Function, Worker
+from arq.worker import Function
 from pydantic import SecretStr
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from providers.simulator import Simulator, serve_simulator, synthetic_catalog
 from sidecar.followup import FollowUpStages
+from sidecar.jobs.reconnecting import ReconnectingWorker
 from sidecar.jobs.registry import load_jobs, wrap
 from sidecar.jobs.worker import on_shutdown, on_startup
 from sidecar.services import QUEUE_NAME, Services, open_services, redis_settings
@@ -146,11 +147,11 @@ def own_job_functions(stages: FollowUpStages) -> list[Function]:
 
 def sync_worker(
     services: Services, *, burst: bool, stages: FollowUpStages, startup_hooks: list[Any] | None = None
-) -> Worker:
-    """A worker running only the sync and webhook jobs: jobs of other features queued by ours (embeddings,
-    recommendations) are dropped, so these tests neither load models nor publish libraries; the follow-up
-    job runs ``stages`` (``SimEnv.stages`` records the calls)."""
-    return Worker(
+) -> ReconnectingWorker:
+    """A worker of the class ``marquee serve`` runs, running only the sync and webhook jobs: jobs of other
+    features queued by ours (embeddings, recommendations) are dropped, so these tests neither load models nor
+    publish libraries; the follow-up job runs ``stages`` (``SimEnv.stages`` records the calls)."""
+    return ReconnectingWorker(
         functions=own_job_functions(stages),
         redis_settings=redis_settings(services.redis_url),
         queue_name=QUEUE_NAME,
