@@ -32,7 +32,8 @@ def ease_fit(interactions: npt.NDArray[np.floating], l2: float) -> tuple[FloatMa
         # of hundreds over thousands); the same matrix up to rounding.
         inner = x @ x.T
         inner[np.diag_indices_from(inner)] += l2
-        precision = -(x.T @ np.linalg.solve(inner, x))
+        precision = x.T @ np.linalg.solve(inner, x)
+        np.negative(precision, out=precision)  # in place: items x items is the largest array here
         precision[np.diag_indices_from(precision)] += 1.0
         precision /= l2
     else:
@@ -40,7 +41,7 @@ def ease_fit(interactions: npt.NDArray[np.floating], l2: float) -> tuple[FloatMa
         gram[np.diag_indices_from(gram)] += l2
         precision = np.linalg.inv(gram)
     diagonal = np.diag(precision).copy()
-    weights = precision / (-diagonal)
+    weights = np.divide(precision, -diagonal, out=precision)
     weights[np.diag_indices_from(weights)] = 0.0
     return weights.astype(np.float32), diagonal
 
