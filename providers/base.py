@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, NamedTuple, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -140,6 +140,13 @@ class Item(_Model):
     @property
     def tagline(self) -> str | None:
         return self.taglines[0] if self.taglines else None
+
+
+class UserItem(NamedTuple):
+    """One row of a user's watch history: the item's id and the user's data for it (no other item fields)."""
+
+    id: str
+    user_data: UserData
 
 
 class Collection(_Model):
@@ -266,12 +273,31 @@ class MediaServer(Protocol):
         recursive: bool = True,
         page_size: int = 500,
         sort_by: Sequence[str] | None = ("DateCreated", "SortName"),
+        fields: Sequence[str] | None = None,
+        enable_images: bool = True,
     ) -> AsyncIterator[Item]:
         """Every matching item, fetched page by page (``StartIndex``/``Limit``).
 
         The default order (date added, then sort name) keeps paging stable while items are added;
         ``sort_by=None`` keeps the server's own order (a collection's display order).
+        ``fields`` names the optional fields to ask for (server names: "Genres", "People"...); None asks for
+        everything Marquee stores, ``()`` for only the properties servers always send. ``enable_images=False``
+        leaves out the image tags.
         """
+        ...
+
+    def iter_user_data(
+        self,
+        types: Sequence[str] | None,
+        *,
+        user_id: str,
+        is_played: bool | None = None,
+        is_favorite: bool | None = None,
+        min_date_last_saved_for_user: datetime | None = None,
+        page_size: int = 500,
+    ) -> AsyncIterator[UserItem]:
+        """The user's data for every matching item (the filters as in ``iter_items``), and nothing else of the
+        items: the server builds and sends no optional fields or images, and no ``Item`` is parsed."""
         ...
 
     async def count_items(
@@ -291,7 +317,11 @@ class MediaServer(Protocol):
         """The user's data for each item that exists, keyed by item id."""
         ...
 
-    async def resume_items(self, user_id: str, *, limit: int = 100) -> list[Item]: ...
+    async def resume_items(
+        self, user_id: str, *, limit: int = 100, fields: Sequence[str] | None = None, enable_images: bool = True
+    ) -> list[Item]:
+        """The user's in-progress items; ``fields`` and ``enable_images`` as in ``iter_items``."""
+        ...
 
     async def set_sort_name(self, item_id: str, sort_name: str, *, lock: bool = True) -> None:
         """Set ``ForcedSortName`` through a full item round trip; ``lock`` adds "Name" to LockedFields."""

@@ -21,6 +21,7 @@ from providers.base import (
     ScanState,
     User,
     UserData,
+    UserItem,
 )
 
 Dto = dict[str, Any]
@@ -137,6 +138,15 @@ def user_data_from_dto(dto: Dto, item_id: str) -> UserData:
         likes=dto.get("Likes") if isinstance(dto.get("Likes"), bool) else None,
         unplayed_item_count=_int(dto.get("UnplayedItemCount")),
     )
+
+
+def user_item_from_dto(dto: Dto) -> UserItem | None:
+    """A watch-history row: the item's id (its ``Id``, as ``Item.id``) and its ``UserData``; None without one."""
+    user_data = dto.get("UserData")
+    if not isinstance(user_data, dict):
+        return None
+    item_id = normalise_id(str(dto["Id"]))
+    return UserItem(item_id, user_data_from_dto(user_data, item_id))
 
 
 def item_from_dto(dto: Dto) -> Item:

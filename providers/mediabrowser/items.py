@@ -7,12 +7,20 @@ from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
 from typing import Any
 
-from providers.base import Item, UserData
+from providers.base import Item, UserData, UserItem
 from providers.errors import ProviderResponseError
 from providers.mediabrowser import dto as d
 from providers.mediabrowser.connection import IDS_PER_REQUEST, ITEM_FIELDS, STABLE_SORT, Connection, chunks
 
 _GUID = re.compile(r"[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}")
+
+
+def _fields(fields: Sequence[str] | None) -> list[str] | None:
+    """The ``Fields`` parameter: None asks for every field Marquee stores; no names leave it out (the servers
+    then send only their always-present properties)."""
+    if fields is None:
+        return list(ITEM_FIELDS)
+    return list(fields) or None
 
 
 class Items(Connection):
@@ -40,6 +48,8 @@ class Items(Connection):
         is_played: bool | None,
         is_favorite: bool | None,
         recursive: bool,
+        fields: Sequence[str] | None = None,
+        enable_images: bool = True,
     ) -> tuple[str, dict[str, Any]]:
         path, extra = self.items_path(user_id)
         params: dict[str, Any] = {
@@ -49,14 +59,15 @@ class Items(Connection):
             "ParentId": parent_id,
             "IsPlayed": is_played,
             "IsFavorite": is_favorite,
-            "Fields": list(ITEM_FIELDS),
+            "Fields": _fields(fields),
+            "EnableImages": None if enable_images else False,
             "EnableUserData": True if user_id else None,
         }
         return path, params
 
-    async def iter_items(
+    async def _iter_query(
         self,
-        types: Sequence[str] | None = None,
+        types: Sequence[str] | None,
         *,
         parent_id: str | None = None,
         user_id: str | None = None,
@@ -68,7 +79,9 @@ class Items(Connection):
         recursive: bool = True,
         page_size: int = 500,
         sort_by: Sequence[str] | None = STABLE_SORT,
-    ) -> AsyncIterator[Item]:
+        fields: Sequence[str] | None = None,
+        enable_images: bool = True,
+    ) -> AsyncIterator[d.Dto]:
         path, params = self._item_params(
             types,
             parent_id=parent_id,
@@ -76,6 +89,8 @@ class Items(Connection):
             is_played=is_played,
             is_favorite=is_favorite,
             recursive=recursive,
+            fields=fields,
+            enable_images=enable_images,
         )
         params["MinDateLastSaved"] = d.format_datetime(min_date_last_saved) if min_date_last_saved else None
         params["MinDateLastSavedForUser"] = (
@@ -94,7 +109,67 @@ class Items(Connection):
         for group in id_groups:
             group_params = {**params, "Ids": list(group) if group is not None else None}
             async for dto in self._iter_dtos(path, group_params, page_size):
-                yield d.item_from_dto(dto)
+                yield dto
+
+    async def iter_items(
+        self,
+        types: Sequence[str] | None = None,
+        *,
+        parent_id: str | None = None,
+        user_id: str | None = None,
+        is_played: bool | None = None,
+        is_favorite: bool | None = None,
+        min_date_last_saved: datetime | None = None,
+        min_date_last_saved_for_user: datetime | None = None,
+        ids: Sequence[str] | None = None,
+        recursive: bool = True,
+        page_size: int = 500,
+        sort_by: Sequence[str] | None = STABLE_SORT,
+        fields: Sequence[str] | None = None,
+        enable_images: bool = True,
+    ) -> AsyncIterator[Item]:
+        dtos = self._iter_query(
+            types,
+            parent_id=parent_id,
+            user_id=user_id,
+            is_played=is_played,
+            is_favorite=is_favorite,
+            min_date_last_saved=min_date_last_saved,
+            min_date_last_saved_for_user=min_date_last_saved_for_user,
+            ids=ids,
+            recursive=recursive,
+            page_size=page_size,
+            sort_by=sort_by,
+            fields=fields,
+            enable_images=enable_images,
+        )
+        async for dto in dtos:
+            yield d.item_from_dto(dto)
+
+    async def iter_user_data(
+        self,
+        types: Sequence[str] | None,
+        *,
+        user_id: str,
+        is_played: bool | None = None,
+        is_favorite: bool | None = None,
+        min_date_last_saved_for_user: datetime | None = None,
+        page_size: int = 500,
+    ) -> AsyncIterator[UserItem]:
+        dtos = self._iter_query(
+            types,
+            user_id=user_id,
+            is_played=is_played,
+            is_favorite=is_favorite,
+            min_date_last_saved_for_user=min_date_last_saved_for_user,
+            page_size=page_size,
+            fields=(),
+            enable_images=False,
+        )
+        async for dto in dtos:
+            row = d.user_item_from_dto(dto)
+            if row is not None:
+                yield row
 
     async def count_items(
         self,
@@ -130,12 +205,15 @@ class Items(Connection):
                 out[item.id] = item.user_data
         return out
 
-    async def resume_items(self, user_id: str, *, limit: int = 100) -> list[Item]:
+    async def resume_items(
+        self, user_id: str, *, limit: int = 100, fields: Sequence[str] | None = None, enable_images: bool = True
+    ) -> list[Item]:
         path, extra = self.resume_path(user_id)
         params = {
             **extra,
             "Limit": limit,
-            "Fields": list(ITEM_FIELDS),
+            "Fields": _fields(fields),
+            "EnableImages": None if enable_images else False,
             "MediaTypes": "Video",
             "EnableUserData": True,
         }

@@ -485,7 +485,8 @@ class SimulatorApp:
         page = ids[start : start + limit] if limit is not None else ids[start:]
         fields = self._fields(ctx)
         with_user = user if (ctx.arg("enableUserData") or "true").lower() != "false" else None
-        items = [ctx.dto.item(self.sim.items[i], fields, with_user) for i in page]
+        images = (ctx.arg("enableImages") or "true").lower() != "false"
+        items = [ctx.dto.item(self.sim.items[i], fields, with_user, images=images) for i in page]
         total_wanted = (ctx.arg("enableTotalRecordCount") or "true").lower() != "false"
         result: dict[str, Any] = {"Items": items, "TotalRecordCount": len(ids) if total_wanted else 0}
         if self.sim.flavor == "jellyfin":

@@ -95,8 +95,10 @@ class DtoBuilder:
         user: SimUser | None,
         *,
         playlist_item_id: str | None = None,
+        images: bool = True,
     ) -> dict[str, Any]:
-        """``fields`` None means all (single-item requests); otherwise the lowercase ``Fields`` names."""
+        """``fields`` None means all (single-item requests); otherwise the lowercase ``Fields`` names.
+        ``images=False`` (``EnableImages=false``) leaves out every image tag, as both servers do."""
         sim = self.sim
 
         want = (_EVERYTHING if fields is None else fields).__contains__  # lowercase names
@@ -163,7 +165,8 @@ class DtoBuilder:
             dto["SeriesId"] = series.id
             if item.type == "Episode":
                 dto["SeasonId"] = item.season_id
-                dto["SeriesPrimaryImageTag"] = series.image_tag
+                if images:
+                    dto["SeriesPrimaryImageTag"] = series.image_tag
         if want("tags"):
             dto["Tags"] = list(item.tags)
         if item.type == "CollectionFolder" and item.id in sim.libraries:
@@ -172,8 +175,9 @@ class DtoBuilder:
             dto["DisplayOrder"] = item.display_order
         if season is not None:
             dto["SeasonName"] = season.name
-        dto["ImageTags"] = {"Primary": item.image_tag}
-        dto["BackdropImageTags"] = [item.image_tag] if item.type in BACKDROP_TYPES else []
+        if images:
+            dto["ImageTags"] = {"Primary": item.image_tag}
+            dto["BackdropImageTags"] = [item.image_tag] if item.type in BACKDROP_TYPES else []
         dto["LocationType"] = "FileSystem" if item.type != "Playlist" else None
         if item.type == "Playlist":
             dto["MediaType"] = item.media_type or "Video"

@@ -20,8 +20,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from providers.base import Item as ProviderItem
-from providers.base import MediaServer, UserData
+from providers.base import MediaServer, UserData, UserItem
 from sidecar.services import Services
 from sidecar.sync.bulk import rows_json, select_rows
 from sidecar.sync.read_ahead import pages
@@ -160,7 +159,7 @@ READERS = 4
 @dataclass(frozen=True)
 class _Page:
     user_id: int
-    items: Sequence[ProviderItem] = ()
+    items: Sequence[UserItem] = ()
     last: bool = False  # the user's pages are all read
 
 
@@ -169,19 +168,24 @@ class _ReadFailed:
     error: BaseException
 
 
-async def _each(items: Sequence[ProviderItem]) -> AsyncIterator[ProviderItem]:
-    for item in items:
-        yield item
+async def _each(rows: Sequence[UserItem]) -> AsyncIterator[UserItem]:
+    for row in rows:
+        yield row
 
 
-async def _user_items(
-    server: MediaServer, provider_user_id: str, cursor: datetime | None
-) -> AsyncIterator[ProviderItem]:
-    """The items carrying the user's data saved since ``cursor``, or (no cursor) all of it."""
+async def _resume_rows(server: MediaServer, provider_user_id: str) -> AsyncIterator[UserItem]:
+    items = await server.resume_items(provider_user_id, limit=RESUME_LIMIT, fields=(), enable_images=False)
+    async for row in _each([UserItem(i.id, i.user_data) for i in items if i.user_data is not None]):
+        yield row
+
+
+async def _user_items(server: MediaServer, provider_user_id: str, cursor: datetime | None) -> AsyncIterator[UserItem]:
+    """The user's data saved since ``cursor``, or (no cursor) all of it, by item id. Only ids and user data are
+    asked for: the item's kind, runtime and series come from Marquee's own catalogue (``item_refs``)."""
     if cursor is not None:
         # Without a played filter, so un-marking shows up too.
         views = [
-            server.iter_items(
+            server.iter_user_data(
                 [*WATCHED_KINDS, "Series"],
                 user_id=provider_user_id,
                 min_date_last_saved_for_user=cursor - CURSOR_OVERLAP,
@@ -189,16 +193,16 @@ async def _user_items(
         ]
     else:
         views = [
-            server.iter_items(WATCHED_KINDS, user_id=provider_user_id, is_played=True),
-            server.iter_items(FAVOURITE_KINDS, user_id=provider_user_id, is_favorite=True),
-            _each(await server.resume_items(provider_user_id, limit=RESUME_LIMIT)),
+            server.iter_user_data(WATCHED_KINDS, user_id=provider_user_id, is_played=True),
+            server.iter_user_data(FAVOURITE_KINDS, user_id=provider_user_id, is_favorite=True),
+            _resume_rows(server, provider_user_id),
             # Everything the user ever touched (also a start abandoned early: counted, but neither
             # played nor resumable); a server that ignores the filter returns everything, still correct.
-            server.iter_items(FAVOURITE_KINDS, user_id=provider_user_id, min_date_last_saved_for_user=EVER),
+            server.iter_user_data(FAVOURITE_KINDS, user_id=provider_user_id, min_date_last_saved_for_user=EVER),
         ]
     for view in views:
-        async for item in view:
-            yield item
+        async for row in view:
+            yield row
 
 
 async def sync_users_watch(
@@ -307,12 +311,7 @@ async def _write_pages(
 ) -> tuple[dict[int, set[int]], dict[int, set[int]]]:
     """Apply pages of several users' items; returns (item row ids written, stale series ids), by user."""
     refs = await item_refs(conn, server_id, (i.id for page in batch for i in page.items))
-    entries = [
-        (page.user_id, refs[i.id], i.user_data)
-        for page in batch
-        for i in page.items
-        if i.id in refs and i.user_data is not None
-    ]
+    entries = [(page.user_id, refs[i.id], i.user_data) for page in batch for i in page.items if i.id in refs]
     result.items += len(entries)
     result.skipped += sum(len(page.items) for page in batch) - len(entries)
     written: dict[int, set[int]] = {}
