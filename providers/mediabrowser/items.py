@@ -199,10 +199,12 @@ class Items(Connection):
         return d.item_from_dto(await self._item_dto(item_id, user_id))
 
     async def get_user_data(self, user_id: str, item_ids: Sequence[str]) -> dict[str, UserData]:
+        dtos = self._iter_query(None, user_id=user_id, ids=item_ids, sort_by=None, fields=(), enable_images=False)
         out: dict[str, UserData] = {}
-        async for item in self.iter_items(user_id=user_id, ids=item_ids, sort_by=None):
-            if item.user_data is not None:
-                out[item.id] = item.user_data
+        async for dto in dtos:
+            row = d.user_item_from_dto(dto)
+            if row is not None:
+                out[row.id] = row.user_data
         return out
 
     async def resume_items(

@@ -99,3 +99,17 @@ async def test_user_data_rows_are_those_of_the_full_listing(
     resumed = await provider.resume_items(alice)
     light = await provider.resume_items(alice, fields=(), enable_images=False)
     assert [(i.id, i.user_data) for i in light] == [(i.id, i.user_data) for i in resumed]
+
+
+async def test_get_user_data_is_narrow_and_matches_the_items(
+    served: Served, recorded: tuple[MediaBrowserServer, RecordingTransport]
+) -> None:
+    provider, transport = recorded
+    alice = _history(served)
+    items = [i async for i in provider.iter_items(KINDS, user_id=alice)]
+    transport.calls.clear()
+    found = await provider.get_user_data(alice, [i.id for i in items[:150]])  # two requests of ids
+    assert found == {i.id: i.user_data for i in items[:150]}
+    assert len(transport.item_listings()) == 2
+    for call in transport.item_listings():
+        assert "fields" not in call.params and call.params["enableimages"] == "false"
