@@ -21,6 +21,7 @@ import random
 import socket
 import tempfile
 import time
+from datetime import timedelta
 from pathlib import Path
 
 from pydantic import SecretStr
@@ -90,19 +91,23 @@ async def run(args: argparse.Namespace, data_dir: Path, database_url: str, redis
             rng = random.Random(1)
             viewers = [u.name for u in sim.users.values() if u.name != "admin"]
             movie_ids = [i.id for i in sim.items.values() if i.type == "Movie"]
-            touched: set[tuple[str, str]] = set()
-            for n in range(args.changes):
-                user, movie = rng.choice(viewers), rng.choice(movie_ids)
-                touched.add((user, movie))
-                if n % 3:
-                    sim.mark_played(user, movie, played=n % 2 == 0, notify=False)
-                else:
-                    sim.set_favorite(user, movie, favorite=n % 2 == 0, notify=False)
-            clock.lap()
-            started, cpu = time.perf_counter(), time.process_time()
-            delta = await sync_watch_history(services, full=False)
-            delta_s, delta_cpu = time.perf_counter() - started, time.process_time() - cpu
-            delta_server = clock.lap()
+            deltas: list[tuple[dict[str, int], float, float, float, int]] = []
+            for round_ in range(args.deltas):
+                if round_:
+                    age_saves(sim, hours=1)  # as if an hour passed: the next delta's overlap misses the last changes
+                touched: set[tuple[str, str]] = set()
+                for n in range(args.changes):
+                    user, movie = rng.choice(viewers), rng.choice(movie_ids)
+                    touched.add((user, movie))
+                    if n % 3:
+                        sim.mark_played(user, movie, played=n % 2 == 0, notify=False)
+                    else:
+                        sim.set_favorite(user, movie, favorite=n % 2 == 0, notify=False)
+                clock.lap()
+                started, cpu = time.perf_counter(), time.process_time()
+                delta = await sync_watch_history(services, full=False)
+                delta_s, delta_cpu = time.perf_counter() - started, time.process_time() - cpu
+                deltas.append((delta, delta_s, delta_cpu, clock.lap(), len(touched)))
         finally:
             await services.aclose()
             await sim.webhooks.aclose()
@@ -112,14 +117,15 @@ async def run(args: argparse.Namespace, data_dir: Path, database_url: str, redis
     report("catalogue (first)", catalogue_items, catalogue_s, catalogue_cpu, catalogue_server)
     report("catalogue (no change)", again["seen"], resync_s, resync_cpu, resync_server)
     report("watch history (full)", full["items"], full_s, full_cpu, full_server)
-    report(
-        "watch history (delta)",
-        delta["items"],
-        delta_s,
-        delta_cpu,
-        delta_server,
-        f"({args.changes} changes to {len(touched)} user items, {delta['users']} users)",
-    )
+    for n, (delta, delta_s, delta_cpu, delta_server, touched_count) in enumerate(deltas, 1):
+        report(
+            "watch history (delta)" if len(deltas) == 1 else f"watch history (delta {n})",
+            delta["items"],
+            delta_s,
+            delta_cpu,
+            delta_server,
+            f"({args.changes} changes to {touched_count} user items, {delta['users']} users)",
+        )
 
 
 def date_seeded_history(sim: Simulator) -> None:
@@ -128,6 +134,15 @@ def date_seeded_history(sim: Simulator) -> None:
     for key, data in list(sim.user_data.items()):
         data.last_saved = min(data.last_played or sim.epoch, cutoff)
         sim.user_data[key] = data  # stored again: the store indexes entries by save time
+
+
+def age_saves(sim: Simulator, *, hours: float) -> None:
+    """Date every user-data save ``hours`` earlier (the syncs' cursors stay where they are)."""
+    shift = timedelta(hours=hours)
+    for key, data in list(sim.user_data.items()):
+        if data.last_saved is not None:
+            data.last_saved -= shift
+            sim.user_data[key] = data
 
 
 PORTS = range(18300, 18400)
@@ -160,6 +175,9 @@ def main() -> None:
     parser.add_argument("--series", type=int, default=60)
     parser.add_argument("--users", type=int, default=10)
     parser.add_argument("--changes", type=int, default=500, help="plays and favourite marks made before the delta")
+    parser.add_argument(
+        "--deltas", type=int, default=1, help="delta syncs to time one after another, each after its own changes"
+    )
     parser.add_argument("--port", type=int, default=0, help="the simulator's port (default: a free one in 18300-18399)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="mq-bench-sync-") as tmp:
