@@ -20,7 +20,8 @@ from sidecar.errors import JobError
 from sidecar.jobs.progress import Progress
 from sidecar.media_types import spec
 from sidecar.publish import access
-from sidecar.publish.library import LibraryResult, Target, publish_library, require_server, unpublish
+from sidecar.publish.library import LibraryResult, publish_library, require_server, unpublish
+from sidecar.publish.library_rows import Target
 from sidecar.publish.naming import ai_picks_folder, ai_picks_library_name
 from sidecar.publish.picks import current_picks, publishable_users
 from sidecar.publish.server_library import remove_library

@@ -22,21 +22,21 @@ from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Literal
 
 from sqlalchemy import delete, insert
 from sqlalchemy.ext.asyncio import AsyncEngine
-from sqlmodel import col, select
+from sqlmodel import col
 
 from providers.base import Library, MediaServer
 from providers.errors import MediaServerError, ProviderUnavailable, ScanTimeout
 from sidecar.db.locks import advisory_lock
-from sidecar.db.models import AppUser, PublishedFile, PublishedLibrary
+from sidecar.db.models import PublishedFile, PublishedLibrary
 from sidecar.errors import JobError
 from sidecar.jobs.progress import Progress
 from sidecar.media_types import spec
 from sidecar.publish import access
 from sidecar.publish.artwork import materialise
+from sidecar.publish.library_rows import Target, library_row, published_files, save_row
 from sidecar.publish.naming import title_folder
 from sidecar.publish.options import PUBLISH_FILES, PublishFileSettings
 from sidecar.publish.order import assign_slots
@@ -45,7 +45,6 @@ from sidecar.publish.server_library import ensure_library, refresh_and_verify, r
 from sidecar.publish.sources import RankedSource
 from sidecar.publish.titles import (
     FileSpec,
-    Mode,
     PlanOptions,
     StreamUrl,
     TitlePlan,
@@ -59,20 +58,6 @@ from sidecar.runtime_settings import PUBLISH, PublishSettings, load
 from sidecar.services import Services
 
 log = logging.getLogger(__name__)
-
-Kind = Literal["ai_picks", "top_picks"]
-
-
-@dataclass(frozen=True)
-class Target:
-    """One library to publish: whose, what, where, how."""
-
-    kind: Kind
-    media_type: str
-    name: str
-    folder: str  # relative to the STRM root
-    mode: Mode
-    user: AppUser | None = None  # the owner of an AI Picks library
 
 
 @dataclass
@@ -117,43 +102,6 @@ def library_lock(engine: AsyncEngine, key: str) -> AbstractAsyncContextManager[N
 
 def server_path(services: Services, folder: str) -> str:
     return f"{services.settings.resolved_strm_prefix}/{folder}"
-
-
-async def library_row(services: Services, target: Target) -> PublishedLibrary:
-    user_id = target.user.id if target.user is not None else None
-    async with services.sessions() as session:
-        query = select(PublishedLibrary).where(
-            PublishedLibrary.kind == target.kind, PublishedLibrary.media_type == target.media_type
-        )
-        query = query.where(
-            PublishedLibrary.user_id == user_id if user_id is not None else PublishedLibrary.user_id.is_(None)  # type: ignore[union-attr]
-        )
-        row = (await session.exec(query.order_by(PublishedLibrary.id))).first()  # type: ignore[arg-type]
-        if row is None:
-            row = PublishedLibrary(
-                kind=target.kind,
-                media_type=target.media_type,
-                user_id=user_id,
-                name=target.name,
-                folder=target.folder,
-                mode=target.mode,
-            )
-            session.add(row)
-            await session.commit()
-            await session.refresh(row)
-        return row
-
-
-async def save_row(services: Services, row: PublishedLibrary, **changes: object) -> None:
-    async with services.sessions() as session:
-        fresh = await session.get(PublishedLibrary, row.id)
-        if fresh is None:
-            return
-        for key, value in changes.items():
-            setattr(fresh, key, value)
-            setattr(row, key, value)
-        session.add(fresh)
-        await session.commit()
 
 
 def build_plans(
@@ -246,13 +194,6 @@ async def _publish_files(
             await session.exec(insert(PublishedFile).values(rows))
         await session.commit()
     return previous
-
-
-async def _published_files(services: Services, row: PublishedLibrary) -> tuple[dict[str, str], dict[str, int]]:
-    """``(content hash, slot)`` by title folder, as last published (the ``rank`` column holds the slot)."""
-    async with services.sessions() as session:
-        rows = (await session.exec(select(PublishedFile).where(PublishedFile.library_id == row.id))).all()
-    return {f.folder_name: f.content_hash for f in rows}, {f.folder_name: f.rank for f in rows}
 
 
 async def _withdraw(services: Services, server: MediaServer, row: PublishedLibrary, target: Target) -> None:
@@ -361,7 +302,7 @@ async def publish_library(
                 RankedSource(sources[i], rank, why) for rank, (i, why) in enumerate(picks, start=1) if i in sources
             ]
             options = PlanOptions(mode=target.mode, anchor=row.created_at, artwork=files.artwork, stream_url=stream_url)
-            known, slots = await _published_files(services, row)
+            known, slots = await published_files(services, row)
             plans, outcome.skipped = build_plans(chosen, options, slots)
             for reason in outcome.skipped:
                 progress.log(f"{target.name}: left out: {reason}")

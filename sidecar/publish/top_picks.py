@@ -26,16 +26,8 @@ from sidecar.db.models import Item, PublishedLibrary, TopPick
 from sidecar.errors import JobError
 from sidecar.jobs.progress import Progress
 from sidecar.media_types import spec
-from sidecar.publish.library import (
-    LibraryResult,
-    Target,
-    library_row,
-    publish_library,
-    require_server,
-    save_row,
-    server_path,
-    unpublish,
-)
+from sidecar.publish.library import LibraryResult, publish_library, require_server, server_path, unpublish
+from sidecar.publish.library_rows import Target, library_row, save_row
 from sidecar.publish.naming import top_picks_folder, top_picks_library_name
 from sidecar.publish.popularity import RankedTitle, popularity, rank_popular, reason
 from sidecar.publish.server_library import pin, rename
