@@ -35,7 +35,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sidecar.ai_factory import get_embedder
 from sidecar.embeddings import ELIGIBLE_ITEM, people_by_role
 from sidecar.media_types import MediaType, spec
-from sidecar.recommender import MOVIE, SERIES, ItemFacts, PreparedModel, WatchEvent, prepare_model
+from sidecar.recommender import MOVIE, SERIES, ItemFacts, PreparedModel, WatchEvent
+from sidecar.recommender.prepared_model import prepare_catalogue, with_histories
 from sidecar.services import Services
 
 log = logging.getLogger(__name__)
@@ -261,6 +262,7 @@ class _State:
     scanned_at: float = 0.0
     histories_at: float = 0.0
     snapshot: Snapshot | None = None
+    catalogue: PreparedModel | None = None  # the model's catalogue part, kept while only the histories change
     stats: dict[str, float] = field(default_factory=dict)
 
 
@@ -317,13 +319,14 @@ class SnapshotCache:
 
     async def _refresh(self, conn: AsyncConnection, state: _State, fresh_histories: bool) -> Snapshot:
         now = time.monotonic()
-        dirty = state.snapshot is None
+        dirty = catalogue_changed = state.snapshot is None
         catalog_v, history_v = await _versions(conn)
         if state.snapshot is None or catalog_v != state.catalog_version or now - state.scanned_at >= self.recheck_s:
             changed = await self._scan_catalogue(conn, state)
             state.catalog_version = catalog_v
             state.scanned_at = now
             dirty = dirty or changed
+            catalogue_changed = catalogue_changed or changed
         histories_stale = history_v != state.history_version and (
             fresh_histories or now - state.histories_at >= self.history_max_age_s
         )
@@ -335,7 +338,7 @@ class SnapshotCache:
             state.stats["history_load_s"] = time.monotonic() - started
             dirty = True
         if dirty or state.snapshot is None:
-            state.snapshot = await asyncio.to_thread(self._build, state)
+            state.snapshot = await asyncio.to_thread(self._build, state, catalogue_changed)
         return state.snapshot
 
     async def _scan_catalogue(self, conn: AsyncConnection, state: _State) -> bool:
@@ -353,20 +356,21 @@ class SnapshotCache:
         return bool(changed or removed)
 
     @staticmethod
-    def _build(state: _State) -> Snapshot:
+    def _build(state: _State, catalogue_changed: bool) -> Snapshot:
         started = time.monotonic()
-        ids = sorted(state.rows)
-        facts = [state.rows[i][0] for i in ids]
-        dim = next((len(v) for _, v in state.rows.values() if v is not None), None)
-        matrix = np.zeros((len(ids), dim or 1), dtype=np.float32)
-        for row, item_id in enumerate(ids):
-            vector = state.rows[item_id][1]
-            if vector is not None and len(vector) == dim:
-                matrix[row] = vector
         histories = {user: list(events) for user, events in state.histories.items()}
-        model = prepare_model(facts, matrix, histories) if ids else None
+        dim = next((len(v) for _, v in state.rows.values() if v is not None), None)
+        if catalogue_changed or state.catalogue is None:
+            ids = sorted(state.rows)
+            matrix = np.zeros((len(ids), dim or 1), dtype=np.float32)
+            for row, item_id in enumerate(ids):
+                vector = state.rows[item_id][1]
+                if vector is not None and len(vector) == dim:
+                    matrix[row] = vector
+            state.catalogue = prepare_catalogue([state.rows[i][0] for i in ids], matrix) if ids else None
+        model = None if state.catalogue is None else with_histories(state.catalogue, histories)
         state.stats["build_s"] = time.monotonic() - started
-        state.stats["items"] = float(len(ids))
+        state.stats["items"] = float(len(state.rows))
         return Snapshot(
             media_type=state.media_type,
             model_name=state.model_name,

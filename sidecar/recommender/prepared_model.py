@@ -8,7 +8,7 @@ server's histories change enough to warrant a rebuild (the nightly job, or new i
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import numpy.typing as npt
@@ -165,6 +165,11 @@ def prepare_model(
     """Build the in-memory model from the catalogue, its embeddings (rows aligned with
     `items`) and every user's history on this server (used for co-watch and viewer counts).
     """
+    return with_histories(prepare_catalogue(items, embeddings), histories, max_cowatch_items=max_cowatch_items)
+
+
+def prepare_catalogue(items: Sequence[ItemFacts], embeddings: npt.ArrayLike) -> PreparedModel:
+    """The catalogue's part of the model, as if nobody had watched anything (`with_histories` adds the plays)."""
     n = len(items)
     matrix = np.array(embeddings, dtype=np.float32, copy=True).reshape(n, -1)
     norms = np.linalg.norm(matrix, axis=1)
@@ -187,23 +192,6 @@ def prepare_model(
     type_pos = {t: k for k, t in enumerate(media_types)}
     media_type_of = np.array([type_pos[it.media_type] for it in items], dtype=np.int64)
 
-    user_items: list[IntArray] = []
-    sequences: list[IntArray] = []
-    for user in sorted(histories):
-        sequence = play_sequence(histories[user], index)
-        user_items.append(np.unique(sequence))
-        sequences.append(sequence)
-    viewers = np.zeros(n, dtype=np.int64)
-    for u in user_items:
-        viewers[u] += 1
-
-    rating = np.array([np.nan if it.community_rating is None else it.community_rating for it in items])
-    known = ~np.isnan(rating)
-    mean = float(rating[known].mean()) if known.any() else 6.5
-    evidence = 1.0 + np.log1p(viewers)
-    quality = np.where(
-        known, (np.nan_to_num(rating) * evidence + mean * RATING_PRIOR_WEIGHT) / (evidence + RATING_PRIOR_WEIGHT), mean
-    )
     person_pos: dict[str, int] = {}
     pair_items: list[int] = []
     pair_people: list[int] = []
@@ -211,8 +199,7 @@ def prepare_model(
         for person in dict.fromkeys(item.people[:MAX_PEOPLE]):
             pair_items.append(pos)
             pair_people.append(person_pos.setdefault(person, len(person_pos)))
-    cowatch = build_cowatch(user_items, n, max_vocabulary=max_cowatch_items)
-    sessions = None if cowatch is None else build_session_cowatch(sequences, cowatch.vocabulary, n)
+    viewers = np.zeros(n, dtype=np.int64)
     return PreparedModel(
         items=tuple(items),
         index=index,
@@ -229,14 +216,54 @@ def prepare_model(
         years=years,
         year_values=year_values,
         year_of=year_of.reshape(-1).astype(np.int64),
-        quality=quality,
+        quality=_shrunk_quality(items, viewers),
         duplicate_group=_duplicate_groups(items),
         media_types=media_types,
         media_type_of=media_type_of,
         viewers=viewers,
-        cowatch=cowatch,
-        sessions=sessions,
+        cowatch=None,
         people=_PeopleIndex.build(np.array(pair_items, dtype=np.int64), np.array(pair_people, dtype=np.int64), n)
         if pair_items
         else None,
+    )
+
+
+def with_histories(
+    model: PreparedModel,
+    histories: Mapping[str, Sequence[WatchEvent]],
+    *,
+    max_cowatch_items: int = DEFAULT_MAX_VOCABULARY,
+) -> PreparedModel:
+    """`model`'s catalogue with the server's plays: viewer counts, shrunk ratings, co-watch and session links. When
+    only the histories changed (the nightly refresh) this is all that is rebuilt; the catalogue arrays are shared."""
+    n = model.size
+    user_items: list[IntArray] = []
+    sequences: list[IntArray] = []
+    for user in sorted(histories):
+        sequence = play_sequence(histories[user], model.index)
+        user_items.append(np.unique(sequence))
+        sequences.append(sequence)
+    viewers = np.zeros(n, dtype=np.int64)
+    for u in user_items:
+        viewers[u] += 1
+    cowatch = build_cowatch(user_items, n, max_vocabulary=max_cowatch_items)
+    sessions = None if cowatch is None else build_session_cowatch(sequences, cowatch.vocabulary, n)
+    return replace(
+        model, viewers=viewers, quality=_shrunk_quality(model.items, viewers), cowatch=cowatch, sessions=sessions
+    )
+
+
+def _shrunk_quality(items: Sequence[ItemFacts], viewers: IntArray) -> FloatArray:
+    """The community rating shrunk towards the catalogue mean, the less so the more viewers here watched the item."""
+    rating = np.array([np.nan if it.community_rating is None else it.community_rating for it in items])
+    known = ~np.isnan(rating)
+    mean = float(rating[known].mean()) if known.any() else 6.5
+    evidence = 1.0 + np.log1p(viewers)
+    return np.asarray(
+        np.where(
+            known,
+            (np.nan_to_num(rating) * evidence + mean * RATING_PRIOR_WEIGHT) / (evidence + RATING_PRIOR_WEIGHT),
+            mean,
+        ),
+        dtype=np.float64,
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
+import numpy as np
 from sqlalchemy import text
 
 from providers.ai.writing import PickFacts, TasteFacts, TemplateWriter
@@ -19,6 +20,7 @@ from sidecar.picks_store.refresh import refresh_user_picks
 from sidecar.picks_store.runs import KEEP_RUNS
 from sidecar.picks_store.similar import similar_items
 from sidecar.picks_store.taste import regenerate_taste_profile
+from sidecar.recommender import prepare_model
 from sidecar.services import Services
 from tests.recommendations.catalogue import SPACE, watch
 from tests.recommendations.conftest import World
@@ -161,6 +163,27 @@ async def test_catalogue_changes_are_read_incrementally(world: World) -> None:
     await refresh_user_picks(services, s.users["alice"], "movies")
     titles = [p["title"] for p in await current(services, s.users["alice"], "movies")]
     assert "Comet Hunters" in titles and "Mars Colony" not in titles
+
+
+async def test_new_plays_rebuild_only_the_play_derived_model(world: World) -> None:
+    """A history change (no catalogue change) keeps the catalogue's arrays and rebuilds viewers, ratings and
+    co-watch: the same model a build from scratch gives."""
+    s, services = world.seeded, world.services
+    before = await snapshot_for(services, "movies", fresh_histories=True)
+    await watch(services.engine, s.users["bob"], s.items["Nebula Drift"], days_ago=0.1)
+    after = await snapshot_for(services, "movies", fresh_histories=True)
+    assert after.model is not None and before.model is not None and after.model is not before.model
+    assert after.model.vectors is before.model.vectors, "the catalogue part must be kept"
+    nebula = after.model.index[str(s.items["Nebula Drift"])]
+    assert after.model.viewers[nebula] == before.model.viewers[nebula] + 1
+
+    scratch = prepare_model(after.model.items, after.model.vectors, after.histories)
+    for name in ("viewers", "quality", "duplicate_group", "genre_matrix", "year_of"):
+        assert np.array_equal(getattr(after.model, name), getattr(scratch, name)), name
+    assert (after.model.cowatch is None) == (scratch.cowatch is None)
+    if scratch.cowatch is not None and after.model.cowatch is not None:
+        assert np.array_equal(after.model.cowatch.vocabulary, scratch.cowatch.vocabulary)
+        assert np.allclose(after.model.cowatch.weights, scratch.cowatch.weights)
 
 
 async def test_runtime_settings_shape_the_list_and_old_runs_are_pruned(world: World) -> None:
