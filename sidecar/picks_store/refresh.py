@@ -280,13 +280,25 @@ async def _refresh_all(
         else iter([(u, []) for u in sorted(histories)])
     )
 
+    spent = {"computing": 0.0, "waiting": 0.0}  # the compute thread's time, and the loop's wait for it
+
     def next_chunk() -> list[_Computed]:
-        return [_Computed(int(key), histories[key], p) for key, p in itertools.islice(batches, BATCH_CHUNK)]
+        clock = time.perf_counter()
+        chunk = [_Computed(int(key), histories[key], p) for key, p in itertools.islice(batches, BATCH_CHUNK)]
+        spent["computing"] += time.perf_counter() - clock
+        return chunk
+
+    async def computed(chunk: asyncio.Future[list[_Computed]]) -> list[_Computed]:
+        clock = time.perf_counter()
+        try:
+            return await chunk
+        finally:
+            spent["waiting"] += time.perf_counter() - clock
 
     picks = failed = done = 0
     computing = asyncio.ensure_future(asyncio.to_thread(next_chunk))
     try:
-        while chunk := await computing:
+        while chunk := await computed(computing):
             computing = asyncio.ensure_future(asyncio.to_thread(next_chunk))
             try:
                 async with services.engine.begin() as conn:
@@ -329,11 +341,14 @@ async def _refresh_all(
         "items": items,
         "seconds": round(seconds, 3),
         # where the time went: the snapshot (histories re-read, the model rebuilt when they changed), the match
-        # calibration's refit, then the picks computed and stored (the two overlap)
+        # calibration's refit, then the picks computed and stored; computing and storing overlap, and "waiting" is
+        # how long storing waited for the next chunk to be computed (most of it: computing is the slower side)
         "timings_s": {
             "snapshot": round(snapshot_s, 3),
             "calibration": round(calibration_s, 3),
             "picks": round(seconds - snapshot_s - calibration_s, 3),
+            "computing": round(spent["computing"], 3),
+            "waiting": round(spent["waiting"], 3),
         },
     }
 

@@ -18,22 +18,28 @@ from sidecar.services import Services
 KEEP_RUNS = 3  # finished runs kept per user and media type (the newest is the current list)
 
 
-def _pick_row(pick: Pick, explanation: tuple[str, str] | None) -> dict[str, Any]:
+def _pick_row(slot: int, pick: Pick, explanation: tuple[str, str] | None) -> list[Any]:
+    """One pick as a flat JSON array (`_PICK_COLUMNS` reads it back): arrays, not objects, because a night's
+    50,000 picks are built and serialised in the event loop, and an object per value costs several times more."""
     b = pick.breakdown
-    components = {"taste": b.taste, "discovery": b.novelty, "quality": b.quality, "variety": b.variety}
-    if b.cowatch is not None:
-        components["cowatch"] = b.cowatch
-    return {
-        "item_id": int(pick.item_id),
-        "rank": pick.rank,
-        "score": b.final,
-        "match_pct": pick.match_percent,
-        "components": components,
-        "genre_analysis": {"matching": list(pick.matching_genres), "new": list(pick.new_genres)},
-        "evidence": [{"item_id": int(e.item_id), "title": e.title, "similarity": e.similarity} for e in pick.evidence],
-        "explanation": explanation[0] if explanation else None,
-        "explanation_source": explanation[1] if explanation else None,
-    }
+    evidence = [[int(e.item_id), e.title, e.similarity] for e in pick.evidence]
+    text, source = explanation if explanation else (None, None)
+    return [slot, int(pick.item_id), pick.rank, b.final, pick.match_percent, b.taste, b.novelty, b.quality, b.variety,
+            b.cowatch, pick.matching_genres, pick.new_genres, evidence, text, source]  # fmt: skip
+
+
+# `_pick_row`'s arrays as the table's columns (JSON null in p->>k is SQL NULL; a pick without co-watch has no key)
+_PICK_COLUMNS = (
+    "(p->>0)::int AS slot, (p->>1)::int AS item_id, (p->>2)::int AS rank, (p->>3)::float8 AS score,"
+    " (p->>4)::int AS match_pct,"
+    " jsonb_build_object('taste', p->5, 'discovery', p->6, 'quality', p->7, 'variety', p->8)"
+    "  || CASE WHEN jsonb_typeof(p->9) = 'null' THEN '{}'::jsonb ELSE jsonb_build_object('cowatch', p->9) END"
+    "  AS components,"
+    " jsonb_build_object('matching', p->10, 'new', p->11) AS genre_analysis,"
+    " COALESCE((SELECT jsonb_agg(jsonb_build_object('item_id', e->0, 'title', e->1, 'similarity', e->2) ORDER BY n)"
+    "  FROM jsonb_array_elements(p->12) WITH ORDINALITY AS x(e, n)), '[]'::jsonb) AS evidence,"
+    " p->>13 AS explanation, p->>14 AS explanation_source"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,9 +74,7 @@ _INSERT_RUNS_AND_PICKS = text(
     " genre_analysis, evidence, explanation, explanation_source)"
     " SELECT runs.id, runs.user_id, runs.media_type, p.item_id, p.rank, p.score, p.match_pct, p.components,"
     " p.genre_analysis, p.evidence, p.explanation, p.explanation_source"
-    " FROM jsonb_to_recordset(CAST(:picks AS jsonb)) AS p(slot int, item_id int, rank int, score float8,"
-    " match_pct int, components jsonb, genre_analysis jsonb, evidence jsonb, explanation text,"
-    " explanation_source text)"
+    " FROM (SELECT " + _PICK_COLUMNS + " FROM jsonb_array_elements(CAST(:picks AS jsonb)) AS rows(p)) p"
     " JOIN runs ON runs.slot = p.slot"
     ")"
     " SELECT slot, id FROM runs ORDER BY slot"
@@ -110,9 +114,7 @@ async def store_runs(conn: AsyncConnection, runs: Sequence[RunRecord]) -> list[i
         for slot, run in enumerate(runs)
     ]
     picks = [
-        {"slot": slot, **_pick_row(p, e)}
-        for slot, run in enumerate(runs)
-        for p, e in zip(run.picks, run.explanations, strict=True)
+        _pick_row(slot, p, e) for slot, run in enumerate(runs) for p, e in zip(run.picks, run.explanations, strict=True)
     ]
     result = await conn.execute(_INSERT_RUNS_AND_PICKS, {"runs": to_json(rows), "picks": to_json(picks)})
     ids = [int(run_id) for _, run_id in sorted(result.all())]

@@ -14,6 +14,7 @@ from sidecar.media_types import MediaType
 from sidecar.picks_store import refresh
 from sidecar.picks_store.explain import previous_explanations_many
 from sidecar.picks_store.runs import KEEP_RUNS, RunRecord, store_runs
+from sidecar.recommender import Evidence, Pick, ScoreBreakdown
 from sidecar.services import Services
 
 
@@ -61,3 +62,45 @@ async def test_a_chunk_of_runs_is_stored_and_read_back_per_user(
         assert tuple(status) == ("failed", "boom")
         count = (await conn.execute(text("SELECT count(*) FROM recommendation_run WHERE user_id = 2"))).scalar()
         assert count == KEEP_RUNS + 1
+
+
+async def test_every_field_of_a_pick_is_stored_as_the_pages_read_it(services: Services) -> None:
+    """Picks travel to the database as flat arrays; each must arrive as the columns and JSON objects the pages and
+    the API read: components with co-watch only when it has one, genres, evidence in order, texts or NULL."""
+    build_server(services.database_url.replace("postgresql+psycopg://", "postgresql://", 1), 600, 9, 16, seed=4)
+    evidence = (Evidence("3", 'A "quoted" title', 0.8123), Evidence("1", "Ünïcode ✓", 0.5))
+    with_cowatch = Pick(
+        "7", "Seven", 1, 83, ScoreBreakdown(0.9, 0.75, 0.4, 0.66, 1.0, 0.97), ("Drama",), ("Western", "War"), evidence
+    )
+    without = Pick("9", "Nine", 2, 61, ScoreBreakdown(0.5, None, 0.5, 0.5, 0.25, 0.6), (), ("Drama",), ())
+    run = RunRecord(
+        1, MediaType.MOVIES, "job", MODEL, {"count": 2}, 40, [with_cowatch, without],
+        [("Because you watched Seven…", "llm"), None], datetime.now(UTC),
+    )  # fmt: skip
+    async with services.engine.begin() as conn:
+        [run_id] = await store_runs(conn, [run])
+        rows = (
+            await conn.execute(
+                text(
+                    "SELECT item_id, user_id, media_type, rank, score, match_pct, components, genre_analysis,"
+                    " evidence, explanation, explanation_source FROM recommendation WHERE run_id = :r ORDER BY rank"
+                ),
+                {"r": run_id},
+            )
+        ).all()
+    assert [tuple(r) for r in rows] == [
+        (
+            7, 1, "movies", 1, 0.97, 83,
+            {"taste": 0.9, "cowatch": 0.75, "discovery": 0.4, "quality": 0.66, "variety": 1.0},
+            {"matching": ["Drama"], "new": ["Western", "War"]},
+            [{"item_id": 3, "title": 'A "quoted" title', "similarity": 0.8123},
+             {"item_id": 1, "title": "Ünïcode ✓", "similarity": 0.5}],
+            "Because you watched Seven…", "llm",
+        ),
+        (
+            9, 1, "movies", 2, 0.6, 61,
+            {"taste": 0.5, "discovery": 0.5, "quality": 0.5, "variety": 0.25},
+            {"matching": [], "new": ["Drama"]},
+            [], None, None,
+        ),
+    ]  # fmt: skip
