@@ -39,9 +39,10 @@ from sidecar.embedded_postgres import start_postgres
 from sidecar.embedded_redis import EmbeddedRedis
 from sidecar.jobs.progress import Progress
 from sidecar.jobs.recommend_jobs import refresh_after_watch
-from sidecar.picks_store import refresh
+from sidecar.picks_store import refresh_all
 from sidecar.picks_store.inputs import snapshot_cache, snapshot_for
-from sidecar.picks_store.refresh import refresh_all_picks, refresh_user_picks
+from sidecar.picks_store.refresh import refresh_user_picks
+from sidecar.picks_store.refresh_all import refresh_all_picks
 from sidecar.runtime import tune_gc
 from sidecar.services import Services, open_services
 from sidecar.settings import Settings
@@ -264,7 +265,7 @@ async def measure(services: Services, data: Path, n_items: int, n_users: int, re
 
 async def run(args: argparse.Namespace) -> None:
     if args.compute_workers is not None:
-        refresh.COMPUTE_WORKERS = args.compute_workers
+        refresh_all.COMPUTE_WORKERS = args.compute_workers
     with tempfile.TemporaryDirectory(prefix="mq-bench-") as tmp:
         data = Path(tmp)
         url = start_postgres(data, "bench")

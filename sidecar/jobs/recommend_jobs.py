@@ -12,7 +12,8 @@ from sidecar.jobs.progress import Progress
 from sidecar.jobs.queue import enqueue
 from sidecar.media_types import MEDIA_TYPES, SPECS, MediaType, spec
 from sidecar.picks_store.inputs import snapshot_cache
-from sidecar.picks_store.refresh import refresh_all_picks, refresh_user_picks
+from sidecar.picks_store.refresh import refresh_user_picks
+from sidecar.picks_store.refresh_all import refresh_all_picks
 from sidecar.picks_store.runs import clear_recommendations
 from sidecar.publish.ai_picks import publish_everyone
 from sidecar.services import QUEUE_NAME, Services

@@ -10,7 +10,7 @@ from benchmarks.bench_db_refresh import MODEL, build_server
 from benchmarks.bench_recommend_server import synthetic_server
 from sidecar.jobs.progress import Progress
 from sidecar.media_types import MediaType
-from sidecar.picks_store import refresh
+from sidecar.picks_store import refresh_all
 from sidecar.picks_store.config import load_config
 from sidecar.picks_store.inputs import snapshot_for
 from sidecar.picks_store.match_calibration import match_calibration
@@ -48,8 +48,8 @@ async def test_every_stored_list_of_the_all_users_job_is_the_one_user_list(
 ) -> None:
     build_server(services.database_url.replace("postgresql+psycopg://", "postgresql://", 1), 1_500, 70, 16, seed=3)
     services.embedder = _ModelName()  # type: ignore[assignment]  # only its name is read
-    monkeypatch.setattr(refresh, "BATCH_CHUNK", 16)  # several chunks, each stored in its own transaction
-    summary = await refresh.refresh_all_picks(services, MediaType.MOVIES, Progress.detached())
+    monkeypatch.setattr(refresh_all, "BATCH_CHUNK", 16)  # several chunks, each stored in its own transaction
+    summary = await refresh_all.refresh_all_picks(services, MediaType.MOVIES, Progress.detached())
     assert (summary["users"], summary["failed"]) == (70, 0)
 
     snapshot = await snapshot_for(services, MediaType.MOVIES)

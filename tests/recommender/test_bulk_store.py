@@ -11,7 +11,7 @@ from sqlalchemy import text
 from benchmarks.bench_db_refresh import MODEL, build_server
 from sidecar.jobs.progress import Progress
 from sidecar.media_types import MediaType
-from sidecar.picks_store import refresh
+from sidecar.picks_store import refresh_all
 from sidecar.picks_store.explain import previous_explanations_many
 from sidecar.picks_store.runs import KEEP_RUNS, RunRecord, store_runs
 from sidecar.recommender import Evidence, Pick, ScoreBreakdown
@@ -27,9 +27,9 @@ async def test_a_chunk_of_runs_is_stored_and_read_back_per_user(
 ) -> None:
     build_server(services.database_url.replace("postgresql+psycopg://", "postgresql://", 1), 600, 9, 16, seed=4)
     services.embedder = _ModelName()  # type: ignore[assignment]  # only its name is read
-    monkeypatch.setattr(refresh, "BATCH_CHUNK", 4)  # chunks of 4, 4 and 1 users
+    monkeypatch.setattr(refresh_all, "BATCH_CHUNK", 4)  # chunks of 4, 4 and 1 users
     for _ in range(KEEP_RUNS + 1):  # older runs pruned down to KEEP_RUNS per user
-        summary = await refresh.refresh_all_picks(services, MediaType.MOVIES, Progress.detached())
+        summary = await refresh_all.refresh_all_picks(services, MediaType.MOVIES, Progress.detached())
         assert (summary["users"], summary["failed"]) == (9, 0)
 
     async with services.engine.begin() as conn:
