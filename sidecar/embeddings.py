@@ -6,14 +6,13 @@ hash of the text that failed, so they are skipped until their text changes (or a
 retry) instead of being retried on every run.
 
 Vectors are stored in a dimension-less ``vector`` column; each (model, dimension) gets its own partial
-HNSW index on ``embedding::vector(dim)``, so switching models re-embeds instead of failing.
+HNSW index on ``embedding::vector(dim)`` (``vector_index``), so switching models re-embeds instead of failing.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import logging
 import math
 import time
@@ -23,7 +22,6 @@ from typing import Any
 
 import numpy as np
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from providers.ai.embedder import Embedder, FloatMatrix
 from providers.ai.errors import AIBadInput, AIRateLimited
@@ -33,6 +31,7 @@ from sidecar.jobs.progress import Progress
 from sidecar.media_types import SPECS, MediaType, spec
 from sidecar.recommender.embedding_text import ItemDescription, embedding_text, text_hash
 from sidecar.services import Services
+from sidecar.vector_index import ensure_hnsw_index, vector_literal
 
 log = logging.getLogger(__name__)
 
@@ -87,34 +86,6 @@ def describe_row(row: Mapping[Any, Any], media_type: str) -> ItemDescription:
         overview=row.get("overview"),
         tags=tuple(row.get("tags") or ()),
     )
-
-
-def hnsw_index_name(model: str, dim: int) -> str:
-    digest = hashlib.sha1(f"{model}|{dim}".encode()).hexdigest()[:16]
-    return f"ix_item_embedding_hnsw_{digest}"
-
-
-def sql_literal(value: str) -> str:
-    """A string as a SQL literal, for DDL that cannot take bind parameters (index predicates)."""
-    if "\x00" in value:
-        raise ValueError("model names cannot contain NUL")
-    return "'" + value.replace("'", "''") + "'"
-
-
-def vector_literal(vector: Sequence[float] | np.ndarray[Any, Any]) -> str:
-    return "[" + ",".join(repr(float(v)) for v in np.asarray(vector, dtype=np.float32).tolist()) + "]"
-
-
-async def ensure_hnsw_index(conn: AsyncConnection, model: str, dim: int) -> str:
-    """Create the cosine HNSW index for one model's vectors if it does not exist; return its name."""
-    name = hnsw_index_name(model, dim)
-    await conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:n))"), {"n": name})
-    await conn.exec_driver_sql(
-        f"CREATE INDEX IF NOT EXISTS {name} ON item_embedding USING hnsw "
-        f"((embedding::vector({int(dim)})) vector_cosine_ops) "
-        f"WHERE model = {sql_literal(model)} AND dim = {int(dim)}"
-    )
-    return name
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,9 +6,10 @@ from dataclasses import dataclass
 
 from sqlalchemy import text
 
-from sidecar.embeddings import ELIGIBLE_ITEM, sql_literal
+from sidecar.embeddings import ELIGIBLE_ITEM
 from sidecar.picks_store.inputs import model_name
 from sidecar.services import Services
+from sidecar.vector_index import sql_literal
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,10 +10,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from providers.ai.errors import AIRateLimited
 from providers.ai.tokens import cl100k_base
-from sidecar.embeddings import BackoffPolicy, embed_items, embedding_status, hnsw_index_name
+from sidecar.embeddings import BackoffPolicy, embed_items, embedding_status
 from sidecar.jobs.progress import Progress
 from sidecar.jobs.registry import load_jobs
 from sidecar.services import Services
+from sidecar.vector_index import hnsw_index_name
 from tests.embeddings.doubles import HashingEmbedder
 from tests.recommendations.catalogue import MOVIES, SERIES, Seeded, seed_catalogue
 

@@ -10,7 +10,7 @@ from sqlalchemy import text
 
 from providers.ai.writing import PickFacts, TasteFacts, TemplateWriter
 from sidecar import runtime_settings as rs
-from sidecar.embeddings import embed_items, hnsw_index_name
+from sidecar.embeddings import embed_items
 from sidecar.followup import FOLLOW_UP_STAGES
 from sidecar.jobs.progress import Progress
 from sidecar.jobs.recommend_jobs import refresh_after_watch
@@ -22,6 +22,7 @@ from sidecar.picks_store.similar import similar_items
 from sidecar.picks_store.taste import regenerate_taste_profile
 from sidecar.recommender import prepare_model
 from sidecar.services import Services
+from sidecar.vector_index import hnsw_index_name
 from tests.recommendations.catalogue import SPACE, watch
 from tests.recommendations.conftest import World
 
