@@ -129,20 +129,7 @@ async def _refresh_all(
         while chunk := await computed(computing):
             computing = asyncio.ensure_future(asyncio.to_thread(next_chunk))
             try:
-                async with services.engine.begin() as conn:
-                    await store_computed(
-                        conn,
-                        snapshot=snapshot,
-                        config=config,
-                        media_type=media_type,
-                        computed=chunk,
-                        generator=generator,
-                        trigger=trigger,
-                        started_at=datetime.now(UTC),
-                        update_taste=True,
-                        reuse_texts=True,
-                        timings={},
-                    )
+                await _store(services, snapshot, config, media_type, chunk, generator, trigger)
             except Exception:
                 log.warning(
                     "storing %d users' %s picks together failed; storing them one by one", len(chunk), media_type
@@ -181,6 +168,32 @@ async def _refresh_all(
     }
 
 
+async def _store(
+    services: Services,
+    snapshot: Snapshot,
+    config: RecommendationConfig,
+    media_type: MediaType,
+    computed: Sequence[Computed],
+    generator: TextGenerator,
+    trigger: str,
+) -> None:
+    """Store users' computed lists (texts, runs, taste profiles) in one transaction."""
+    async with services.engine.begin() as conn:
+        await store_computed(
+            conn,
+            snapshot=snapshot,
+            config=config,
+            media_type=media_type,
+            computed=computed,
+            generator=generator,
+            trigger=trigger,
+            started_at=datetime.now(UTC),
+            update_taste=True,
+            reuse_texts=True,
+            timings={},
+        )
+
+
 async def _store_alone(
     services: Services,
     snapshot: Snapshot,
@@ -193,20 +206,7 @@ async def _store_alone(
 ) -> bool:
     """Store one user's list in its own transaction; on failure, a failed run says why. True when stored."""
     try:
-        async with services.engine.begin() as conn:
-            await store_computed(
-                conn,
-                snapshot=snapshot,
-                config=config,
-                media_type=media_type,
-                computed=[one],
-                generator=generator,
-                trigger=trigger,
-                started_at=datetime.now(UTC),
-                update_taste=True,
-                reuse_texts=True,
-                timings={},
-            )
+        await _store(services, snapshot, config, media_type, [one], generator, trigger)
         return True
     except Exception as exc:  # one user's failure must not stop everyone else's list
         log.exception("recommendations for user %s failed", one.user_id)
